@@ -1,0 +1,113 @@
+# ddpm.cpp: denoising diffusion models from scratch, lesson by lesson.
+#
+#   make               build everything, then run the lessons in order (quick settings) -> out/
+#   make lesson L=00   build and run one lesson
+#   make test          build and run every test and graded check; prints the grade table
+#   make student       write build/student/: the tree with every solution region replaced by a stub
+#   make check-student build the student tree, run its tests, require every graded task to fail there
+#   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
+#   make clean         remove build/ and out/
+#   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
+#   THREADS=N          thread count for lessons and tests (default: DDPM_THREADS or all cores)
+
+CXX      ?= g++
+ifeq ($(SAN),1)
+BUILD    := build/san
+OPTFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD    := build
+# -fno-trapping-math lets the activation loops vectorise (we never use floating-point traps).
+OPTFLAGS := -O3 -march=native -fno-trapping-math
+endif
+CXXFLAGS := -std=c++17 $(OPTFLAGS) -Wall -Wextra -Isrc -pthread -MMD -MP $(EXTRA_CXXFLAGS)
+LDFLAGS  := $(OPTFLAGS) -pthread
+
+ifneq ($(THREADS),)
+export DDPM_THREADS := $(THREADS)
+endif
+
+CORE_SRC    := $(sort $(wildcard src/*.cpp))
+CORE_OBJ    := $(CORE_SRC:%.cpp=$(BUILD)/obj/%.o)
+TOOL_SRC    := $(sort $(wildcard src/tools/*.cpp))
+TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(BUILD)/obj/%.o)
+TOOL_LIB    := $(filter-out $(BUILD)/obj/src/tools/lessontool.o,$(TOOL_OBJ))
+TEST_SRC    := tests/main.cpp $(sort $(wildcard tests/test_*.cpp))
+TEST_OBJ    := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
+LESSONS     := $(sort $(notdir $(patsubst %/main.cpp,%,$(wildcard lessons/[0-9][0-9]_*/main.cpp))))
+LESSON_BINS := $(LESSONS:%=$(BUILD)/lessons/%)
+LESSONTOOL  := $(BUILD)/tools/lessontool
+TEST_BIN    := $(BUILD)/tests/run_tests
+
+.PHONY: all build run-lessons lesson test build-tests student check-student diff expected clean deps
+.DEFAULT_GOAL := all
+
+all: build run-lessons
+
+build: $(LESSON_BINS) $(TEST_BIN) $(LESSONTOOL)
+
+deps:
+	@sh src/tools/ensure_deps.sh
+
+# ---- compiling --------------------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/lessons/%: $(BUILD)/obj/lessons/%/main.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+$(TEST_BIN): $(TEST_OBJ) $(CORE_OBJ) $(TOOL_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+$(LESSONTOOL): $(TOOL_OBJ) $(BUILD)/obj/src/common.o
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+# ---- running ------------------------------------------------------------------------------------
+run-lessons: $(LESSON_BINS)
+	@for l in $(LESSONS); do \
+	    echo "==== lesson $$l ====" >&2; \
+	    ./$(BUILD)/lessons/$$l || exit 1; \
+	done
+
+lesson: $(LESSON_BINS)
+	@test -n "$(L)" || { echo "usage: make lesson L=NN (one of: $(LESSONS))" >&2; exit 2; }
+	@l=$$(ls -d lessons/$(L)_* 2>/dev/null | head -n 1); \
+	test -n "$$l" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }; \
+	./$(BUILD)/lessons/$$(basename $$l)
+
+build-tests: $(TEST_BIN)
+
+test: $(TEST_BIN)
+	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
+
+# ---- instructor tools ----------------------------------------------------------------------------
+student: $(LESSONTOOL)
+	./$(LESSONTOOL) student . build/student
+
+# Every graded task must fail in the student tree (no graded check passes without its solution).
+check-student: student
+	$(MAKE) -C build/student build-tests BUILD=build
+	-DDPM_GRADES_TSV=$(CURDIR)/build/student-grades.tsv build/student/build/tests/run_tests > build/student-tests.log 2>&1
+	./$(LESSONTOOL) grades build/student-grades.tsv --expect fail
+
+diff: $(LESSONTOOL)
+	@status=0; for l in $(LESSONS); do \
+	    if [ -d lessons/$$l/expected ]; then \
+	        ./$(LESSONTOOL) diff out/$$l lessons/$$l/expected || status=1; \
+	    fi; \
+	done; exit $$status
+
+expected:
+	@for l in $(LESSONS); do \
+	    if ls out/$$l/*.tsv >/dev/null 2>&1; then \
+	        mkdir -p lessons/$$l/expected && cp out/$$l/*.tsv lessons/$$l/expected/ && echo "updated lessons/$$l/expected" >&2; \
+	    fi; \
+	done
+
+clean:
+	rm -rf build out
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

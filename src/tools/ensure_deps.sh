@@ -1,0 +1,26 @@
+#!/bin/sh
+# Checks the build dependencies (all from Debian) and installs what is missing: as root with
+# apt-get, otherwise through sudo when it needs no password; else stops with the exact command.
+set -u
+missing=""
+[ -f /usr/include/doctest/doctest.h ] || missing="$missing doctest-dev"
+[ -f /usr/include/stb/stb_image_write.h ] || missing="$missing libstb-dev"
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+command -v g++ >/dev/null 2>&1 || missing="$missing g++"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo="sudo"
+else
+    echo "missing packages:$missing" >&2
+    echo "install them with:  sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "installing missing packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq $missing; } >&2; then
+    echo "could not install:$missing; run:  sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi

@@ -1,0 +1,177 @@
+// lessontool.cpp: the course's maintenance tool; argument parsing and dispatch only.
+//
+//   lessontool student SRC_ROOT DST_DIR                       make the student tree
+//   lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A] compare a lesson's tables
+//   lessontool grades GRADES_TSV --expect pass|fail           check the per-task results
+//
+// Exit codes: 0 all good, 1 a difference, a problem or an error, 2 a usage error. Errors are one
+// line on stderr, "lessontool: <file>:<line>: <problem>".
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "grades.h"
+#include "studentize.h"
+#include "tabdiff.h"
+
+namespace tools = ddpm::tools;
+
+namespace {
+
+const char* const kUsage =
+    "usage:\n"
+    "  lessontool student SRC_ROOT DST_DIR\n"
+    "      copy the course tree, each solution region replaced by a not_implemented() stub\n"
+    "  lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A]\n"
+    "      compare every *.tsv of EXPECTED_DIR with OUT_DIR (defaults: rtol 1e-4, atol 1e-6)\n"
+    "  lessontool grades GRADES_TSV --expect pass|fail\n"
+    "      check that every task passes (reference tree) or fails (student tree)\n";
+
+// Wrong arguments: reported like other errors, but with exit code 2.
+struct UsageError : std::runtime_error {
+    explicit UsageError(const std::string& what) : std::runtime_error(what) {}
+};
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+// ---------------------------------------------------------------------------------------------
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> options;  // "--rtol" -> "1e-3"
+};
+
+// Splits the arguments after the command into positional ones and "--name value" or
+// "--name=value" options; `allowed` lists the option names this command takes.
+Args parse_args(int argc, char** argv, const std::vector<std::string>& allowed,
+                const std::string& usage) {
+    Args args;
+    for (int i = 2; i < argc; i++) {
+        std::string arg = argv[i];
+        if (arg.compare(0, 2, "--") != 0) {
+            args.positional.push_back(arg);
+            continue;
+        }
+        std::string name = arg, value;
+        size_t equals = arg.find('=');
+        if (equals != std::string::npos) {
+            name = arg.substr(0, equals);
+            value = arg.substr(equals + 1);
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            throw UsageError(name + " needs a value (" + usage + ")");
+        }
+        bool known = false;
+        for (const std::string& option : allowed) known = known || option == name;
+        if (!known) throw UsageError("unknown option " + name + " (" + usage + ")");
+        args.options[name] = value;
+    }
+    return args;
+}
+
+void expect_positional(const Args& args, size_t count, const std::string& usage) {
+    if (args.positional.size() != count) {
+        throw UsageError("expected " + std::to_string(count) + " arguments, got " +
+                         std::to_string(args.positional.size()) + " (" + usage + ")");
+    }
+}
+
+double tolerance_option(const Args& args, const std::string& name, double fallback) {
+    auto found = args.options.find(name);
+    if (found == args.options.end()) return fallback;
+    double value = 0;
+    if (!tools::parse_number(found->second, &value) || !std::isfinite(value) || value < 0) {
+        throw UsageError(name + " needs a number >= 0, got '" + found->second + "'");
+    }
+    return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+int run_student(int argc, char** argv) {
+    const std::string usage = "usage: lessontool student SRC_ROOT DST_DIR";
+    Args args = parse_args(argc, argv, {}, usage);
+    expect_positional(args, 2, usage);
+    tools::StudentTree tree = tools::make_student_tree(args.positional[0], args.positional[1]);
+    std::fprintf(stderr, "%s\n", tools::student_tree_summary(tree, args.positional[1]).c_str());
+    return 0;
+}
+
+int run_diff(int argc, char** argv) {
+    const std::string usage = "usage: lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A]";
+    Args args = parse_args(argc, argv, {"--rtol", "--atol"}, usage);
+    expect_positional(args, 2, usage);
+    tools::DiffOptions options;
+    options.rtol = tolerance_option(args, "--rtol", options.rtol);
+    options.atol = tolerance_option(args, "--atol", options.atol);
+
+    tools::DirDiff diff = tools::diff_dirs(args.positional[0], args.positional[1], options);
+    for (const std::string& report : diff.reports) std::printf("%s\n", report.c_str());
+    std::printf("diff: %d files compared, %d differ\n", diff.files_compared,
+                diff.files_differing);
+    return diff.files_differing == 0 ? 0 : 1;
+}
+
+int run_grades(int argc, char** argv) {
+    const std::string usage = "usage: lessontool grades GRADES_TSV --expect pass|fail";
+    Args args = parse_args(argc, argv, {"--expect"}, usage);
+    expect_positional(args, 1, usage);
+    auto expect_arg = args.options.find("--expect");
+    if (expect_arg == args.options.end()) throw UsageError("--expect is required (" + usage + ")");
+    if (expect_arg->second != "pass" && expect_arg->second != "fail") {
+        throw UsageError("--expect takes pass or fail, got '" + expect_arg->second + "'");
+    }
+    tools::Expect expect = expect_arg->second == "pass" ? tools::Expect::pass : tools::Expect::fail;
+
+    const std::string& path = args.positional[0];
+    std::vector<tools::GradeRow> rows = tools::parse_grades(tools::read_text_file(path), path);
+    std::printf("%s", tools::grades_table(rows, expect).c_str());
+    return tools::count_problems(rows, expect) == 0 ? 0 : 1;
+}
+
+int run_command(int argc, char** argv) {
+    std::string command = argc > 1 ? argv[1] : "";
+    if (command == "-h" || command == "--help" || command == "help") {
+        std::printf("%s", kUsage);
+        return 0;
+    }
+    if (command == "student") return run_student(argc, argv);
+    if (command == "diff") return run_diff(argc, argv);
+    if (command == "grades") return run_grades(argc, argv);
+    if (command.empty()) throw UsageError("no command given (try lessontool --help)");
+    throw UsageError("unknown command '" + command + "' (try lessontool --help)");
+}
+
+void print_error(const std::string& message) {
+    std::fprintf(stderr, "lessontool: %s\n", message.c_str());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// main: every failure becomes one line on stderr and an exit code, never a crash.
+// ---------------------------------------------------------------------------------------------
+int main(int argc, char** argv) {
+    try {
+        return run_command(argc, argv);
+    } catch (const UsageError& e) {
+        print_error(e.what());
+        return 2;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // Its what() is "filesystem error: <operation>: <reason> [path1] [path2]"; shorter here.
+        if (e.path1().empty()) print_error(e.what());
+        else print_error(e.path1().string() + ": " + e.code().message());
+        return 1;
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return 1;
+    } catch (...) {
+        print_error("unexpected error");
+        return 1;
+    }
+}

@@ -1,0 +1,23 @@
+// tasks.h: the graded tasks of every lesson. One row per task: its ID, its points, what it asks.
+//
+// A graded check is a doctest case whose name starts with the task ID ("L00.1 gradcheck ...").
+// The student's code for task L00.1 is the region "// BEGIN SOLUTION L00.1" ... "// END SOLUTION"
+// in the source; the lesson's README explains it under the heading "Task L00.1".
+#pragma once
+
+#include <vector>
+
+struct GradedTask {
+    const char* id;
+    int points;
+    const char* title;
+};
+
+inline const std::vector<GradedTask>& graded_tasks() {
+    static const std::vector<GradedTask> tasks = {
+        {"L00.1", 3, "central-difference gradient (src/gradcheck.cpp)"},
+        {"L00.2", 3, "backward of mul and mse (src/ops.cpp)"},
+        {"L00.3", 2, "Adam step with bias correction (src/optim.cpp)"},
+    };
+    return tasks;
+}

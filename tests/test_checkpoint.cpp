@@ -1,0 +1,115 @@
+// The checkpoint format: round trip, and every kind of damage reported as one clear line.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "helpers.h"
+
+using namespace ddpm;
+
+namespace {
+
+Checkpoint sample_checkpoint() {
+    Checkpoint c;
+    c.set_meta("schedule", "linear");
+    c.set_meta("step", "1200");
+    c.add_tensor("w", testing_helpers::randn(Shape{3, 4}, 60, false));
+    c.add_tensor("b", testing_helpers::randn(Shape{4}, 61, false));
+    return c;
+}
+
+std::string error_of(const std::string& bytes) {
+    try {
+        parse_checkpoint(bytes, "model.ckpt");
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+void put_u32_at(std::string& bytes, size_t pos, uint32_t v) { std::memcpy(&bytes[pos], &v, 4); }
+
+// Recomputes the trailing checksum, so that a test can reach the checks behind it.
+void reseal(std::string& bytes) {
+    uint64_t sum = fnv1a64(bytes.data(), bytes.size() - 8);
+    std::memcpy(&bytes[bytes.size() - 8], &sum, 8);
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: round trip keeps names, shapes, values and metadata") {
+    Checkpoint c = sample_checkpoint();
+    Checkpoint back = parse_checkpoint(serialize_checkpoint(c), "mem");
+    CHECK(back.get_meta("schedule") == "linear");
+    CHECK(back.get_meta("step") == "1200");
+    REQUIRE(back.tensors.size() == 2);
+    const Tensor* w = back.find_tensor("w");
+    REQUIRE(w != nullptr);
+    CHECK(w->shape() == Shape{3, 4});
+    CHECK(std::memcmp(w->data(), c.find_tensor("w")->data(), 12 * sizeof(float)) == 0);
+    CHECK_THROWS_WITH(back.get_meta("nope"), "checkpoint has no entry 'nope'");
+}
+
+TEST_CASE("checkpoint: params save to a file atomically and load into a model of the same shape") {
+    const std::string dir = (std::filesystem::temp_directory_path() / "ddpm_ckpt_test").string();
+    std::filesystem::remove_all(dir);
+    Rng rng(1, 0);
+    MLP a({2, 8, 2}, Activation::ReLU, rng), b({2, 8, 2}, Activation::ReLU, rng);
+    Params pa, pb;
+    a.collect(pa, "net");
+    b.collect(pb, "net");
+    Checkpoint c;
+    add_params(c, pa);
+    save_checkpoint(dir + "/m.ckpt", c);
+    CHECK(std::filesystem::exists(dir + "/m.ckpt"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/m.ckpt.tmp"));
+    read_params(load_checkpoint(dir + "/m.ckpt"), pb, "m.ckpt");
+    for (size_t k = 0; k < pa.size(); ++k)
+        CHECK(std::memcmp(pa[k].tensor.data(), pb[k].tensor.data(), pa[k].tensor.numel() * sizeof(float)) == 0);
+
+    MLP other({2, 9, 2}, Activation::ReLU, rng);
+    Params po;
+    other.collect(po, "net");
+    CHECK_THROWS_WITH(read_params(load_checkpoint(dir + "/m.ckpt"), po, "m.ckpt"),
+                      "m.ckpt: tensor 'net.0.weight' has shape (2, 8), the model needs (2, 9)");
+    CHECK_THROWS_WITH(load_checkpoint(dir + "/missing.ckpt"),
+                      (dir + "/missing.ckpt: cannot open: No such file or directory").c_str());
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("checkpoint: damage gives one line naming the file and the offset") {
+    const std::string good = serialize_checkpoint(sample_checkpoint());
+    CHECK(error_of(good).empty());
+
+    CHECK(error_of(good.substr(0, good.size() - 3)) == "model.ckpt: offset " + std::to_string(good.size() - 11) +
+                                                          ": checksum mismatch: the file is damaged or truncated");
+    CHECK(error_of("") == "model.ckpt: offset 0: file ends inside the magic number (truncated?)");
+
+    std::string flipped = good;
+    flipped[60] ^= 0x10;
+    CHECK(error_of(flipped).find("checksum mismatch") != std::string::npos);
+
+    std::string magic = good;
+    magic[0] = 'X';
+    CHECK(error_of(magic) == "model.ckpt: offset 0: not a ddpm checkpoint (wrong magic number)");
+
+    std::string version = good;
+    put_u32_at(version, 8, 7);
+    CHECK(error_of(version) == "model.ckpt: offset 12: checkpoint version 7, this program reads version 1");
+}
+
+TEST_CASE("checkpoint: shapes whose product overflows are refused, not allocated") {
+    Checkpoint c;
+    c.add_tensor("x", Tensor::zeros(Shape{2, 2}));
+    std::string bytes = serialize_checkpoint(c);
+    // layout: magic 8, version 4, n_meta 4, n_tensors 4, name (4 + 1), ndim 4, dims at 29 and 33
+    put_u32_at(bytes, 29, 0x10000u);
+    put_u32_at(bytes, 33, 0x10000u);
+    reseal(bytes);
+    CHECK(error_of(bytes) == "model.ckpt: offset 37: tensor 'x' has more than 2^31 values");
+    put_u32_at(bytes, 29, 5);
+    put_u32_at(bytes, 33, 5);
+    reseal(bytes);
+    CHECK(error_of(bytes) == "model.ckpt: offset 37: file ends inside tensor data (truncated?)");
+}
