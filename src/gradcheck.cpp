@@ -60,7 +60,8 @@ GradcheckResult gradcheck(const GradFunction& f, std::vector<Tensor> inputs, Gra
             const double err = std::fabs(n - a);
             const double bound = options.atol + options.rtol * std::max(std::fabs(n), std::fabs(a));
             result.max_abs_error = std::max(result.max_abs_error, err);
-            if (err > options.atol) result.max_rel_error = std::max(result.max_rel_error, err / std::max(std::fabs(n), std::fabs(a)));
+            const double magnitude = std::max(std::fabs(n), std::fabs(a));
+            if (magnitude >= 1e-2) result.max_rel_error = std::max(result.max_rel_error, err / magnitude);
             if (err > bound) result.ok = false;
             if (err - bound > worst_excess) {
                 worst_excess = err - bound;

@@ -28,7 +28,7 @@ struct GradcheckOptions {
 struct GradcheckResult {
     bool ok = true;
     double max_abs_error = 0.0;
-    double max_rel_error = 0.0;   // |numeric - analytic| / max(|numeric|, |analytic|), over elements above atol
+    double max_rel_error = 0.0;   // |numeric - analytic| / max(|numeric|, |analytic|), where that max >= 1e-2
     int64_t checked = 0;          // input values checked
     std::string worst;            // "input 1 [7]: numeric 0.51, analytic 0.25" for the worst element
 };
