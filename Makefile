@@ -5,6 +5,7 @@
 #   make test          build and run every test and graded check; prints the grade table
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
+#   make plot-demo     draw every kind of figure of src/plot.h into out/plot_demo/
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
@@ -38,7 +39,7 @@ LESSON_BINS := $(LESSONS:%=$(BUILD)/lessons/%)
 LESSONTOOL  := $(BUILD)/tools/lessontool
 TEST_BIN    := $(BUILD)/tests/run_tests
 
-.PHONY: all build run-lessons lesson test build-tests student check-student diff expected clean deps
+.PHONY: all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -82,6 +83,12 @@ build-tests: $(TEST_BIN)
 
 test: $(TEST_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
+
+# Every call of src/plot.h in one set of figures, to look at: out/plot_demo/*.png
+plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)
+	@mkdir -p $(BUILD)/tests out/plot_demo
+	$(CXX) $^ -o $(BUILD)/tests/plot_demo $(LDFLAGS)
+	./$(BUILD)/tests/plot_demo
 
 # ---- instructor tools ----------------------------------------------------------------------------
 student: $(LESSONTOOL)
