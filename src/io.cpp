@@ -1,6 +1,7 @@
 #include "io.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -71,16 +72,36 @@ void Table::add_row(std::vector<std::string> cells) {
     rows_.push_back(std::move(cells));
 }
 
+namespace {
+
+bool is_number(const std::string& s) {
+    if (s.empty()) return false;
+    char* end = nullptr;
+    std::strtod(s.c_str(), &end);
+    return *end == '\0';
+}
+
+}  // namespace
+
 void Table::print(const std::string& title, FILE* out) const {
+    // Columns of numbers are right-aligned (digits line up), columns of words left-aligned.
     std::vector<size_t> width(columns_.size());
+    std::vector<bool> numeric(columns_.size(), true);
     for (size_t c = 0; c < columns_.size(); ++c) {
         width[c] = columns_[c].size();
-        for (const auto& r : rows_) width[c] = std::max(width[c], r[c].size());
+        for (const auto& r : rows_) {
+            width[c] = std::max(width[c], r[c].size());
+            numeric[c] = numeric[c] && is_number(r[c]);
+        }
     }
     if (!title.empty()) std::fprintf(out, "%s\n", title.c_str());
     auto line = [&](const std::vector<std::string>& cells) {
-        for (size_t c = 0; c < cells.size(); ++c)
-            std::fprintf(out, "%s%*s", c ? "  " : "", int(width[c]), cells[c].c_str());
+        for (size_t c = 0; c < cells.size(); ++c) {
+            const int w = numeric[c] ? int(width[c]) : -int(width[c]);
+            const bool last = c + 1 == cells.size();
+            if (last && !numeric[c]) std::fprintf(out, "%s%s", c ? "  " : "", cells[c].c_str());
+            else std::fprintf(out, "%s%*s", c ? "  " : "", w, cells[c].c_str());
+        }
         std::fprintf(out, "\n");
     };
     line(columns_);

@@ -18,6 +18,10 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L00.1", 3, "central-difference gradient (src/gradcheck.cpp)"},
         {"L00.2", 3, "backward of mul and mse (src/ops.cpp)"},
         {"L00.3", 2, "Adam step with bias correction (src/optim.cpp)"},
+        {"L01.1", 2, "alpha, alpha-bar, beta-tilde and SNR from the betas (src/schedule.cpp)"},
+        {"L01.2", 2, "one step of the forward chain (src/diffusion.cpp, q_step)"},
+        {"L01.3", 3, "the closed form q(x_t | x_0) (src/diffusion.cpp, q_sample)"},
+        {"L02.1", 3, "z-scores of sample moments (src/stats.cpp, check_moments)"},
     };
     return tasks;
 }

@@ -1,0 +1,110 @@
+// The forward process: one step (L01.2), the closed form (L01.3), and the moment check (L02.1).
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "diffusion.h"
+#include "helpers.h"
+#include "stats.h"
+
+using namespace ddpm;
+
+TEST_CASE("L01.2 q_step: one step by hand, and in place") {
+    Schedule s = constant_schedule(10, 0.36);  // sqrt(1 - beta) = 0.8, sqrt(beta) = 0.6
+    float x[3] = {1.0f, -2.0f, 0.5f}, eps[3] = {0.5f, 1.0f, -1.0f}, out[3];
+    q_step(out, x, eps, 3, s, 4);
+    CHECK(out[0] == doctest::Approx(0.8 + 0.3));
+    CHECK(out[1] == doctest::Approx(-1.6 + 0.6));
+    CHECK(out[2] == doctest::Approx(0.4 - 0.6));
+    q_step(x, x, eps, 3, s, 4);  // x_t may alias x_prev
+    CHECK(x[1] == doctest::Approx(-1.0));
+    CHECK_THROWS(q_step(out, x, eps, 3, s, 0));
+}
+
+TEST_CASE("L01.2 q_step: T steps from data give the analytic moments") {
+    Schedule s = linear_schedule(200, 1e-3, 0.05);
+    const int64_t n = 200000;
+    std::vector<float> x(n, 2.0f), eps(n);  // x_0 = 2 for every sample: mean 2, variance 0
+    Rng rng(5, 0);
+    for (int t = 1; t <= s.T; ++t) {
+        rng.fill_normal(eps.data(), n);
+        q_step(x.data(), x.data(), eps.data(), n, s, t);
+    }
+    Moments m = sample_moments(x.data(), n);
+    const double mean = forward_mean(2.0, s, s.T), var = forward_var(0.0, s, s.T);
+    CHECK(std::fabs(m.mean - mean) < 5 * std::sqrt(var / n));
+    CHECK(std::fabs(m.var - var) < 5 * var * std::sqrt(2.0 / n));
+}
+
+TEST_CASE("L01.3 q_sample: by hand, and t = 0 is the data") {
+    Schedule s = constant_schedule(2, 0.36);  // alpha_bar_2 = 0.64^2
+    float x0[2] = {1.0f, -1.0f}, eps[2] = {1.0f, 2.0f}, out[2];
+    q_sample(out, x0, eps, 2, s, 2);
+    const double a = 0.64;  // sqrt(alpha_bar_2)
+    CHECK(out[0] == doctest::Approx(a + std::sqrt(1 - a * a)));
+    CHECK(out[1] == doctest::Approx(-a + 2 * std::sqrt(1 - a * a)));
+    q_sample(out, x0, eps, 2, s, 0);
+    CHECK(out[0] == 1.0f);
+    CHECK(out[1] == -1.0f);
+}
+
+TEST_CASE("L01.3 q_sample agrees in distribution with T steps of q_step (KS test)") {
+    Schedule s = linear_schedule(100, 1e-3, 0.05);
+    const int64_t n = 20000;
+    // x_0: half at -1.5, half at +1.5, so that x_t is bimodal for small t
+    std::vector<float> x0(n), stepwise(n), direct(n), eps(n);
+    for (int64_t i = 0; i < n; ++i) x0[size_t(i)] = i % 2 ? 1.5f : -1.5f;
+    stepwise = x0;
+    Rng step_noise(6, 0), direct_noise(6, 1);
+    for (int t = 1; t <= 30; ++t) {
+        step_noise.fill_normal(eps.data(), n);
+        q_step(stepwise.data(), stepwise.data(), eps.data(), n, s, t);
+    }
+    direct_noise.fill_normal(eps.data(), n);
+    q_sample(direct.data(), x0.data(), eps.data(), n, s, 30);
+    KSResult ks = ks_two_sample(stepwise, direct);
+    CHECK(ks.p_value > 1e-3);
+    // and a closed form with the wrong variance (alpha-bar_t in place of 1 - alpha-bar_t) is caught
+    for (int64_t i = 0; i < n; ++i)
+        direct[size_t(i)] = float(std::sqrt(s.alpha_bar[30]) * x0[size_t(i)] + std::sqrt(s.alpha_bar[30]) * eps[size_t(i)]);
+    CHECK(ks_two_sample(stepwise, direct).p_value < 1e-6);
+}
+
+TEST_CASE("L02.1 check_moments: z-scores by hand") {
+    Moments m;
+    m.n = 100;
+    m.mean = 0.3;
+    m.var = 1.2;
+    m.m4 = 4.44;  // m4 - var^2 = 3
+    MomentCheck c = check_moments(m, 0.1, 1.0);
+    CHECK(c.z_mean == doctest::Approx(0.2 / std::sqrt(1.0 / 100)));
+    CHECK(c.z_var == doctest::Approx(0.2 / std::sqrt(3.0 / 100)));
+}
+
+TEST_CASE("L02.1 check_moments: small for the right formula, large for the wrong one") {
+    Schedule s = linear_schedule(1000);
+    const int64_t n = 50000;
+    std::vector<float> x0(n), eps(n), xt(n);
+    Rng(8, 0).fill_normal(x0.data(), n, 1.0f, 2.0f);  // mean 1, variance 4
+    Rng(8, 1).fill_normal(eps.data(), n);
+    const int t = 300;
+    q_sample(xt.data(), x0.data(), eps.data(), n, s, t);
+    MomentCheck right = check_moments(sample_moments(xt.data(), n), forward_mean(1.0, s, t), forward_var(4.0, s, t));
+    CHECK(std::fabs(right.z_mean) < 5);
+    CHECK(std::fabs(right.z_var) < 5);
+    // the variance written with alpha-bar_t in place of 1 - alpha-bar_t
+    const double wrong_var = s.alpha_bar[t] * 4.0 + s.alpha_bar[t];
+    MomentCheck wrong = check_moments(sample_moments(xt.data(), n), forward_mean(1.0, s, t), wrong_var);
+    CHECK(std::fabs(wrong.z_var) > 10);
+}
+
+TEST_CASE("stats: KS test on equal and on shifted normals; Kolmogorov Q") {
+    std::vector<float> a(5000), b(5000), c(5000);
+    Rng(9, 0).fill_normal(a.data(), 5000);
+    Rng(9, 1).fill_normal(b.data(), 5000);
+    Rng(9, 2).fill_normal(c.data(), 5000, 0.2f);
+    CHECK(ks_two_sample(a, b).p_value > 1e-3);
+    CHECK(ks_two_sample(a, c).p_value < 1e-6);
+    CHECK(kolmogorov_q(1.358) == doctest::Approx(0.05).epsilon(0.02));  // the 5% critical value
+    CHECK(ks_two_sample(a, a).D == 0.0);
+}
