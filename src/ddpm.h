@@ -13,3 +13,7 @@
 #include "gradcheck.h"   // finite-difference checks
 #include "io.h"          // atomic files, tables
 #include "lesson.h"      // lesson flags and timing
+#include "data.h"        // toy data sets, CSV
+#include "schedule.h"    // noise schedules
+#include "diffusion.h"   // the forward process
+#include "stats.h"       // moments, z-scores, KS test

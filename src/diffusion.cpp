@@ -53,4 +53,23 @@ double forward_var(double v0, const Schedule& s, int t) {
     return s.alpha_bar[size_t(t)] * v0 + 1.0 - s.alpha_bar[size_t(t)];
 }
 
+GaussianMixture q_marginal(const GaussianMixture& data, const Schedule& s, int t) {
+    check_t(s, t, 0, "q_marginal");
+    const double ab = s.alpha_bar[size_t(t)];
+    GaussianMixture out = data;
+    for (float& m : out.means) m = float(std::sqrt(ab) * m);
+    for (float& sd : out.stds) sd = float(std::sqrt(ab * double(sd) * sd + 1.0 - ab));
+    return out;
+}
+
+double mixture_pdf_1d(const GaussianMixture& gm, double x) {
+    if (gm.dim != 1) fail("mixture_pdf_1d: the mixture is " + std::to_string(gm.dim) + "-D");
+    double p = 0.0;
+    for (size_t k = 0; k < gm.weights.size(); ++k) {
+        const double z = (x - gm.means[k]) / gm.stds[k];
+        p += gm.weights[k] * std::exp(-0.5 * z * z) / (gm.stds[k] * std::sqrt(2.0 * M_PI));
+    }
+    return p;
+}
+
 }  // namespace ddpm

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "data.h"
 #include "schedule.h"
 
 namespace ddpm {
@@ -28,5 +29,11 @@ void q_sample_rows(float* x_t, const float* x0, const float* eps, const int* t, 
 //   E[x_t] = sqrt(alpha_bar_t) m0,   Var[x_t] = alpha_bar_t v0 + 1 - alpha_bar_t.
 double forward_mean(double m0, const Schedule& s, int t);
 double forward_var(double v0, const Schedule& s, int t);
+
+// When the data is a Gaussian mixture sum_k w_k N(mu_k, sigma_k^2 I), so is every marginal of the
+// forward process: q(x_t) = sum_k w_k N(sqrt(alpha_bar_t) mu_k, (alpha_bar_t sigma_k^2 + 1 - alpha_bar_t) I).
+GaussianMixture q_marginal(const GaussianMixture& data, const Schedule& s, int t);
+// The density of a 1-D mixture at x.
+double mixture_pdf_1d(const GaussianMixture& gm, double x);
 
 }  // namespace ddpm

@@ -83,6 +83,12 @@ Schedule sigmoid_schedule(int T, double beta_1, double beta_T) {
     return schedule_from_betas("sigmoid(" + num(beta_1) + ", " + num(beta_T) + ")", std::move(beta));
 }
 
+const char* notation_banner() {
+    return "Notation (docs/notation.md): t = 0 is the data, t = 1..T are noising steps;\n"
+           "  alpha_t = 1 - beta_t, alpha_bar_t = prod_{s=1..t} alpha_s (alpha_bar_0 = 1);\n"
+           "  q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I).\n";
+}
+
 Schedule make_schedule(const std::string& kind, int T, double constant_beta) {
     if (kind == "linear") return linear_schedule(T);
     if (kind == "constant") return constant_schedule(T, constant_beta);

@@ -42,4 +42,7 @@ Schedule sigmoid_schedule(int T, double beta_1 = 1e-4, double beta_T = 0.02);
 // "linear", "constant" (needs beta), "cosine", "sigmoid"
 Schedule make_schedule(const std::string& kind, int T, double constant_beta = 0.01);
 
+// The convention in three lines, printed at the top of every lesson that uses t.
+const char* notation_banner();
+
 }  // namespace ddpm
