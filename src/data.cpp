@@ -12,6 +12,9 @@
 
 namespace ddpm {
 
+// ---------------------------------------------------------------------------------------------
+// Shared by the generators: streams, checks, draws
+// ---------------------------------------------------------------------------------------------
 namespace {
 
 // One Rng stream per use: changing how one kind of draw is used never shifts the numbers of another.

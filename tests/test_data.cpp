@@ -125,13 +125,16 @@ TEST_CASE("data: every generator gives n points of its dimension, a colour each,
     }
 }
 
-TEST_CASE("data: the same seed gives the same bits, another seed another sample") {
+TEST_CASE("data: the same seed gives the same bits, another seed another sample, a smaller n a prefix") {
     for (const std::string& name : dataset_names()) {
         CAPTURE(name);
         Dataset a = make_dataset(name, 500, 7), b = make_dataset(name, 500, 7), c = make_dataset(name, 500, 8);
         CHECK(same_bits(a.x, b.x));
         CHECK(same_bits(a.colour, b.colour));
         CHECK_FALSE(same_bits(a.x, c.x));
+        // Point i uses counter i of each stream: a smaller sample is a prefix of a larger one.
+        Dataset prefix = make_dataset(name, 100, 7);
+        CHECK(same_bits(prefix.x, std::vector<float>(a.x.begin(), a.x.begin() + 100 * a.dim)));
     }
 }
 
