@@ -22,6 +22,10 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L01.2", 2, "one step of the forward chain (src/diffusion.cpp, q_step)"},
         {"L01.3", 3, "the closed form q(x_t | x_0) (src/diffusion.cpp, q_sample)"},
         {"L02.1", 3, "z-scores of sample moments (src/stats.cpp, check_moments)"},
+        {"L03.1", 3, "the loss L_simple (src/train.cpp, simple_loss)"},
+        {"L03.2", 3, "one training step of Algorithm 1 (src/train.cpp, Trainer::train_step)"},
+        {"L04.1", 3, "the reverse mean from the predicted noise (src/sampler.cpp, p_mean_from_eps)"},
+        {"L04.2", 2, "one ancestral sampling step (src/sampler.cpp, p_sample_step)"},
     };
     return tasks;
 }

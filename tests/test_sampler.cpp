@@ -1,0 +1,73 @@
+// The reverse process: mu from eps (L04.1) and one ancestral step (L04.2).
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "helpers.h"
+#include "sampler.h"
+
+using namespace ddpm;
+
+TEST_CASE("L04.1 mu from the true eps equals the posterior mean of q(x_{t-1} | x_t, x_0)") {
+    Schedule s = linear_schedule(1000);
+    const int n = 64;
+    std::vector<float> x0(n), eps(n), xt(n), mu_eps(n), mu_post(n);
+    Rng(11, 0).fill_normal(x0.data(), n, 0.5f, 1.5f);
+    Rng(11, 1).fill_normal(eps.data(), n);
+    for (int t : {1, 2, 10, 500, 999, 1000}) {
+        q_sample(xt.data(), x0.data(), eps.data(), n, s, t);
+        p_mean_from_eps(mu_eps.data(), xt.data(), eps.data(), n, s, t);
+        q_posterior_mean(mu_post.data(), x0.data(), xt.data(), n, s, t);
+        INFO("t = " << t);
+        CHECK(testing_helpers::max_abs_diff(mu_eps.data(), mu_post.data(), n) < 1e-4);
+    }
+}
+
+TEST_CASE("L04.1 p_mean_from_eps by hand") {
+    Schedule s = constant_schedule(3, 0.19);  // alpha = 0.81, sqrt 0.9
+    float xt[1] = {1.0f}, eps[1] = {0.5f}, mu[1];
+    p_mean_from_eps(mu, xt, eps, 1, s, 1);
+    // alpha_bar_1 = 0.81, sqrt(1 - 0.81) = sqrt(0.19)
+    CHECK(mu[0] == doctest::Approx((1.0 - 0.19 / std::sqrt(0.19) * 0.5) / 0.9));
+}
+
+TEST_CASE("L04.2 p_sample_step adds sigma_t z, none at t = 1") {
+    Schedule s = linear_schedule(100);
+    float xt[2] = {0.3f, -0.2f}, eps[2] = {0.1f, 0.4f}, z[2] = {1.0f, -2.0f}, mu[2], out[2];
+    for (int t : {1, 2, 50}) {
+        p_mean_from_eps(mu, xt, eps, 2, s, t);
+        for (Variance v : {Variance::Beta, Variance::BetaTilde}) {
+            p_sample_step(out, xt, eps, z, 2, s, t, v);
+            const double sigma = t == 1 ? 0.0 : sigma_of(s, t, v);
+            CHECK(out[0] == doctest::Approx(mu[0] + sigma * z[0]));
+            CHECK(out[1] == doctest::Approx(mu[1] + sigma * z[1]));
+            p_sample_step(out, xt, eps, z, 2, s, t, v, 0.0f);
+            CHECK(out[0] == doctest::Approx(mu[0]));
+        }
+    }
+    CHECK(sigma_of(s, 50, Variance::Beta) == doctest::Approx(std::sqrt(s.beta[50])));
+    CHECK(sigma_of(s, 50, Variance::BetaTilde) == doctest::Approx(std::sqrt(s.beta_tilde[50])));
+}
+
+TEST_CASE("sampler: with the exact eps of N(m, 1) data, DDPM returns N(m, 1)") {
+    // For x_0 ~ N(m, 1): x_t ~ N(sqrt(ab) m, 1) and E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) m).
+    const double m = 1.5;
+    Schedule s = linear_schedule(200, 1e-3, 0.1);
+    EpsFunction exact = [&](float* out, const float* x, int rows, int t) {
+        const double ab = s.alpha_bar[size_t(t)];
+        for (int i = 0; i < rows; ++i) out[i] = float(std::sqrt(1 - ab) * (x[i] - std::sqrt(ab) * m));
+    };
+    const int n = 20000;
+    std::vector<float> x(n);
+    Rng(12, 0).fill_normal(x.data(), n);
+    SampleOptions o;
+    o.seed = 3;
+    int calls = 0;
+    ddpm_sample(x.data(), n, 1, s, exact, o, [&](int, const float*) { ++calls; });
+    CHECK(calls == s.T + 1);
+    double mean = 0, var = 0;
+    for (float v : x) mean += v / n;
+    for (float v : x) var += (v - mean) * (v - mean) / n;
+    CHECK(std::fabs(mean - m) < 5 * std::sqrt(1.0 / n));
+    CHECK(std::fabs(var - 1.0) < 5 * std::sqrt(2.0 / n) + 0.02);
+}

@@ -1,0 +1,115 @@
+// Training (L03.1, L03.2) and the checkpoint of a trainer.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "helpers.h"
+#include "model.h"
+#include "train.h"
+
+using namespace ddpm;
+
+namespace {
+
+EpsModelConfig small_model() {
+    EpsModelConfig c;
+    c.dim = 2;
+    c.emb_dim = 8;
+    c.hidden = 16;
+    c.layers = 2;
+    return c;
+}
+
+std::vector<float> flat(const Params& p) {
+    std::vector<float> all;
+    for (const Param& q : p) all.insert(all.end(), q.tensor.data(), q.tensor.data() + q.tensor.numel());
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("model: shapes, parameter names, residual variant, gradients") {
+    Rng rng(1, 0);
+    EpsModel plain(small_model(), rng);
+    Tensor x = testing_helpers::randn(Shape{5, 2}, 70, false);
+    Tensor y = plain.forward(x, {1, 2, 3, 4, 5});
+    CHECK(y.shape() == Shape{5, 2});
+    CHECK(plain.params().front().name == "mlp.0.weight");
+    CHECK(describe(plain.config) == "mlp 10-16-16-2 gelu");
+    EpsModelConfig rc = small_model();
+    rc.residual = true;
+    EpsModel res(rc, rng);
+    CHECK(res.forward(x, {1, 2, 3, 4, 5}).shape() == Shape{5, 2});
+    auto r = gradcheck([&](const std::vector<Tensor>& in) { return res.forward(in[0], {3, 30, 300, 7, 1}); },
+                       {testing_helpers::randn(Shape{5, 2}, 71)});
+    CHECK(r.ok);
+    CHECK_THROWS_WITH(plain.forward(x, {1.0f}), "EpsModel: 1 timesteps for 5 rows");
+}
+
+TEST_CASE("L03.1 simple_loss is the mse between the prediction on x_t and eps") {
+    Rng rng(2, 0);
+    EpsModel model(small_model(), rng);
+    Schedule s = linear_schedule(100);
+    Tensor x0 = testing_helpers::randn(Shape{4, 2}, 72, false);
+    Tensor eps = testing_helpers::randn(Shape{4, 2}, 73, false);
+    std::vector<int> t = {1, 10, 50, 100};
+    Tensor prediction;
+    Tensor loss = simple_loss(model, x0, t, eps, s, &prediction);
+    // by hand
+    Tensor x_t = Tensor::zeros(Shape{4, 2});
+    for (int b = 0; b < 4; ++b)
+        for (int d = 0; d < 2; ++d)
+            x_t.data()[b * 2 + d] = float(std::sqrt(s.alpha_bar[size_t(t[size_t(b)])]) * x0.data()[b * 2 + d] +
+                                          std::sqrt(1 - s.alpha_bar[size_t(t[size_t(b)])]) * eps.data()[b * 2 + d]);
+    Tensor pred = model.forward(x_t, {1, 10, 50, 100});
+    double expected = 0;
+    for (int i = 0; i < 8; ++i) expected += std::pow(pred.data()[i] - eps.data()[i], 2) / 8;
+    CHECK(loss.item() == doctest::Approx(expected).epsilon(1e-5));
+    REQUIRE(prediction.defined());
+    CHECK(prediction.data()[3] == doctest::Approx(pred.data()[3]));
+    CHECK(loss.requires_grad());  // the graph reaches the weights
+}
+
+TEST_CASE("L03.2 train_step: deterministic, moves the weights and the average, and learns") {
+    TrainConfig tc;
+    tc.batch = 64;
+    tc.lr = 3e-3f;
+    tc.ema_decay = 0.9f;
+    Dataset data = make_two_clusters(2000, 3);
+    Trainer a(small_model(), tc, linear_schedule(200)), b(small_model(), tc, linear_schedule(200));
+    std::vector<float> before = flat(a.params);
+    StepStats first = a.train_step(data.x.data(), data.n());
+    b.train_step(data.x.data(), data.n());
+    CHECK(a.step == 1);
+    CHECK(first.t.size() == 64);
+    for (int t : first.t) REQUIRE((t >= 1 && t <= 200));
+    CHECK(flat(a.params) != before);
+    CHECK(std::memcmp(flat(a.params).data(), flat(b.params).data(), before.size() * 4) == 0);
+    CHECK(a.ema.shadow[0][0] != a.params[0].tensor.data()[0]);  // the average lags the weights
+    double early = 0, late = 0;
+    for (int i = 0; i < 400; ++i) {
+        float loss = a.train_step(data.x.data(), data.n()).loss;
+        if (i < 50) early += loss / 50;
+        if (i >= 350) late += loss / 50;
+    }
+    CHECK(late < 0.8 * early);
+}
+
+TEST_CASE("train: a checkpoint resumes training bit for bit") {
+    TrainConfig tc;
+    tc.batch = 32;
+    Dataset data = make_moons(1000, 4);
+    Trainer straight(small_model(), tc, cosine_schedule(100));
+    Trainer first_half(small_model(), tc, cosine_schedule(100));
+    for (int i = 0; i < 20; ++i) straight.train_step(data.x.data(), data.n());
+    for (int i = 0; i < 10; ++i) first_half.train_step(data.x.data(), data.n());
+    const std::string bytes = serialize_checkpoint(trainer_checkpoint(first_half));
+    Trainer resumed = trainer_from_checkpoint(parse_checkpoint(bytes, "mem"), "mem");
+    for (int i = 0; i < 10; ++i) resumed.train_step(data.x.data(), data.n());
+    const std::vector<float> a = flat(straight.params), b = flat(resumed.params);
+    REQUIRE(a.size() == b.size());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+    CHECK(resumed.step == 20);
+    CHECK(std::memcmp(straight.ema.shadow[1].data(), resumed.ema.shadow[1].data(), straight.ema.shadow[1].size() * 4) == 0);
+}
