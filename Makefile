@@ -36,6 +36,10 @@ CORE_OBJ    := $(CORE_SRC:%.cpp=$(BUILD)/obj/%.o)
 TOOL_SRC    := $(sort $(wildcard src/tools/*.cpp))
 TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(BUILD)/obj/%.o)
 TOOL_LIB    := $(filter-out $(BUILD)/obj/src/tools/lessontool.o,$(TOOL_OBJ))
+APP_SRC     := $(sort $(wildcard src/app/*.cpp))
+APP_OBJ     := $(APP_SRC:%.cpp=$(BUILD)/obj/%.o)
+APP_LIB     := $(filter-out $(BUILD)/obj/src/app/ddpm_main.o,$(APP_OBJ))
+DDPM_BIN    := $(if $(wildcard src/app/ddpm_main.cpp),$(BUILD)/ddpm)
 TEST_SRC    := tests/main.cpp $(sort $(wildcard tests/test_*.cpp))
 TEST_OBJ    := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 LESSONS     := $(sort $(notdir $(patsubst %/main.cpp,%,$(wildcard lessons/[0-9][0-9]_*/main.cpp))))
@@ -43,12 +47,12 @@ LESSON_BINS := $(LESSONS:%=$(BUILD)/lessons/%)
 LESSONTOOL  := $(BUILD)/tools/lessontool
 TEST_BIN    := $(BUILD)/tests/run_tests
 
-.PHONY: all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo
+.PHONY: ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo
 .DEFAULT_GOAL := all
 
 all: build run-lessons
 
-build: $(LESSON_BINS) $(TEST_BIN) $(LESSONTOOL)
+build: $(LESSON_BINS) $(TEST_BIN) $(LESSONTOOL) $(DDPM_BIN)
 
 deps:
 	@sh src/tools/ensure_deps.sh
@@ -62,7 +66,12 @@ $(BUILD)/lessons/%: $(BUILD)/obj/lessons/%/main.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
-$(TEST_BIN): $(TEST_OBJ) $(CORE_OBJ) $(TOOL_LIB)
+$(TEST_BIN): $(TEST_OBJ) $(CORE_OBJ) $(TOOL_LIB) $(APP_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+# the ddpm program: train, sample and evaluate on your own CSV data
+$(BUILD)/ddpm: $(BUILD)/obj/src/app/ddpm_main.o $(APP_LIB) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -84,6 +93,8 @@ lesson: $(LESSON_BINS)
 	./$(BUILD)/lessons/$$(basename $$l)
 
 build-tests: $(TEST_BIN)
+
+ddpm: $(BUILD)/ddpm
 
 test: $(TEST_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)

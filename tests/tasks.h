@@ -26,6 +26,7 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L03.2", 3, "one training step of Algorithm 1 (src/train.cpp, Trainer::train_step)"},
         {"L04.1", 3, "the reverse mean from the predicted noise (src/sampler.cpp, p_mean_from_eps)"},
         {"L04.2", 2, "one ancestral sampling step (src/sampler.cpp, p_sample_step)"},
+        {"L04.3", 2, "the exact 1-D Wasserstein-1 between two samples (src/metrics.cpp)"},
     };
     return tasks;
 }
