@@ -181,4 +181,31 @@ DistanceReport distance_report(const float* candidate, int n, const float* refer
     return r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The floor, averaged over several true samples
+// ---------------------------------------------------------------------------------------------
+DistanceFloor distance_floor(const std::function<void(int, float*)>& draw_true, int n, const float* reference,
+                             int n_ref, int dim, int draws, uint64_t seed) {
+    if (draws < 2) fail("distance_floor: needs at least 2 draws, got " + std::to_string(draws));
+    std::vector<float> sample(static_cast<size_t>(n) * size_t(dim));
+    std::vector<double> swd, energy;
+    for (int k = 0; k < draws; ++k) {
+        draw_true(k, sample.data());
+        swd.push_back(sliced_wasserstein1(sample.data(), n, reference, n_ref, dim, 256, seed));
+        energy.push_back(energy_distance(sample.data(), n, reference, n_ref, dim));
+    }
+    auto mean_sd = [](const std::vector<double>& v, double& mean, double& sd) {
+        mean = 0.0;
+        for (double x : v) mean += x / double(v.size());
+        double ss = 0.0;
+        for (double x : v) ss += (x - mean) * (x - mean);
+        sd = std::sqrt(ss / double(v.size() - 1));
+    };
+    DistanceFloor f;
+    f.draws = draws;
+    mean_sd(swd, f.swd_mean, f.swd_sd);
+    mean_sd(energy, f.energy_mean, f.energy_sd);
+    return f;
+}
+
 }  // namespace ddpm

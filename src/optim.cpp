@@ -74,12 +74,19 @@ EMA::EMA(const Params& params, float decay_) : decay(decay_) {
     for (const Param& p : params) shadow.emplace_back(p.tensor.data(), p.tensor.data() + p.tensor.numel());
 }
 
+float EMA::current_decay() const {
+    const float warm = float(1 + updates) / float(10 + updates);
+    return warm < decay ? warm : decay;
+}
+
 void EMA::update(const Params& params) {
     if (shadow.size() != params.size()) fail("EMA: built for a different parameter list");
+    const float d = current_decay();
+    ++updates;
     for (size_t k = 0; k < params.size(); ++k) {
         const float* w = params[k].tensor.data();
         float* s = shadow[k].data();
-        for (size_t i = 0; i < shadow[k].size(); ++i) s[i] = decay * s[i] + (1.0f - decay) * w[i];
+        for (size_t i = 0; i < shadow[k].size(); ++i) s[i] = d * s[i] + (1.0f - d) * w[i];
     }
 }
 

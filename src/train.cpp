@@ -143,6 +143,7 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
     c.set_meta("train.seed", std::to_string(tr.config.seed));
     c.set_meta("train.step", std::to_string(tr.step));
     c.set_meta("adam.t", std::to_string(tr.adam.t));
+    c.set_meta("ema.updates", std::to_string(tr.ema.updates));
     c.set_meta("rng.index", std::to_string(tr.index_rng.counter));
     c.set_meta("rng.t", std::to_string(tr.t_rng.counter));
     c.set_meta("rng.eps", std::to_string(tr.eps_rng.counter));
@@ -197,6 +198,7 @@ Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) 
         tr.ema.shadow[k].assign(ema_params[k].tensor.data(), ema_params[k].tensor.data() + ema_params[k].tensor.numel());
     tr.step = meta_int(c, "train.step", source);
     tr.adam.t = meta_int(c, "adam.t", source);
+    tr.ema.updates = meta_int(c, "ema.updates", source);
     if (c.find_tensor("adam.m." + tr.params[0].name)) {
         tr.adam.m.clear();
         tr.adam.v.clear();

@@ -27,6 +27,8 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L04.1", 3, "the reverse mean from the predicted noise (src/sampler.cpp, p_mean_from_eps)"},
         {"L04.2", 2, "one ancestral sampling step (src/sampler.cpp, p_sample_step)"},
         {"L04.3", 2, "the exact 1-D Wasserstein-1 between two samples (src/metrics.cpp)"},
+        {"L07.1", 3, "the DDIM update with eta (src/ddim.cpp, ddim_step)"},
+        {"L07.2", 2, "the DDIM timestep subsequence (src/ddim.cpp, ddim_timesteps)"},
     };
     return tasks;
 }

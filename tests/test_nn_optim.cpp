@@ -104,10 +104,15 @@ TEST_CASE("optim: SGD with momentum, EMA, clipping") {
 
     EMA ema(params, 0.5f);
     w.data()[0] = 1.71f;
-    ema.update(params);  // 0.5 * 0.71 + 0.5 * 1.71
-    CHECK(ema.shadow[0][0] == doctest::Approx(1.21));
+    ema.update(params);  // warm-up: d = min(0.5, 1/10) = 0.1, so 0.1 * 0.71 + 0.9 * 1.71
+    CHECK(ema.shadow[0][0] == doctest::Approx(1.61));
     ema.copy_to(params);
-    CHECK(w.data()[0] == doctest::Approx(1.21));
+    CHECK(w.data()[0] == doctest::Approx(1.61));
+    EMA slow(params, 0.999f);
+    for (int k = 0; k < 5; ++k) slow.update(params);
+    CHECK(slow.current_decay() == doctest::Approx(6.0 / 15.0));  // (1 + 5) / (10 + 5)
+    for (int k = 0; k < 20000; ++k) slow.updates++;
+    CHECK(slow.current_decay() == doctest::Approx(0.999));
     CHECK_THROWS(EMA(params, 1.0f));
 
     Tensor a = Tensor::from(Shape{2}, {0.0f, 0.0f}, true);
