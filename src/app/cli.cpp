@@ -1,0 +1,317 @@
+#include "app/cli.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "app/commands.h"
+#include "common.h"
+#include "lesson.h"
+
+namespace ddpm {
+
+// ---------------------------------------------------------------------------------------------
+// Help texts
+// ---------------------------------------------------------------------------------------------
+const char* main_help() {
+    return "usage: ddpm <command> [options]\n"
+           "\n"
+           "Trains a denoising diffusion model (Ho et al. 2020) on the rows of a CSV file, draws new rows\n"
+           "from it, and scores generated rows against held-out data.\n"
+           "\n"
+           "commands:\n"
+           "  train   --data FILE.csv --model OUT.ckpt    learn the distribution of the rows of FILE.csv\n"
+           "  sample  --model IN.ckpt --out FILE.csv      write new rows, in the units of the training data\n"
+           "  eval    --samples A.csv --data B.csv        distances of A from B, beside their noise floor\n"
+           "\n"
+           "'ddpm <command> --help' lists a command's options. Results go to stdout, progress and timings\n"
+           "to stderr; every error is one line 'ddpm: <problem>' and exit status 1.\n";
+}
+
+const char* train_help() {
+    return "usage: ddpm train --data FILE.csv --model OUT.ckpt [options]\n"
+           "\n"
+           "Trains an eps-prediction MLP on the rows of FILE.csv (any number of numeric columns, optional\n"
+           "header line). Every column is standardised to mean 0 and std 1 first; the mean and std are stored\n"
+           "in the checkpoint, so that `ddpm sample` writes rows in the units of FILE.csv.\n"
+           "\n"
+           "  --data FILE.csv        training data (required)\n"
+           "  --model OUT.ckpt       checkpoint to write (required); written atomically\n"
+           "  --steps N              total optimiser steps (default 20000; with --resume: the checkpoint's)\n"
+           "  --batch B              rows per step, drawn with replacement (default 256)\n"
+           "  --lr LR                Adam learning rate, > 0 (default 1e-3)\n"
+           "  --T T                  diffusion steps (default 1000)\n"
+           "  --schedule KIND        linear | cosine | constant | sigmoid (default linear)\n"
+           "  --beta B               the beta of --schedule constant, in (0, 1) (default 0.01)\n"
+           "  --ema D                decay of the weight average used for sampling, in [0, 1) (default 0.999)\n"
+           "  --hidden H             width of the hidden layers (default 128)\n"
+           "  --layers L             hidden layers, or residual blocks with --residual (default 3)\n"
+           "  --residual             residual blocks instead of a plain MLP\n"
+           "  --seed S               seed of the weights, batches, timesteps and noise (default 0)\n"
+           "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
+           "  --resume               continue the checkpoint at --model up to --steps in all; gives the same\n"
+           "                         bits as one uninterrupted run\n"
+           "  --checkpoint-every K   also save every K steps (default 1000)\n";
+}
+
+const char* sample_help() {
+    return "usage: ddpm sample --model IN.ckpt --out FILE.csv [options]\n"
+           "\n"
+           "Draws rows from a model of `ddpm train`: x_T ~ N(0, I), then DDPM ancestral sampling (T steps)\n"
+           "or DDIM (K steps, eta),\n"
+           "then the training data's mean and std undo the standardisation. FILE.csv gets the training\n"
+           "file's header line, if it had one, and is written atomically.\n"
+           "\n"
+           "  --model IN.ckpt        checkpoint of `ddpm train` (required)\n"
+           "  --out FILE.csv         where to write the rows (required)\n"
+           "  --n N                  number of rows (default 8000)\n"
+           "  --sampler S            ddpm (default; Ho et al. Algorithm 2) or ddim (Song et al. 2021)\n"
+           "  --steps K              reverse steps: ddpm runs all T of them (K must equal T); ddim runs K\n"
+           "                         steps on a subsequence of 1..T (default T)\n"
+           "  --eta E                ddim only: 0 (default) deterministic, 1 the noise of ddpm\n"
+           "  --spacing S            ddim only: uniform (default) or quadratic subsequence\n"
+           "  --seed S               seed of x_T and of the noise of every step (default 0)\n"
+           "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
+           "  --variance V           beta_tilde (default) or beta: sigma_t^2 of the reverse step\n"
+           "  --ema | --raw          the averaged weights (default) or the last iterate\n";
+}
+
+const char* eval_help() {
+    return "usage: ddpm eval --samples A.csv --data B.csv [--seed S] [--threads N]\n"
+           "\n"
+           "Scores generated rows A against data B (not used for training, ideally). Both are standardised\n"
+           "with B's column means and stds. B is shuffled (seed S) and split into a floor part F of\n"
+           "min(|A|, |B|/2) rows and a reference part R of the rest; A is cut to |F| rows (a random subset)\n"
+           "when larger. Printed: the sliced Wasserstein-1 and energy distances d(A, R), and their floors\n"
+           "d(F, R): what a true sample of the same size scores. swd / floor near 1 is as good as it gets;\n"
+           "the energy floor is an unbiased estimate of 0, so read energy - floor instead.\n"
+           "\n"
+           "  --samples A.csv        generated rows (required)\n"
+           "  --data B.csv           data rows, at least 4 (required)\n"
+           "  --seed S               seed of the split, the subset and the projections (default 0)\n"
+           "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading flags
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+// Walks the arguments of one subcommand. Accepts "--flag value" and "--flag=value".
+class FlagCursor {
+ public:
+    FlagCursor(const std::string& command, const std::vector<std::string>& args) : command_(command), args_(args) {}
+
+    // The next flag, or false at the end. A word that is not a flag is an error.
+    bool next(std::string& flag) {
+        if (i_ >= args_.size()) return false;
+        const std::string& word = args_[i_++];
+        if (word.compare(0, 2, "--") != 0)
+            fail(command_ + ": unexpected argument '" + word + "' (flags start with --; try 'ddpm " + command_ +
+                 " --help')");
+        const size_t eq = word.find('=');
+        flag_ = word.substr(0, eq);
+        inline_value_ = eq == std::string::npos ? nullptr : &word;
+        inline_at_ = eq;
+        flag = flag_;
+        return true;
+    }
+
+    std::string value() {
+        if (inline_value_) return inline_value_->substr(inline_at_ + 1);
+        if (i_ >= args_.size() || args_[i_].compare(0, 2, "--") == 0) fail(command_ + " " + flag_ + ": missing value");
+        return args_[i_++];
+    }
+
+    // For a switch such as --resume, which takes no value.
+    void no_value() const {
+        if (inline_value_) fail(command_ + " " + flag_ + ": takes no value");
+    }
+
+    [[noreturn]] void unknown() const {
+        fail(command_ + ": unknown flag '" + flag_ + "' (try 'ddpm " + command_ + " --help')");
+    }
+
+ private:
+    std::string command_;
+    const std::vector<std::string>& args_;
+    size_t i_ = 0;
+    std::string flag_;
+    const std::string* inline_value_ = nullptr;
+    size_t inline_at_ = 0;
+};
+
+bool asks_for_help(const std::vector<std::string>& args) {
+    for (const std::string& a : args)
+        if (a == "--help" || a == "-h") return true;
+    return false;
+}
+
+// A whole number in [lo, hi]; the message says which bound was broken.
+int64_t int_in(const std::string& text, int64_t lo, int64_t hi, const std::string& flag) {
+    const int64_t v = parse_int(text, INT64_MIN, INT64_MAX, flag);
+    if (v < lo || v > hi) {
+        if (hi == INT64_MAX) fail(flag + " must be at least " + std::to_string(lo) + ", got " + text);
+        fail(flag + " must be from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " + text);
+    }
+    return v;
+}
+
+double number(const std::string& text, const std::string& flag) {
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+        fail(flag + ": expected a number, got '" + text + "'");
+    return v;
+}
+
+uint64_t seed_of(const std::string& text) { return uint64_t(int_in(text, 0, INT64_MAX, "--seed")); }
+int threads_of(const std::string& text) { return int(int_in(text, 1, 256, "--threads")); }
+
+void require(const std::string& value, const std::string& command, const char* flag_and_meta) {
+    if (value.empty()) fail(command + ": " + flag_and_meta + " is required (try 'ddpm " + command + " --help')");
+}
+
+}  // namespace
+
+bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
+    if (asks_for_help(args)) {
+        std::fputs(train_help(), stdout);
+        return false;
+    }
+    FlagCursor cur("train", args);
+    std::string flag;
+    while (cur.next(flag)) {
+        if (flag == "--resume" || flag == "--residual") cur.no_value();
+        if (flag == "--data") o.data = cur.value();
+        else if (flag == "--model") o.model = cur.value();
+        else if (flag == "--steps") o.steps = int_in(cur.value(), 1, INT64_MAX, flag);
+        else if (flag == "--batch") o.batch = int(int_in(cur.value(), 1, 1 << 20, flag));
+        else if (flag == "--lr") {
+            const std::string text = cur.value();
+            o.lr = number(text, flag);
+            if (!(o.lr > 0.0)) fail("--lr must be positive, got " + text);
+        } else if (flag == "--T") o.T = int(int_in(cur.value(), 1, 1000000, flag));
+        else if (flag == "--schedule") {
+            o.schedule = cur.value();
+            if (o.schedule != "linear" && o.schedule != "cosine" && o.schedule != "constant" && o.schedule != "sigmoid")
+                fail("--schedule: unknown schedule '" + o.schedule + "' (linear, cosine, constant or sigmoid)");
+        } else if (flag == "--beta") {
+            const std::string text = cur.value();
+            o.beta = number(text, flag);
+            if (!(o.beta > 0.0 && o.beta < 1.0)) fail("--beta must lie in (0, 1), got " + text);
+        } else if (flag == "--ema") {
+            const std::string text = cur.value();
+            o.ema = number(text, flag);
+            if (!(o.ema >= 0.0 && o.ema < 1.0)) fail("--ema must lie in [0, 1), got " + text);
+        } else if (flag == "--hidden") o.hidden = int(int_in(cur.value(), 1, 65536, flag));
+        else if (flag == "--layers") o.layers = int(int_in(cur.value(), 1, 64, flag));
+        else if (flag == "--residual") o.residual = true;
+        else if (flag == "--seed") o.seed = seed_of(cur.value());
+        else if (flag == "--threads") o.threads = threads_of(cur.value());
+        else if (flag == "--resume") o.resume = true;
+        else if (flag == "--checkpoint-every") o.checkpoint_every = int_in(cur.value(), 1, INT64_MAX, flag);
+        else cur.unknown();
+        o.given.insert(flag);
+    }
+    require(o.data, "train", "--data FILE.csv");
+    require(o.model, "train", "--model OUT.ckpt");
+    if (o.given.count("--beta") && o.schedule != "constant")
+        fail("--beta applies to --schedule constant only (the schedule is " + o.schedule + ")");
+    return true;
+}
+
+bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
+    if (asks_for_help(args)) {
+        std::fputs(sample_help(), stdout);
+        return false;
+    }
+    FlagCursor cur("sample", args);
+    std::string flag;
+    bool ddim_only = false;  // --eta or --spacing given
+    while (cur.next(flag)) {
+        if (flag == "--ema" || flag == "--raw") cur.no_value();
+        if (flag == "--model") o.model = cur.value();
+        else if (flag == "--out") o.out = cur.value();
+        else if (flag == "--n") o.n = int(int_in(cur.value(), 1, 100000000, flag));
+        else if (flag == "--sampler") {
+            o.sampler = cur.value();
+            if (o.sampler != "ddpm" && o.sampler != "ddim")
+                fail("--sampler: unknown sampler '" + o.sampler + "' (expected ddpm or ddim)");
+        } else if (flag == "--steps") o.steps = int(int_in(cur.value(), 1, 1000000, flag));
+        else if (flag == "--eta") {
+            ddim_only = true;
+            const std::string text = cur.value();
+            o.eta = number(text, flag);
+            if (!(o.eta >= 0.0 && o.eta <= 1.0)) fail("--eta must lie in [0, 1], got " + text);
+        } else if (flag == "--spacing") {
+            ddim_only = true;
+            o.spacing = cur.value();
+            if (o.spacing != "uniform" && o.spacing != "quadratic")
+                fail("--spacing: expected uniform or quadratic, got '" + o.spacing + "'");
+        }
+        else if (flag == "--seed") o.seed = seed_of(cur.value());
+        else if (flag == "--threads") o.threads = threads_of(cur.value());
+        else if (flag == "--variance") {
+            o.variance = cur.value();
+            if (o.variance != "beta" && o.variance != "beta_tilde")
+                fail("--variance: expected beta or beta_tilde, got '" + o.variance + "'");
+        } else if (flag == "--ema") o.use_ema = true;
+        else if (flag == "--raw") o.use_ema = false;
+        else cur.unknown();
+    }
+    require(o.model, "sample", "--model IN.ckpt");
+    require(o.out, "sample", "--out FILE.csv");
+    if (o.sampler == "ddpm" && ddim_only)
+        fail("--eta and --spacing apply to --sampler ddim only");
+    return true;
+}
+
+bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o) {
+    if (asks_for_help(args)) {
+        std::fputs(eval_help(), stdout);
+        return false;
+    }
+    FlagCursor cur("eval", args);
+    std::string flag;
+    while (cur.next(flag)) {
+        if (flag == "--samples") o.samples = cur.value();
+        else if (flag == "--data") o.data = cur.value();
+        else if (flag == "--seed") o.seed = seed_of(cur.value());
+        else if (flag == "--threads") o.threads = threads_of(cur.value());
+        else cur.unknown();
+    }
+    require(o.samples, "eval", "--samples A.csv");
+    require(o.data, "eval", "--data B.csv");
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The program
+// ---------------------------------------------------------------------------------------------
+int ddpm_main(int argc, char** argv) {
+    if (argc < 2) fail("no command given: train, sample or eval (try 'ddpm --help')");
+    const std::string command = argv[1];
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    if (command == "--help" || command == "-h" || command == "help") {
+        std::fputs(main_help(), stdout);
+        return 0;
+    }
+    if (command == "train") {
+        TrainArgs o;
+        return parse_train_args(args, o) ? run_train(o) : 0;
+    }
+    if (command == "sample") {
+        SampleArgs o;
+        return parse_sample_args(args, o) ? run_sample(o) : 0;
+    }
+    if (command == "eval") {
+        EvalArgs o;
+        return parse_eval_args(args, o) ? run_eval(o) : 0;
+    }
+    fail("unknown command '" + command + "' (train, sample or eval; try 'ddpm --help')");
+}
+
+}  // namespace ddpm

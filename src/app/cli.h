@@ -1,0 +1,78 @@
+// cli.h: the command line of the ddpm tool: train a diffusion model on a CSV file, sample from it,
+// and score samples against held-out data.
+//
+//   ddpm train  --data FILE.csv --model OUT.ckpt [options]
+//   ddpm sample --model IN.ckpt --out FILE.csv [options]
+//   ddpm eval   --samples A.csv --data B.csv [--seed S]
+//
+// ddpm_main(argc, argv) is the whole program (src/app/ddpm_main.cpp only wraps it in run_main); the
+// parse_* functions turn a subcommand's arguments into an *Args struct, and run_train, run_sample
+// and run_eval (commands.h) do the work, so that tests can call every layer in-process.
+// Every error is thrown through fail() as one line; run_main prints it as "ddpm: <problem>".
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ddpm {
+
+// threads = 0 means "as the pool is" (DDPM_THREADS or every core); the parsers fill in the default.
+struct TrainArgs {
+    std::string data;               // training CSV
+    std::string model;              // checkpoint to write (and to read with resume)
+    int64_t steps = 20000;          // total optimiser steps, counted from the first
+    int batch = 256;
+    double lr = 1e-3;
+    int T = 1000;
+    std::string schedule = "linear";
+    double beta = 0.01;             // constant schedule only
+    double ema = 0.999;
+    int hidden = 128;
+    int layers = 3;
+    bool residual = false;
+    uint64_t seed = 0;
+    int threads = 0;
+    bool resume = false;
+    int64_t checkpoint_every = 1000;
+    std::set<std::string> given;    // the flags that appeared on the command line ("--lr", ...)
+};
+
+struct SampleArgs {
+    std::string model;              // checkpoint of `ddpm train`
+    std::string out;                // CSV to write
+    int n = 8000;
+    std::string sampler = "ddpm";
+    int steps = 0;                  // 0: all T steps
+    uint64_t seed = 0;
+    int threads = 0;
+    std::string variance = "beta_tilde";
+    bool use_ema = true;
+    double eta = 0.0;               // ddim only: 0 deterministic, 1 DDPM's noise
+    std::string spacing = "uniform";  // ddim only: uniform or quadratic
+};
+
+struct EvalArgs {
+    std::string samples;            // generated samples (A)
+    std::string data;               // held-out data (B)
+    uint64_t seed = 0;
+    int threads = 0;
+};
+
+// Each parser reads the arguments after the subcommand's name. They return false when --help was
+// asked for (the help text is then printed on stdout) and throw on any bad argument.
+bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o);
+bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o);
+bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o);
+
+// The help texts, as printed by --help.
+const char* main_help();
+const char* train_help();
+const char* sample_help();
+const char* eval_help();
+
+// The program: dispatches on argv[1]. Returns 0 on success; throws on errors (see run_main).
+int ddpm_main(int argc, char** argv);
+
+}  // namespace ddpm

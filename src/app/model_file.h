@@ -1,0 +1,26 @@
+// model_file.h: the checkpoint of the ddpm tool = the trainer's checkpoint (train.h: architecture,
+// schedule, weights, EMA weights, Adam state, step, RNG counters) + the data normalisation
+// (normalise.h: data.columns, data.mean, data.std, data.header) + tool.steps_total, the number of
+// steps that `ddpm train` was asked for (what --resume continues to by default).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "app/normalise.h"
+#include "train.h"
+
+namespace ddpm {
+
+struct ModelFile {
+    Normalisation norm;
+    Trainer trainer;
+    int64_t steps_total = 0;
+};
+
+Checkpoint model_file_checkpoint(const ModelFile& mf);
+void save_model_file(const std::string& path, const ModelFile& mf);   // atomic
+// Every error is one line naming `path`: missing file, damaged bytes, entries missing or inconsistent.
+ModelFile load_model_file(const std::string& path);
+
+}  // namespace ddpm

@@ -1,0 +1,153 @@
+#include "app/normalise.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "common.h"
+#include "io.h"
+
+namespace ddpm {
+
+namespace {
+
+std::string column_name(const std::vector<std::string>& header, int c) {
+    std::string name = "column " + std::to_string(c + 1);
+    if (size_t(c) < header.size()) name += " ('" + header[size_t(c)] + "')";
+    return name;
+}
+
+// The numbers of a space-separated entry; the entry must hold exactly `count` finite numbers.
+std::vector<double> read_doubles(const Checkpoint& ckpt, const std::string& key, int count, const std::string& source) {
+    const std::string text = ckpt.get_meta(key);
+    std::vector<double> values;
+    const char* p = text.c_str();
+    char* end = nullptr;
+    for (double v = std::strtod(p, &end); end != p; v = std::strtod(p, &end)) {
+        if (!std::isfinite(v)) fail(source + ": entry '" + key + "' holds a value that is not finite");
+        values.push_back(v);
+        p = end;
+    }
+    while (*p == ' ') ++p;
+    if (*p != '\0' || int(values.size()) != count)
+        fail(source + ": entry '" + key + "' should hold " + std::to_string(count) + " numbers: '" + text + "'");
+    return values;
+}
+
+std::string trimmed(const std::string& s) {
+    size_t first = 0, last = s.size();
+    while (first < last && (s[first] == ' ' || s[first] == '\t')) ++first;
+    while (last > first && (s[last - 1] == ' ' || s[last - 1] == '\t')) --last;
+    return s.substr(first, last - first);
+}
+
+std::vector<std::string> split_commas(const std::string& line) {
+    std::vector<std::string> fields;
+    size_t begin = 0;
+    while (true) {
+        size_t end = line.find(',', begin);
+        if (end == std::string::npos) end = line.size();
+        fields.push_back(trimmed(line.substr(begin, end - begin)));
+        if (end == line.size()) return fields;
+        begin = end + 1;
+    }
+}
+
+// The test of load_csv (data/README.md): a field that does not read as a float at all.
+bool not_a_number(const std::string& field) {
+    if (field.empty()) return false;
+    char* end = nullptr;
+    std::strtof(field.c_str(), &end);
+    return end != field.c_str() + field.size();
+}
+
+}  // namespace
+
+std::string join_doubles(const std::vector<double>& values) {
+    std::string out;
+    char buf[40];
+    for (size_t i = 0; i < values.size(); ++i) {
+        std::snprintf(buf, sizeof buf, "%.17g", values[i]);
+        out += (i ? " " : "") + std::string(buf);
+    }
+    return out;
+}
+
+Normalisation fit_normalisation(const Dataset& d, const std::vector<std::string>& header, const std::string& source) {
+    Normalisation nm;
+    nm.mean = column_means(d);
+    nm.std = column_stds(d);
+    nm.header = header;
+    for (int c = 0; c < d.dim; ++c) {
+        double& s = nm.std[size_t(c)];
+        if (!(s > 0.0) || !std::isfinite(s)) {
+            std::fprintf(stderr, "ddpm: note: %s: %s is constant (std 0); it is centred but not scaled (std 1)\n",
+                         source.c_str(), column_name(header, c).c_str());
+            s = 1.0;
+        }
+    }
+    return nm;
+}
+
+std::vector<float> standardise(const Normalisation& nm, const std::vector<float>& x) {
+    const size_t dim = size_t(nm.columns());
+    std::vector<float> z(x.size());
+    for (size_t i = 0; i < x.size(); ++i) z[i] = float((double(x[i]) - nm.mean[i % dim]) / nm.std[i % dim]);
+    return z;
+}
+
+std::vector<float> unstandardise(const Normalisation& nm, const std::vector<float>& z) {
+    const size_t dim = size_t(nm.columns());
+    std::vector<float> x(z.size());
+    for (size_t i = 0; i < z.size(); ++i) x[i] = float(nm.mean[i % dim] + nm.std[i % dim] * double(z[i]));
+    return x;
+}
+
+void put_normalisation(Checkpoint& ckpt, const Normalisation& nm) {
+    ckpt.set_meta("data.columns", std::to_string(nm.columns()));
+    ckpt.set_meta("data.mean", join_doubles(nm.mean));
+    ckpt.set_meta("data.std", join_doubles(nm.std));
+    if (!nm.header.empty()) {
+        std::string names;
+        for (size_t c = 0; c < nm.header.size(); ++c) names += (c ? "," : "") + nm.header[c];
+        ckpt.set_meta("data.header", names);
+    }
+}
+
+Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& source) {
+    for (const char* key : {"data.columns", "data.mean", "data.std"})
+        if (!ckpt.has_meta(key))
+            fail(source + ": no entry '" + key + "': not a checkpoint of the ddpm tool (a lesson's model?)");
+    const std::string cols = ckpt.get_meta("data.columns");
+    char* end = nullptr;
+    const long columns = std::strtol(cols.c_str(), &end, 10);
+    if (cols.empty() || *end != '\0' || columns < 1 || columns > 4096)
+        fail(source + ": entry 'data.columns' is not a column count: '" + cols + "'");
+    Normalisation nm;
+    nm.mean = read_doubles(ckpt, "data.mean", int(columns), source);
+    nm.std = read_doubles(ckpt, "data.std", int(columns), source);
+    for (double s : nm.std)
+        if (!(s > 0.0)) fail(source + ": entry 'data.std' holds a std that is not positive");
+    if (ckpt.has_meta("data.header")) {
+        nm.header = split_commas(ckpt.get_meta("data.header"));
+        if (nm.header.size() != size_t(columns))
+            fail(source + ": entry 'data.header' has " + std::to_string(nm.header.size()) + " names for " +
+                 std::to_string(columns) + " columns");
+    }
+    return nm;
+}
+
+std::vector<std::string> csv_header(const std::string& path) {
+    const std::string bytes = read_file(path);
+    size_t begin = bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark, as load_csv
+    size_t end = bytes.find('\n', begin);
+    if (end == std::string::npos) end = bytes.size();
+    std::string line = bytes.substr(begin, end - begin);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::vector<std::string> fields = split_commas(line);
+    for (const std::string& f : fields)
+        if (not_a_number(f)) return fields;
+    return {};
+}
+
+}  // namespace ddpm

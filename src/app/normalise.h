@@ -1,0 +1,50 @@
+// normalise.h: the per-column standardisation of the ddpm tool, and where it lives in a checkpoint.
+//
+// The network is trained on z = (x - mean) / std, column by column, so that data far from the origin
+// or with columns of very different scales looks like the toy sets (centred, unit scale) to the
+// forward process, whose noise has unit variance. Samples are mapped back with x = mean + std * z.
+//
+// A column with zero variance keeps std = 1 (it is centred, not scaled): dividing by 0 would give NaN.
+//
+// Checkpoint metadata (text, so that it survives any reader):
+//   data.columns   "2"
+//   data.mean      "%.17g %.17g"   (space-separated; %.17g reads back to the same double)
+//   data.std       "%.17g %.17g"
+//   data.header    "x,y"           (only when the training CSV had a header line)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "checkpoint.h"
+#include "data.h"
+
+namespace ddpm {
+
+struct Normalisation {
+    std::vector<double> mean;         // (columns)
+    std::vector<double> std;          // (columns), every entry > 0
+    std::vector<std::string> header;  // (columns) or empty
+
+    int columns() const { return int(mean.size()); }
+};
+
+// Mean and std of every column of d; `source` names the file in the note about a constant column.
+Normalisation fit_normalisation(const Dataset& d, const std::vector<std::string>& header, const std::string& source);
+
+// x (n, columns) -> z (n, columns), and back. Arithmetic in double, one rounding to float.
+std::vector<float> standardise(const Normalisation& nm, const std::vector<float>& x);
+std::vector<float> unstandardise(const Normalisation& nm, const std::vector<float>& z);
+
+void put_normalisation(Checkpoint& ckpt, const Normalisation& nm);
+// `source` names the checkpoint file in every error.
+Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& source);
+
+// The names of line 1 of a CSV file when load_csv took it for a header (a field that is not a
+// number), else empty. Call it after load_csv(path) succeeded.
+std::vector<std::string> csv_header(const std::string& path);
+
+// "%.17g" of each value, separated by single spaces.
+std::string join_doubles(const std::vector<double>& values);
+
+}  // namespace ddpm

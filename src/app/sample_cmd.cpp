@@ -1,0 +1,84 @@
+// ddpm sample: Algorithm 2 of Ho et al. 2020 from a model of `ddpm train`, rows in data units.
+#include <cstdio>
+
+#include "app/commands.h"
+#include "app/model_file.h"
+#include "app/runtime.h"
+#include "common.h"
+#include "io.h"
+#include "pool.h"
+#include "rng.h"
+#include "ddim.h"
+#include "sampler.h"
+
+namespace ddpm {
+
+int run_sample(const SampleArgs& a) {
+    use_threads(a.threads);
+    const ModelFile mf = load_model_file(a.model);
+    const Schedule& s = mf.trainer.schedule;
+    const bool ddim = a.sampler == "ddim";
+    const int steps = a.steps == 0 ? s.T : a.steps;
+    if (!ddim && steps != s.T)
+        fail("--steps " + std::to_string(a.steps) + ": the ddpm sampler runs all T = " + std::to_string(s.T) +
+             " steps of " + a.model + "; strided sampling needs --sampler ddim");
+    if (ddim && steps > s.T)
+        fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    check_writable(a.out);
+
+    const EpsModel model = a.use_ema ? mf.trainer.ema_model() : mf.trainer.model;
+    const int dim = model.config.dim;
+    SampleOptions options;
+    options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
+    options.seed = a.seed;
+    std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights), %s, %d steps, %d threads\n", a.n,
+                 a.model.c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", a.sampler.c_str(), steps,
+                 num_threads());
+
+    // x_T ~ N(0, I) in standardised units, (n, dim)
+    std::vector<float> z(static_cast<size_t>(a.n) * static_cast<size_t>(dim));
+    Rng(a.seed, kStartStream).fill_normal(z.data(), int64_t(z.size()));
+    ProgressClock progress;
+    int done = 0;
+    auto report = [&](int t, const float*) {
+        if (t == s.T) return;
+        ++done;
+        if (t > 0 && progress.due()) {
+            const double rate = done / progress.seconds();
+            std::fprintf(stderr, "  t = %d  %.0f steps/s  ETA %s\n", t, rate,
+                         format_duration((steps - done) / rate).c_str());
+        }
+    };
+    if (ddim) {
+        const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
+        ddim_sample(z.data(), a.n, dim, s, model_eps_function(model), ddim_timesteps(s.T, steps, spacing),
+                    float(a.eta), a.seed, report);
+    } else {
+        ddpm_sample(z.data(), a.n, dim, s, model_eps_function(model), options, report);
+    }
+
+    Dataset out;
+    out.name = a.out;
+    out.dim = dim;
+    out.x = unstandardise(mf.norm, z);
+    save_csv(a.out, out, mf.norm.header);
+    std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
+
+    // What was written, and a first check of it: the columns' means and stds beside the data's.
+    const std::string how = ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
+                                 : std::string("ddpm sampler (variance ") + variance_name(options.variance) + ")";
+    std::printf("wrote %d rows to %s: model %s at step %lld, %s weights, %s, %d steps, seed %llu\n", a.n,
+                a.out.c_str(), a.model.c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", how.c_str(),
+                steps, (unsigned long long)a.seed);
+    const std::vector<double> mean = column_means(out), std_dev = column_stds(out);
+    Table table({"column", "data_mean", "sample_mean", "data_std", "sample_std"});
+    for (int c = 0; c < dim; ++c) {
+        const std::string name = mf.norm.header.empty() ? std::to_string(c + 1) : mf.norm.header[size_t(c)];
+        table.add_row({name, fmt(mf.norm.mean[size_t(c)], 4), fmt(mean[size_t(c)], 4), fmt(mf.norm.std[size_t(c)], 4),
+                       fmt(std_dev[size_t(c)], 4)});
+    }
+    table.print("");
+    return 0;
+}
+
+}  // namespace ddpm

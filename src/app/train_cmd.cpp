@@ -1,0 +1,159 @@
+// ddpm train: Algorithm 1 of Ho et al. 2020 on the standardised rows of a CSV file.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "app/commands.h"
+#include "app/model_file.h"
+#include "app/runtime.h"
+#include "common.h"
+#include "io.h"
+#include "pool.h"
+
+namespace ddpm {
+
+namespace {
+
+// ---- a new model, or the one to resume --------------------------------------------------------
+ModelFile new_model(const TrainArgs& a, const Dataset& data, const std::vector<std::string>& header) {
+    EpsModelConfig mc;  // the defaults (emb 32, GELU) with the data's dimension
+    mc.dim = data.dim;
+    mc.hidden = a.hidden;
+    mc.layers = a.layers;
+    mc.residual = a.residual;
+    TrainConfig tc;
+    tc.batch = a.batch;
+    tc.lr = float(a.lr);
+    tc.ema_decay = float(a.ema);
+    tc.seed = a.seed;
+    std::error_code ec;
+    if (std::filesystem::exists(a.model, ec))
+        std::fprintf(stderr, "ddpm: note: %s exists and will be replaced (--resume continues it instead)\n",
+                     a.model.c_str());
+    return ModelFile{fit_normalisation(data, header, a.data), Trainer(mc, tc, make_schedule(a.schedule, a.T, a.beta)),
+                     a.steps};
+}
+
+template <typename V>
+void must_agree(const TrainArgs& a, const char* flag, const V& requested, const V& stored, const std::string& shown_r,
+                const std::string& shown_s) {
+    if (a.given.count(flag) && !(requested == stored))
+        fail("--resume: " + std::string(flag) + " " + shown_r + " differs from " + a.model + ", which has " + shown_s +
+             " (drop the flag, or train a new model)");
+}
+
+// A resumed run must be the run that was started: flags that would change it are refused.
+void check_resume_flags(const TrainArgs& a, const Trainer& tr) {
+    const TrainConfig& c = tr.config;
+    const EpsModelConfig& m = tr.model.config;
+    must_agree(a, "--batch", a.batch, c.batch, std::to_string(a.batch), std::to_string(c.batch));
+    must_agree(a, "--lr", float(a.lr), c.lr, fmt_sci(a.lr), fmt_sci(c.lr));
+    must_agree(a, "--ema", float(a.ema), c.ema_decay, fmt(a.ema, 6), fmt(c.ema_decay, 6));
+    must_agree(a, "--hidden", a.hidden, m.hidden, std::to_string(a.hidden), std::to_string(m.hidden));
+    must_agree(a, "--layers", a.layers, m.layers, std::to_string(a.layers), std::to_string(m.layers));
+    if (a.residual && !m.residual)
+        fail("--resume: --residual, but " + a.model + " has plain layers (drop the flag, or train a new model)");
+    must_agree(a, "--seed", a.seed, c.seed, std::to_string(a.seed), std::to_string(c.seed));
+    must_agree(a, "--T", a.T, tr.schedule.T, std::to_string(a.T), std::to_string(tr.schedule.T));
+    if (a.given.count("--schedule")) {
+        // the checkpoint stores the betas; the requested schedule must give the same ones
+        const double beta = a.given.count("--beta") ? a.beta : tr.schedule.beta[1];
+        const Schedule s = make_schedule(a.schedule, tr.schedule.T, beta);
+        if (s.beta != tr.schedule.beta)
+            fail("--resume: --schedule asks for " + s.name + ", " + a.model + " has " + tr.schedule.name +
+                 " (drop the flag, or train a new model)");
+    }
+}
+
+ModelFile resumed_model(const TrainArgs& a, const Dataset& data) {
+    ModelFile mf = load_model_file(a.model);
+    if (mf.norm.columns() != data.dim)
+        fail("model " + a.model + " has " + std::to_string(mf.norm.columns()) + " columns, " + a.data + " has " +
+             std::to_string(data.dim));
+    check_resume_flags(a, mf.trainer);
+    if (a.given.count("--steps")) mf.steps_total = a.steps;
+    if (mf.trainer.step > mf.steps_total)
+        fail("--resume: " + a.model + " is at step " + std::to_string(mf.trainer.step) + ", beyond --steps " +
+             std::to_string(mf.steps_total));
+    // The normalisation stays the checkpoint's (the same bits as an uninterrupted run); other data is
+    // allowed, but said.
+    std::vector<double> mean = column_means(data), std_dev = column_stds(data);
+    for (double& s : std_dev)
+        if (!(s > 0.0)) s = 1.0;
+    if (mean != mf.norm.mean || std_dev != mf.norm.std)
+        std::fprintf(stderr,
+                     "ddpm: note: the column means or stds of %s differ from those %s was trained with; "
+                     "training continues with the checkpoint's\n",
+                     a.data.c_str(), a.model.c_str());
+    return mf;
+}
+
+// "1.5 -20" for a summary line: %.6g, at most 8 values.
+std::string short_list(const std::vector<double>& values) {
+    std::string out;
+    char buf[32];
+    for (size_t i = 0; i < values.size() && i < 8; ++i) {
+        std::snprintf(buf, sizeof buf, "%s%.6g", i ? " " : "", values[i]);
+        out += buf;
+    }
+    if (values.size() > 8) out += " ...";
+    return out;
+}
+
+}  // namespace
+
+// ---- the training loop -------------------------------------------------------------------------
+int run_train(const TrainArgs& a) {
+    use_threads(a.threads);
+    const Dataset data = load_csv(a.data);
+    const std::vector<std::string> header = csv_header(a.data);
+    ModelFile mf = a.resume ? resumed_model(a, data) : new_model(a, data, header);
+    check_writable(a.model);
+    Trainer& tr = mf.trainer;
+
+    const std::vector<float> z = standardise(mf.norm, data.x);  // (n, dim), what the network sees
+    const int n = data.n();
+    const int64_t first = tr.step, total = mf.steps_total;
+    std::fprintf(stderr, "ddpm train: %s, %d rows x %d columns; %s, %s; steps %lld to %lld, %d threads\n",
+                 a.data.c_str(), n, data.dim, describe(tr.model.config).c_str(), tr.schedule.name.c_str(),
+                 (long long)first, (long long)total, num_threads());
+
+    // Smoothed loss: an exponential average with its start-up bias divided out (as Adam does).
+    const double smoothing = 0.99;
+    double average = 0.0, weight = 0.0, last_loss = 0.0;
+    ProgressClock progress;
+    while (tr.step < total) {
+        const StepStats st = tr.train_step(z.data(), n);
+        if (!std::isfinite(st.loss))
+            fail("training diverged at step " + std::to_string(tr.step) + " (loss " + fmt_sci(st.loss) + "); " +
+                 a.model + " keeps the last checkpoint; try a smaller --lr");
+        last_loss = st.loss;
+        average = smoothing * average + (1.0 - smoothing) * st.loss;
+        weight = smoothing * weight + (1.0 - smoothing);
+        if (tr.step % a.checkpoint_every == 0 && tr.step < total) save_model_file(a.model, mf);
+        if (progress.due()) {
+            const double rate = double(tr.step - first) / progress.seconds();
+            std::fprintf(stderr, "  step %lld/%lld  loss %.4f  smoothed %.4f  %.0f steps/s  ETA %s\n",
+                         (long long)tr.step, (long long)total, last_loss, average / weight, rate,
+                         format_duration(double(total - tr.step) / rate).c_str());
+        }
+    }
+    save_model_file(a.model, mf);
+    const double seconds = progress.seconds();
+    std::fprintf(stderr, "ddpm train: %lld steps in %s (%.0f steps/s)\n", (long long)(total - first),
+                 format_duration(seconds).c_str(), seconds > 0 ? double(total - first) / seconds : 0.0);
+
+    std::printf("model     %s\n", describe(tr.model.config).c_str());
+    std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
+    std::printf("training  %lld steps (this run: %lld to %lld), batch %d, lr %s, ema %s, seed %llu\n",
+                (long long)total, (long long)first, (long long)total, tr.config.batch, fmt_sci(tr.config.lr).c_str(),
+                fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
+    if (total > first)
+        std::printf("loss      last %s, smoothed %s\n", fmt(last_loss, 4).c_str(), fmt(average / weight, 4).c_str());
+    std::printf("data      %s: %d rows, %d columns, mean [%s], std [%s]\n", a.data.c_str(), n, data.dim,
+                short_list(mf.norm.mean).c_str(), short_list(mf.norm.std).c_str());
+    std::printf("wrote     %s\n", a.model.c_str());
+    return 0;
+}
+
+}  // namespace ddpm

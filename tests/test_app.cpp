@@ -1,0 +1,405 @@
+// The ddpm tool (src/app/): train, sample and eval end to end on a CSV far from the origin, the
+// normalisation in the checkpoint, bit-identical --resume, and the one-line error of every bad input.
+// Every case runs the program in-process through ddpm_main, with small settings.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "app/cli.h"
+#include "app/normalise.h"
+#include "checkpoint.h"
+#include "common.h"
+#include "data.h"
+#include "io.h"
+#include "pool.h"
+#include "rng.h"
+
+using namespace ddpm;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder under the system's temp folder, removed at the end of the test.
+struct TempDir {
+    fs::path dir;
+    explicit TempDir(const std::string& name)
+        : dir(fs::temp_directory_path() / ("ddpm_app_test_" + std::to_string(getpid()) + "_" + name)) {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    std::string operator/(const std::string& file) const { return (dir / file).string(); }
+};
+
+// Sends one of stdout/stderr to a file while alive, and gives back what was written.
+class Capture {
+ public:
+    Capture(FILE* stream, const std::string& path) : stream_(stream), path_(path) {
+        std::fflush(stream_);
+        saved_ = dup(fileno(stream_));
+        FILE* f = std::fopen(path_.c_str(), "wb");
+        dup2(fileno(f), fileno(stream_));
+        std::fclose(f);
+    }
+    ~Capture() { restore(); }
+    std::string text() {
+        restore();
+        return read_file(path_);
+    }
+
+ private:
+    void restore() {
+        if (saved_ < 0) return;
+        std::fflush(stream_);
+        dup2(saved_, fileno(stream_));
+        close(saved_);
+        saved_ = -1;
+    }
+    FILE* stream_;
+    std::string path_;
+    int saved_ = -1;
+};
+
+struct Outcome {
+    int status = 0;
+    std::string out, err;  // what went to stdout and stderr
+};
+
+// Runs `ddpm args...` as main() would (run_main prints an error as "ddpm: <problem>" and returns 1).
+Outcome run_ddpm(const TempDir& tmp, std::vector<std::string> args) {
+    args.insert(args.begin(), "ddpm");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    Outcome o;
+    Capture out(stdout, tmp / "stdout.txt"), err(stderr, tmp / "stderr.txt");
+    o.status = run_main("ddpm", ddpm_main, int(argv.size()), argv.data());
+    o.out = out.text();
+    o.err = err.text();
+    return o;
+}
+
+// The last line of stderr (an error is the last thing said).
+std::string last_line(const std::string& text) {
+    std::string t = text;
+    while (!t.empty() && t.back() == '\n') t.pop_back();
+    const size_t nl = t.rfind('\n');
+    return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+// Two clusters far from the origin with very unequal column scales: "height" near 1000 (std about
+// 40), "weight" near -0.05 (std about 0.01). Written with a header line.
+Dataset far_data(int n, uint64_t seed) {
+    Dataset d;
+    d.dim = 2;
+    Rng pick(seed, 0), noise(seed, 1);
+    for (int i = 0; i < n; ++i) {
+        const float side = pick.uniform() < 0.5f ? -1.0f : 1.0f;
+        d.x.push_back(1000.0f + 40.0f * side + 8.0f * noise.normal());
+        d.x.push_back(-0.05f + 0.01f * side + 0.002f * noise.normal());
+    }
+    return d;
+}
+
+// `ddpm train` with small settings (T = 50, a 16-wide hidden layer, batches of 32), then `extra`.
+std::vector<std::string> small_train(const std::string& data, const std::string& model, const std::string& steps = "50",
+                                     const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"train",   "--data", data, "--model",  model, "--steps",  steps,
+                                     "--batch", "32",     "--T", "50",      "--hidden", "16", "--layers", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+std::vector<double> doubles_of(const std::string& text) {
+    std::vector<double> v;
+    const char* p = text.c_str();
+    char* end = nullptr;
+    for (double x = std::strtod(p, &end); end != p; x = std::strtod(p, &end)) {
+        v.push_back(x);
+        p = end;
+    }
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("app: --help returns 0 for the tool and for every subcommand") {
+    TempDir tmp("help");
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"--help"}, {"train", "--help"}, {"sample", "--help"}, {"eval", "--help"}, {"train", "--T", "0", "-h"}}) {
+        const Outcome o = run_ddpm(tmp, args);
+        CHECK(o.status == 0);
+        CHECK(o.out.find("usage: ddpm") == 0);
+        CHECK(o.err.empty());
+    }
+    // no command is a usage error
+    const Outcome none = run_ddpm(tmp, {});
+    CHECK(none.status == 1);
+    CHECK(none.err.find("ddpm: no command given") == 0);
+}
+
+TEST_CASE("app: parsing fills the arguments, also in the --flag=value form") {
+    TrainArgs t;
+    REQUIRE(parse_train_args({"--data", "d.csv", "--model=m.ckpt", "--T", "200", "--schedule", "constant", "--beta=0.02",
+                              "--residual", "--lr", "3e-4", "--checkpoint-every", "5"},
+                             t));
+    CHECK(t.data == "d.csv");
+    CHECK(t.model == "m.ckpt");
+    CHECK(t.T == 200);
+    CHECK(t.beta == 0.02);
+    CHECK(t.residual);
+    CHECK(t.lr == 3e-4);
+    CHECK(t.checkpoint_every == 5);
+    CHECK(t.steps == 20000);  // the defaults
+    CHECK(t.batch == 256);
+    CHECK(t.hidden == 128);
+    CHECK(t.layers == 3);
+    CHECK(t.ema == 0.999);
+    CHECK(t.given.count("--T") == 1);
+    CHECK(t.given.count("--steps") == 0);
+    SampleArgs s;
+    REQUIRE(parse_sample_args({"--model", "m.ckpt", "--out", "s.csv", "--raw", "--variance", "beta"}, s));
+    CHECK(!s.use_ema);
+    CHECK(s.variance == "beta");
+    CHECK(s.n == 8000);
+    TrainArgs fresh;
+    CHECK_THROWS_WITH(parse_train_args({"--data", "d.csv", "--model", "m", "--beta", "0.1"}, fresh),
+                      "--beta applies to --schedule constant only (the schedule is linear)");
+}
+
+TEST_CASE("app: train, sample and eval end to end on data far from the origin with unequal scales") {
+    TempDir tmp("end_to_end");
+    const Dataset data = far_data(2000, 1);
+    save_csv(tmp / "data.csv", data, {"height", "weight"});
+    save_csv(tmp / "held_out.csv", far_data(2000, 2), {"height", "weight"});
+
+    const Outcome train = run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "m.ckpt", "50", {"--ema", "0.9", "--lr", "3e-3"}));
+    REQUIRE_MESSAGE(train.status == 0, train.err);
+    CHECK(train.out.find("wrote") != std::string::npos);
+    CHECK(fs::exists(tmp / "m.ckpt"));
+    CHECK(!fs::exists(tmp / "m.ckpt.tmp"));
+
+    const Outcome sample =
+        run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "samples.csv", "--n", "200", "--seed", "3"});
+    REQUIRE_MESSAGE(sample.status == 0, sample.err);
+    const Dataset samples = load_csv(tmp / "samples.csv");
+    CHECK(samples.n() == 200);
+    CHECK(samples.dim == 2);
+    CHECK(csv_header(tmp / "samples.csv") == std::vector<std::string>{"height", "weight"});
+    // In data units: the columns' means sit near the data's, on the scale of each column's own std.
+    const std::vector<double> data_mean = column_means(data), data_std = column_stds(data);
+    const std::vector<double> mean = column_means(samples);
+    for (int c = 0; c < 2; ++c) {
+        INFO("column " << c << ": samples' mean " << mean[size_t(c)] << ", data's " << data_mean[size_t(c)]);
+        CHECK(std::fabs(mean[size_t(c)] - data_mean[size_t(c)]) < 0.5 * data_std[size_t(c)]);
+    }
+
+    // The same seed gives the same file; the raw weights give another.
+    REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "again.csv", "--n", "200", "--seed", "3"})
+                .status == 0);
+    CHECK(read_file(tmp / "again.csv") == read_file(tmp / "samples.csv"));
+    REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "raw.csv", "--n", "200", "--seed", "3",
+                           "--raw"})
+                .status == 0);
+    CHECK(read_file(tmp / "raw.csv") != read_file(tmp / "samples.csv"));
+    // DDIM with eta = 0 is deterministic: two noise seeds, one x_T (the same seed of x_T needs the same
+    // --seed, so compare 10 steps against 10 steps with the same seed twice, and eta 1 against it)
+    REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "ddim.csv", "--n", "200", "--seed", "3",
+                           "--sampler", "ddim", "--steps", "10"})
+                .status == 0);
+    REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "ddim_eta.csv", "--n", "200", "--seed",
+                           "3", "--sampler", "ddim", "--steps", "10", "--eta", "1"})
+                .status == 0);
+    CHECK(read_file(tmp / "ddim.csv") != read_file(tmp / "ddim_eta.csv"));
+    CHECK(load_csv(tmp / "ddim.csv").n() == 200);
+
+    const Outcome eval = run_ddpm(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "held_out.csv"});
+    REQUIRE_MESSAGE(eval.status == 0, eval.err);
+    CHECK(eval.out.find("sliced_w1") != std::string::npos);
+    CHECK(eval.out.find("energy") != std::string::npos);
+    // |F| = min(200, 2000 / 2) = 200 and R = the other 1800 rows
+    CHECK(eval.out.find("200 of 200 sample rows") != std::string::npos);
+    CHECK(eval.out.find("floor part of 200 rows and a reference part of 1800") != std::string::npos);
+    // the data against itself: the same split, so the samples' part is a true sample too
+    const Outcome self = run_ddpm(tmp, {"eval", "--samples", tmp / "data.csv", "--data", tmp / "held_out.csv"});
+    REQUIRE(self.status == 0);
+    CHECK(self.out.find("1000 of 2000 sample rows") != std::string::npos);
+}
+
+TEST_CASE("app: the checkpoint holds the normalisation and the requested steps") {
+    TempDir tmp("normalisation");
+    const Dataset data = far_data(500, 4);
+    save_csv(tmp / "data.csv", data, {"height", "weight"});
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "m.ckpt")).status == 0);
+    const Checkpoint c = load_checkpoint(tmp / "m.ckpt");
+    CHECK(c.get_meta("data.columns") == "2");
+    CHECK(c.get_meta("data.header") == "height,weight");
+    CHECK(c.get_meta("tool.steps_total") == "50");
+    CHECK(c.get_meta("train.step") == "50");
+    CHECK(doubles_of(c.get_meta("data.mean")) == column_means(data));  // %.17g: the same doubles
+    CHECK(doubles_of(c.get_meta("data.std")) == column_stds(data));
+    const Normalisation nm = get_normalisation(c, "m.ckpt");
+    CHECK(nm.mean[0] == doctest::Approx(1000).epsilon(0.01));
+    CHECK(nm.std[1] < 0.1);
+    // a lesson's checkpoint has no normalisation: one line naming the file
+    Checkpoint lesson = c;
+    lesson.meta.clear();
+    CHECK_THROWS_WITH(get_normalisation(lesson, "m.ckpt"),
+                      "m.ckpt: no entry 'data.columns': not a checkpoint of the ddpm tool (a lesson's model?)");
+}
+
+TEST_CASE("app: a constant column is centred with std 1, never NaN; 3 columns without a header") {
+    TempDir tmp("constant");
+    Dataset d;
+    d.dim = 3;
+    Rng rng(5, 0);
+    for (int i = 0; i < 300; ++i) {
+        d.x.push_back(rng.normal());
+        d.x.push_back(7.5f);  // constant
+        d.x.push_back(100.0f * rng.normal());
+    }
+    save_csv(tmp / "data.csv", d);
+    const Outcome train = run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "m.ckpt"));
+    REQUIRE(train.status == 0);
+    CHECK(train.err.find("column 2 is constant (std 0)") != std::string::npos);
+    const Normalisation nm = get_normalisation(load_checkpoint(tmp / "m.ckpt"), "m.ckpt");
+    CHECK(nm.std[1] == 1.0);
+    CHECK(nm.mean[1] == 7.5);
+    CHECK(nm.header.empty());
+    REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "s.csv", "--n", "50"}).status == 0);
+    const Dataset s = load_csv(tmp / "s.csv");  // load_csv refuses NaN
+    CHECK(s.dim == 3);
+    CHECK(csv_header(tmp / "s.csv").empty());
+}
+
+TEST_CASE("app: --resume after a shorter run gives the checkpoint of one uninterrupted run, byte for byte") {
+    TempDir tmp("resume");
+    save_csv(tmp / "data.csv", far_data(1000, 6), {"height", "weight"});
+    const std::string data = tmp / "data.csv";
+    REQUIRE(run_ddpm(tmp, small_train(data, tmp / "whole.ckpt", "50", {"--seed", "9"})).status == 0);
+
+    // 20 steps, then on to 50 (with another thread count and periodic checkpoints on the way)
+    REQUIRE(run_ddpm(tmp, small_train(data, tmp / "parts.ckpt", "20", {"--seed", "9"})).status == 0);
+    CHECK(load_checkpoint(tmp / "parts.ckpt").get_meta("train.step") == "20");
+    CHECK(read_file(tmp / "parts.ckpt") != read_file(tmp / "whole.ckpt"));
+    const Outcome resumed = run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--steps",
+                                           "50", "--threads", "1", "--checkpoint-every", "7"});
+    set_num_threads(default_num_threads());
+    REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+    CHECK(read_file(tmp / "parts.ckpt") == read_file(tmp / "whole.ckpt"));
+
+    // Without --steps, --resume goes to the checkpoint's tool.steps_total: here it is done already.
+    REQUIRE(run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume"}).status == 0);
+    CHECK(read_file(tmp / "parts.ckpt") == read_file(tmp / "whole.ckpt"));
+
+    // Flags that would change the run are refused.
+    const Outcome changed =
+        run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--steps", "60", "--hidden", "32"});
+    CHECK(changed.status == 1);
+    CHECK(last_line(changed.err) == "ddpm: --resume: --hidden 32 differs from " + tmp / "parts.ckpt" +
+                                        ", which has 16 (drop the flag, or train a new model)");
+    const Outcome other_schedule =
+        run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--steps", "60", "--schedule", "cosine"});
+    CHECK(other_schedule.status == 1);
+    CHECK(last_line(other_schedule.err).find("ddpm: --resume: --schedule asks for cosine") == 0);
+    // Flags that agree with the checkpoint are accepted.
+    const Outcome same = run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--schedule",
+                                        "linear", "--T", "50", "--hidden", "16", "--batch", "32", "--seed", "9"});
+    CHECK_MESSAGE(same.status == 0, same.err);
+    CHECK(read_file(tmp / "parts.ckpt") == read_file(tmp / "whole.ckpt"));
+}
+
+TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status and no output file") {
+    TempDir tmp("errors");
+    save_csv(tmp / "data.csv", far_data(300, 7), {"height", "weight"});
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "m.ckpt")).status == 0);
+    Dataset three;
+    three.dim = 3;
+    three.x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    save_csv(tmp / "three.csv", three);
+    {  // a checkpoint cut short
+        const std::string bytes = read_file(tmp / "m.ckpt");
+        write_file_atomic(tmp / "cut.ckpt", bytes.substr(0, bytes.size() / 2));
+    }
+    const std::string data = tmp / "data.csv", model = tmp / "m.ckpt", out = tmp / "out.csv", new_model = tmp / "new.ckpt";
+
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;  // the whole line on stderr
+        std::string output;   // the file that must not appear
+    };
+    const std::vector<Case> cases = {
+        {{"train", "--data", data, "--model", new_model, "--frobnicate"},
+         "ddpm: train: unknown flag '--frobnicate' (try 'ddpm train --help')", new_model},
+        {{"sample", "--model", model, "--out", out, "--n"}, "ddpm: sample --n: missing value", out},
+        {{"train", "--data", data, "--model", new_model, "--steps", "--T", "5"}, "ddpm: train --steps: missing value",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--T", "0"}, "ddpm: --T must be from 1 to 1000000, got 0",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--steps", "0"}, "ddpm: --steps must be at least 1, got 0",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--batch", "0"}, "ddpm: --batch must be from 1 to 1048576, got 0",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--lr", "0"}, "ddpm: --lr must be positive, got 0", new_model},
+        {{"train", "--data", data, "--model", new_model, "--schedule", "constant", "--beta", "1"},
+         "ddpm: --beta must lie in (0, 1), got 1", new_model},
+        {{"train", "--data", data, "--model", new_model, "--ema", "1"}, "ddpm: --ema must lie in [0, 1), got 1",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--hidden", "0"}, "ddpm: --hidden must be from 1 to 65536, got 0",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--layers", "0"}, "ddpm: --layers must be from 1 to 64, got 0",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--threads", "0"}, "ddpm: --threads must be from 1 to 256, got 0",
+         new_model},
+        {{"train", "--data", data, "--model", new_model, "--schedule", "quadratic"},
+         "ddpm: --schedule: unknown schedule 'quadratic' (linear, cosine, constant or sigmoid)", new_model},
+        {{"train", "--data", tmp / "missing.csv", "--model", new_model},
+         "ddpm: " + tmp / "missing.csv" + ": cannot open: No such file or directory", new_model},
+        {{"train", "--data", data}, "ddpm: train: --model OUT.ckpt is required (try 'ddpm train --help')", new_model},
+        {{"train", "--data", tmp / "three.csv", "--model", model, "--resume"},
+         "ddpm: model " + model + " has 2 columns, " + tmp / "three.csv" + " has 3", out},
+        {{"sample", "--model", model, "--out", out, "--n", "0"}, "ddpm: --n must be from 1 to 100000000, got 0", out},
+        {{"sample", "--model", model, "--out", out, "--steps", "10"},
+         "ddpm: --steps 10: the ddpm sampler runs all T = 50 steps of " + model +
+             "; strided sampling needs --sampler ddim",
+         out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--eta", "2"},
+         "ddpm: --eta must lie in [0, 1], got 2", out},
+        {{"sample", "--model", model, "--out", out, "--eta", "0.5"},
+         "ddpm: --eta and --spacing apply to --sampler ddim only", out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "51"},
+         "ddpm: --steps 51: more than the T = 50 of " + model, out},
+        {{"sample", "--model", model, "--out", out, "--variance", "big"},
+         "ddpm: --variance: expected beta or beta_tilde, got 'big'", out},
+        {{"sample", "--model", tmp / "cut.ckpt", "--out", out},
+         "ddpm: " + tmp / "cut.ckpt" + ": offset " + std::to_string(read_file(tmp / "cut.ckpt").size() - 8) +
+             ": checksum mismatch: the file is damaged or truncated",
+         out},
+        {{"sample", "--model", tmp / "missing.ckpt", "--out", out},
+         "ddpm: " + tmp / "missing.ckpt" + ": cannot open: No such file or directory", out},
+        {{"sample", "--model", data, "--out", out},
+         "ddpm: " + data + ": offset 0: not a ddpm checkpoint (wrong magic number)", out},
+        {{"eval", "--samples", tmp / "three.csv", "--data", data},
+         "ddpm: " + tmp / "three.csv" + " has 3 columns, " + data + " has 2", out},
+        {{"eval", "--samples", data}, "ddpm: eval: --data B.csv is required (try 'ddpm eval --help')", out},
+        {{"bake"}, "ddpm: unknown command 'bake' (train, sample or eval; try 'ddpm --help')", out},
+    };
+    for (const Case& c : cases) {
+        const Outcome o = run_ddpm(tmp, c.args);
+        INFO("ddpm " << c.args[0] << " ... -> " << o.err);
+        CHECK(o.status == 1);
+        CHECK(last_line(o.err) == c.message);
+        CHECK(!fs::exists(c.output));
+        CHECK(!fs::exists(c.output + ".tmp"));
+    }
+    // the model used by the failed resume is untouched and still loads
+    CHECK(load_checkpoint(model).get_meta("train.step") == "50");
+}
