@@ -170,7 +170,7 @@ int lesson(int argc, char** argv) {
     side_by_side(args, roll, roll_model);
 
     Table table({"data", "sampler", "steps", "eta", "spacing", "swd", "swd_floor", "swd_ratio"});
-    for (const std::string set : {"two_clusters", "swiss_roll"}) sweep(args, set, table);
+    for (const std::string set : {"two_clusters", "eight_gaussians", "swiss_roll"}) sweep(args, set, table);
     table.print("Table 7.1: DDPM and DDIM from the same x_T against held-out data (floor: mean over 10 true samples)");
     table.save_tsv(args.out("steps_eta.tsv"));
 
