@@ -9,6 +9,7 @@
 #include <string>
 
 #include "metrics.h"
+#include "train.h"
 
 namespace ddpm {
 
@@ -20,5 +21,10 @@ struct SetScore {
 };
 
 SetScore score_against_set(const float* samples, int n, const std::string& set, uint64_t seed, int draws = 10);
+
+// The model lesson 03 trained on `set` (out/03_train/<set>.ckpt). When that file is missing (a lesson
+// run on its own), the same recipe is trained here for 3,000 steps, with a note on stderr.
+// Lessons 04, 05 and 07 start from it.
+Trainer lesson03_model(const std::string& set, uint64_t seed);
 
 }  // namespace ddpm

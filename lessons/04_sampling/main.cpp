@@ -4,7 +4,6 @@
 // against true data, with a distance and its floor.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "ddpm.h"
 #include "evaluate.h"
@@ -19,25 +18,6 @@ using namespace ddpm;
 namespace {
 
 enum Stream : uint64_t { kCheck = 1, kStart = 30, kHeldOut = 1000 };  // 1000: as in evaluate.h
-
-// The model of lesson 03 if it ran, else a quick training here.
-Trainer load_or_train(const LessonArgs& args, const std::string& set) {
-    const std::string path = "out/03_train/" + set + ".ckpt";
-    if (std::filesystem::exists(path)) {
-        std::fprintf(stderr, "  %s: model from %s\n", set.c_str(), path.c_str());
-        return trainer_from_checkpoint(load_checkpoint(path), path);
-    }
-    std::fprintf(stderr, "  %s: %s not found (run lesson 03 first for the same model); training 3000 steps here\n",
-                 set.c_str(), path.c_str());
-    Dataset data = make_dataset(set, 20000, args.seed);
-    EpsModelConfig mc;
-    mc.dim = data.dim;
-    TrainConfig tc;
-    tc.seed = args.seed;
-    Trainer tr(mc, tc, linear_schedule(1000));
-    for (int i = 0; i < 3000; ++i) tr.train_step(data.x.data(), data.n());
-    return tr;
-}
 
 // ---- 1. the mean from eps against the posterior mean ------------------------------------------
 void check_mean(const LessonArgs& args) {
@@ -72,7 +52,7 @@ struct Generated {
 };
 
 Generated sample_set(const LessonArgs& args, const std::string& set, int n, Variance v, Table& table) {
-    Trainer tr = load_or_train(args, set);
+    Trainer tr = lesson03_model(set, args.seed);
     EpsModel model = tr.ema_model();
     const int dim = model.config.dim;
     Generated g;
@@ -131,7 +111,7 @@ void plot_generated(const LessonArgs& args, const std::vector<Generated>& gens) 
 
 // ---- 3. reverse trajectories, and one point from the origin ------------------------------------
 void trajectories(const LessonArgs& args) {
-    Trainer tr = load_or_train(args, "swiss_roll");
+    Trainer tr = lesson03_model("swiss_roll", args.seed);
     EpsModel model = tr.ema_model();
     const int n = 1500, paths = 80;  // snapshots of all n points; paths of the first `paths`
     const std::vector<int> shown = {1000, 600, 300, 150, 50, 0};
@@ -190,7 +170,7 @@ void trajectories(const LessonArgs& args) {
 }
 
 Table point_from_origin(const LessonArgs& args) {
-    Trainer tr = load_or_train(args, "two_clusters");
+    Trainer tr = lesson03_model("two_clusters", args.seed);
     EpsModel model = tr.ema_model();
     const int runs = 200;
     std::vector<float> x(size_t(2 * runs), 0.0f);  // every run starts at x_T = (0, 0)

@@ -3,7 +3,6 @@
 // from the model's; comparing the trained model with it shows where the model is wrong, per t.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "ddpm.h"
 #include "evaluate.h"
@@ -73,27 +72,12 @@ void oracle_sampling(const LessonArgs& args, Table& table, plot::Figure& fig) {
     }
 }
 
-// ---- 2. the trained model against the oracle, per t --------------------------------------------
-Trainer load_or_train(const LessonArgs& args, const std::string& set) {
-    const std::string path = "out/03_train/" + set + ".ckpt";
-    if (std::filesystem::exists(path)) return trainer_from_checkpoint(load_checkpoint(path), path);
-    std::fprintf(stderr, "  %s: no %s; training 3000 steps here\n", set.c_str(), path.c_str());
-    Dataset data = make_dataset(set, 20000, args.seed);
-    EpsModelConfig mc;
-    mc.dim = data.dim;
-    TrainConfig tc;
-    tc.seed = args.seed;
-    Trainer tr(mc, tc, linear_schedule(1000));
-    for (int i = 0; i < 3000; ++i) tr.train_step(data.x.data(), data.n());
-    return tr;
-}
-
 void model_against_oracle(const LessonArgs& args, Table& table, plot::Figure& fig) {
     const std::vector<int> ts = {1, 5, 10, 25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000};
     const int n = 4000;
     int column = 0;
     for (const MixtureSet& m : mixture_sets()) {
-        Trainer tr = load_or_train(args, m.name);
+        Trainer tr = lesson03_model(m.name, args.seed);
         EpsModel model = tr.ema_model();
         EpsFunction net = model_eps_function(model);
         const int dim = m.gm.dim;

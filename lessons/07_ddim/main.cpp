@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include "ddim.h"
 #include "ddpm.h"
@@ -20,20 +19,6 @@ using namespace ddpm;
 namespace {
 
 enum Stream : uint64_t { kStart = 30, kHeldOut = 1000, kInvert = 50 };  // 1000: as in evaluate.h
-
-Trainer load_or_train(const LessonArgs& args, const std::string& set) {
-    const std::string path = "out/03_train/" + set + ".ckpt";
-    if (std::filesystem::exists(path)) return trainer_from_checkpoint(load_checkpoint(path), path);
-    std::fprintf(stderr, "  %s: no %s (run lesson 03 first); training 3000 steps here\n", set.c_str(), path.c_str());
-    Dataset data = make_dataset(set, 20000, args.seed);
-    EpsModelConfig mc;
-    mc.dim = data.dim;
-    TrainConfig tc;
-    tc.seed = args.seed;
-    Trainer tr(mc, tc, linear_schedule(1000));
-    for (int i = 0; i < 3000; ++i) tr.train_step(data.x.data(), data.n());
-    return tr;
-}
 
 std::vector<float> start_noise(const LessonArgs& args, int n, int dim) {
     std::vector<float> x(static_cast<size_t>(n) * dim);
@@ -77,7 +62,7 @@ void side_by_side(const LessonArgs& args, const Trainer& tr, const EpsModel& mod
 
 // ---- 2. steps x eta against the distance; determinism ----------------------------------------
 void sweep(const LessonArgs& args, const std::string& set, Table& table) {
-    Trainer tr = load_or_train(args, set);
+    Trainer tr = lesson03_model(set, args.seed);
     EpsModel model = tr.ema_model();
     const EpsFunction eps = model_eps_function(model);
     const int n = args.full ? 8000 : 2000, dim = model.config.dim;
@@ -165,7 +150,7 @@ int lesson(int argc, char** argv) {
     LessonArgs args = parse_lesson_args(argc, argv, "07_ddim");
     std::printf("%s\n", notation_banner());
     Stopwatch clock;
-    Trainer roll = load_or_train(args, "swiss_roll");
+    Trainer roll = lesson03_model("swiss_roll", args.seed);
     EpsModel roll_model = roll.ema_model();
     side_by_side(args, roll, roll_model);
 
