@@ -9,7 +9,6 @@
 // loss is the floor of the test loss, its samples show what the sampler alone can do.
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 
 #include "ddpm.h"
@@ -29,6 +28,10 @@ enum Stream : uint64_t { kStart = 30, kTestT = 50, kTestEps = 51, kHeldOut = 100
 
 const int kTestRows = 4096;  // the fixed held-out set of (x_0, t, eps) triples
 
+// The data of every sweep: [002]'s two clusters. A Gaussian mixture, so the exact eps* of lesson 05
+// exists and each row can say how much of the error is the sampler's and how much the network's.
+const char* kDataSet = "two_clusters";
+
 // ---- the lab: data, trained models, sampling and scoring ---------------------------------------
 
 // A trained model: its schedule, its EMA weights, its L_simple on the held-out triples, and the
@@ -42,6 +45,7 @@ struct Model {
 struct Scored {
     std::vector<float> x;  // (n_samples, dim), the generated x_0
     DistanceReport d;
+    double floor_sd = 0.0;  // the spread of swd_floor over its 10 true samples
     double ratio() const { return d.swd / d.swd_floor; }  // swd_floor: the mean over 10 true samples
 };
 
@@ -190,6 +194,7 @@ const Scored& sample_and_score(Lab& lab, const std::string& key, How how) {
     r.d.energy = energy_distance(r.x.data(), n, lab.reference.x.data(), n, dim);
     r.d.swd_floor = lab.floor.swd_mean;
     r.d.energy_floor = lab.floor.energy_mean;
+    r.floor_sd = lab.floor.swd_sd;
     std::fprintf(stderr, "  sample %-34s %d points x %d steps in %.1f s\n", what.c_str(), n, m.schedule.T,
                  clock.seconds());
     return lab.samples.emplace(what, std::move(r)).first->second;
@@ -200,16 +205,16 @@ const Scored& sample_and_score(Lab& lab, const std::string& key, How how) {
 // estimate of 0 and fluctuates around it). oracle_swd_ratio: the same sampler with eps* in place of the
 // network (from the same x_T, with the same noise).
 std::vector<std::string> with_score_columns(std::vector<std::string> columns) {
-    for (const char* c : {"test_loss", "oracle_loss", "swd", "swd_floor", "swd_ratio", "energy", "energy_floor",
-                          "oracle_swd_ratio"})
+    for (const char* c : {"test_loss", "oracle_loss", "swd", "swd_floor", "floor_sd", "swd_ratio", "energy",
+                          "energy_floor", "oracle_swd_ratio"})
         columns.push_back(c);
     return columns;
 }
 
 void add_scores(Table& table, std::vector<std::string> row, const Model& m, const Scored& net, const Scored& exact) {
     for (const std::string& cell : {fmt(m.test_loss, 4), fmt(m.oracle_loss, 4), fmt(net.d.swd, 4),
-                                    fmt(net.d.swd_floor, 4), fmt(net.ratio(), 2), fmt(net.d.energy, 4),
-                                    fmt(net.d.energy_floor, 4), fmt(exact.ratio(), 2)})
+                                    fmt(net.d.swd_floor, 4), fmt(net.floor_sd, 4), fmt(net.ratio(), 2),
+                                    fmt(net.d.energy, 4), fmt(net.d.energy_floor, 4), fmt(exact.ratio(), 2)})
         row.push_back(cell);
     table.add_row(row);
 }
@@ -341,8 +346,9 @@ void sweep_small_T(Lab& lab) {
                    {st.key, fmt_sci(s.beta[1], 2), fmt_sci(s.beta[size_t(T)], 2), abar_T(s),
                     st.start_from_q ? "q(x_T)" : "N(0,I)"},
                    m, net, exact);
-        plot_samples(lab, fig.at(0, col++), net, exact,
-                     st.key + (st.start_from_q ? ", x_T ~ q(x_T)" : ", alpha_bar_T " + fmt(s.alpha_bar[size_t(T)], 3)));
+        const std::string start =
+            st.start_from_q ? ", x_T ~ q(x_T)" : ", alpha_bar_T " + fmt_sci(s.alpha_bar[size_t(T)], 1);
+        plot_samples(lab, fig.at(0, col++), net, exact, st.key + start);
     }
     table.print("Table 6.5: T = 50. linear x20: the betas scaled by 1000/T. x_T_from: where sampling starts; "
                 "q(x_T), the true forward marginal of held-out data, is a check only (it needs the data)");
@@ -392,8 +398,7 @@ int lesson(int argc, char** argv) {
     LessonArgs args = parse_lesson_args(argc, argv, "06_experiments");
     std::printf("%s\n", notation_banner());
     Stopwatch clock;
-    const char* env_set = std::getenv("L06_SET");
-    Lab lab = make_lab(args, env_set ? env_set : "two_clusters");
+    Lab lab = make_lab(args, kDataSet);
     sweep_steps_and_sigma(lab);
     sweep_constant_beta(lab);
     sweep_schedules(lab);
