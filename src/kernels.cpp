@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "pool.h"
@@ -20,9 +22,11 @@ const int64_t kSumGrain = 8192;           // values per partial sum
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Matrix multiply. The fast kernel keeps a 4 x 32 tile of C in registers while it runs over K:
-// every value of B loaded is used for 4 rows, every value of A for 32 columns.
-// Each element of C is C + sum_k A[m,k] B[k,n] with k in increasing order, in both kernels.
+// Matrix multiply. The fast kernel keeps an R x 32 tile of C in 2R vector registers while it runs
+// over K: every vector of B loaded serves R rows, every value of A 32 columns (Goto and van de
+// Geijn's register tile, without their packing: these matrices fit in L2).
+// Each element of C is C + sum_k A[m,k] B[k,n] with k in increasing order, one fused multiply-add
+// per k, in the fast kernel and the naive one alike: the two give the same bits.
 // ---------------------------------------------------------------------------------------------
 void gemm_acc_naive(float* C, const float* A, const float* B, int M, int K, int N) {
     for (int m = 0; m < M; ++m)
@@ -35,66 +39,129 @@ void gemm_acc_naive(float* C, const float* A, const float* B, int M, int K, int 
 
 namespace {
 
-const int kTileRows = 4;
-const int kTileCols = 32;
+// 16 floats: one AVX-512 register (two AVX2 or four SSE registers on other machines). GCC's vector
+// extension, so the same source builds for any target; memcpy is how unaligned loads are spelt.
+typedef float vec16 __attribute__((vector_size(64)));
+const int kLanes = 16;
+const int kTileRows = 8;
 
-// C[m0..m0+4, n0..n0+32] += A[m0..m0+4, :] . B[:, n0..n0+32]
-void gemm_tile(float* __restrict C, const float* __restrict A, const float* __restrict B, int m0, int n0, int K,
-               int N) {
-    float acc[kTileRows][kTileCols];
-    for (int r = 0; r < kTileRows; ++r)
-        for (int c = 0; c < kTileCols; ++c) acc[r][c] = C[(m0 + r) * N + n0 + c];
+inline vec16 load16(const float* p) {
+    vec16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline void store16(float* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
+
+// The operand A is read as A(m, k) = A[m * am + k * ak]: (am, ak) = (K, 1) is A itself, (1, M) is
+// the transpose of a (K, M) matrix, which the weight gradient inp^T . G needs.
+struct StridedA {
+    const float* p;
+    int64_t am, ak;
+};
+
+// C[m0 .. m0+R, n0 .. n0+16V] += A(m0 .. m0+R, :) . B[:, n0 .. n0+16V]
+template <int R, int V>
+void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m0, int n0, int K, int N) {
+    vec16 acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) acc[r][v] = load16(C + int64_t(m0 + r) * N + n0 + v * kLanes);
+    const float* __restrict a = A.p + m0 * A.am;
     for (int k = 0; k < K; ++k) {
-        const float* b = B + k * N + n0;
-        for (int r = 0; r < kTileRows; ++r) {
-            const float a = A[(m0 + r) * K + k];
-            for (int c = 0; c < kTileCols; ++c) acc[r][c] += a * b[c];
+        const float* b = B + int64_t(k) * N + n0;
+        vec16 bk[V];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const float x = a[r * A.am + k * A.ak];
+#pragma GCC unroll 2
+            for (int v = 0; v < V; ++v) acc[r][v] += x * bk[v];
         }
     }
-    for (int r = 0; r < kTileRows; ++r)
-        for (int c = 0; c < kTileCols; ++c) C[(m0 + r) * N + n0 + c] = acc[r][c];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) store16(C + int64_t(m0 + r) * N + n0 + v * kLanes, acc[r][v]);
 }
 
-// Rows [m0, m1) of C, columns [n0, n1): the edges that do not fill a tile, one row at a time.
-void gemm_edge(float* __restrict C, const float* __restrict A, const float* __restrict B, int m0, int m1, int n0,
-               int n1, int K, int N) {
-    for (int m = m0; m < m1; ++m) {
-        float* c = C + m * N;
+// Columns [n0, n1) that do not fill a vector (the 2 outputs of the last layer): one scalar chain per
+// row and column, R rows at once so that the chains overlap.
+template <int R>
+void gemm_narrow(float* __restrict C, StridedA A, const float* __restrict B, int m0, int n0, int n1, int K, int N) {
+    for (int n = n0; n < n1; ++n) {
+        float acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = C[int64_t(m0 + r) * N + n];
+        const float* __restrict a = A.p + m0 * A.am;
         for (int k = 0; k < K; ++k) {
-            const float a = A[m * K + k];
-            const float* b = B + k * N;
-            for (int n = n0; n < n1; ++n) c[n] += a * b[n];
+            const float b = B[int64_t(k) * N + n];
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) acc[r] += a[r * A.am + k * A.ak] * b;
         }
+        for (int r = 0; r < R; ++r) C[int64_t(m0 + r) * N + n] = acc[r];
     }
 }
 
-void gemm_rows(float* C, const float* A, const float* B, int m_begin, int m_end, int K, int N) {
-    const int n_tiled = N - N % kTileCols;
+// R rows of C, all columns.
+template <int R>
+void gemm_row_block(float* C, StridedA A, const float* B, int m0, int K, int N) {
+    int n = 0;
+    for (; n + 2 * kLanes <= N; n += 2 * kLanes) gemm_tile<R, 2>(C, A, B, m0, n, K, N);
+    if (n + kLanes <= N) {
+        gemm_tile<R, 1>(C, A, B, m0, n, K, N);
+        n += kLanes;
+    }
+    if (n < N) gemm_narrow<R>(C, A, B, m0, n, N, K, N);
+}
+
+void gemm_rows(float* C, StridedA A, const float* B, int m_begin, int m_end, int K, int N) {
     int m = m_begin;
-    for (; m + kTileRows <= m_end; m += kTileRows) {
-        for (int n = 0; n < n_tiled; n += kTileCols) gemm_tile(C, A, B, m, n, K, N);
-        if (n_tiled < N) gemm_edge(C, A, B, m, m + kTileRows, n_tiled, N, K, N);
+    for (; m + kTileRows <= m_end; m += kTileRows) gemm_row_block<kTileRows>(C, A, B, m, K, N);
+    switch (m_end - m) {  // the last rows, fewer than a tile
+        case 7: gemm_row_block<7>(C, A, B, m, K, N); break;
+        case 6: gemm_row_block<6>(C, A, B, m, K, N); break;
+        case 5: gemm_row_block<5>(C, A, B, m, K, N); break;
+        case 4: gemm_row_block<4>(C, A, B, m, K, N); break;
+        case 3: gemm_row_block<3>(C, A, B, m, K, N); break;
+        case 2: gemm_row_block<2>(C, A, B, m, K, N); break;
+        case 1: gemm_row_block<1>(C, A, B, m, K, N); break;
+        default: break;
     }
-    if (m < m_end) gemm_edge(C, A, B, m, m_end, 0, N, K, N);
 }
 
-}  // namespace
-
-void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
+void gemm_strided(float* C, StridedA A, const float* B, int M, int K, int N) {
     const int64_t flops = int64_t(M) * K * N;
     const int grain = flops < kParallelMinFlops ? M : kGemmRowGrain;
     parallel_range(M, grain, [&](int64_t begin, int64_t end) { gemm_rows(C, A, B, int(begin), int(end), K, N); });
 }
 
+}  // namespace
+
+void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
+    gemm_strided(C, StridedA{A, K, 1}, B, M, K, N);
+}
+
+void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N) {
+    gemm_strided(C, StridedA{A, 1, M}, B, M, K, N);
+}
+
+// Blocks of 16 x 16, so that both the rows read and the rows written stay in cache.
 void transpose(float* out, const float* in, int R, int C) {
-    for (int r = 0; r < R; ++r)
-        for (int c = 0; c < C; ++c) out[c * R + r] = in[r * C + c];
+    const int block = 16;
+    for (int r0 = 0; r0 < R; r0 += block)
+        for (int c0 = 0; c0 < C; c0 += block) {
+            const int r1 = std::min(R, r0 + block), c1 = std::min(C, c0 + block);
+            for (int r = r0; r < r1; ++r)
+                for (int c = c0; c < c1; ++c) out[int64_t(c) * R + r] = in[int64_t(r) * C + c];
+        }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Linear layer, eq.: out = inp W + b.   Backward (with G = dout):
 //   dinp += G W^T,   dW += inp^T G,   db += sum over the batch of G.
-// The fast versions are all one gemm_acc, after transposing the operand that needs it.
+// The fast versions are each one gemm: dW reads inp as its transpose in place, dinp transposes W.
 // ---------------------------------------------------------------------------------------------
 void linear_forward_naive(float* out, const float* inp, const float* weight, const float* bias, int B, int IC,
                           int OC) {
@@ -142,9 +209,7 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
         transpose(weight_t.data(), weight, IC, OC);
         gemm_acc(dinp, dout, weight_t.data(), B, OC, IC);
     }
-    std::vector<float> inp_t(size_t(IC) * B);  // (IC, B)
-    transpose(inp_t.data(), inp, B, IC);
-    gemm_acc(dweight, inp_t.data(), dout, IC, B, OC);
+    gemm_acc_tn(dweight, inp, dout, IC, B, OC);  // inp read as its transpose, (IC, B)
     if (dbias)
         for (int b = 0; b < B; ++b)
             for (int o = 0; o < OC; ++o) dbias[o] += dout[b * OC + o];
@@ -303,15 +368,56 @@ double sum_chunked(const float* x, int64_t N) {
 // ---------------------------------------------------------------------------------------------
 // Timestep embedding
 // ---------------------------------------------------------------------------------------------
-void timestep_embedding(float* out, const float* t, int B, int dim, float max_period) {
+namespace {
+
+// One row, [sin(t w_0) ... sin(t w_{h-1}) | cos(t w_0) ... cos(t w_{h-1})], w_i = P^(-i/h), in double.
+void embedding_row(float* out, double t, int dim, double max_period) {
     const int half = dim / 2;
-    for (int b = 0; b < B; ++b)
-        for (int i = 0; i < half; ++i) {
-            double w = std::exp(-std::log(double(max_period)) * i / half);
-            double angle = double(t[b]) * w;
-            out[b * dim + i] = float(std::sin(angle));
-            out[b * dim + half + i] = float(std::cos(angle));
+    for (int i = 0; i < half; ++i) {
+        const double w = std::exp(-std::log(max_period) * i / half);
+        const double angle = t * w;
+        out[i] = float(std::sin(angle));
+        out[half + i] = float(std::cos(angle));
+    }
+}
+
+// Rows for whole-number t in [0, kTableRows), filled on first use. The same bits as embedding_row,
+// without the 2 * dim/2 sines and cosines per row that otherwise cost a training step more than
+// the first layer's multiply-adds.
+const int kTableRows = 8192;
+
+struct EmbeddingTable {
+    std::vector<float> rows;
+    std::vector<char> filled;
+};
+
+std::mutex embedding_mutex;
+std::map<std::pair<int, float>, EmbeddingTable> embedding_tables;
+
+}  // namespace
+
+void timestep_embedding(float* out, const float* t, int B, int dim, float max_period) {
+    std::lock_guard<std::mutex> lock(embedding_mutex);
+    EmbeddingTable& table = embedding_tables[{dim, max_period}];
+    if (table.filled.empty()) {
+        table.rows.assign(size_t(kTableRows) * dim, 0.0f);
+        table.filled.assign(kTableRows, 0);
+    }
+    for (int b = 0; b < B; ++b) {
+        const float tb = t[b];
+        float* row = out + int64_t(b) * dim;
+        if (tb >= 0.0f && tb < float(kTableRows) && tb == std::floor(tb)) {
+            const int k = int(tb);
+            float* cached = table.rows.data() + int64_t(k) * dim;
+            if (!table.filled[size_t(k)]) {
+                embedding_row(cached, double(k), dim, double(max_period));
+                table.filled[size_t(k)] = 1;
+            }
+            std::memcpy(row, cached, sizeof(float) * size_t(dim));
+        } else {
+            embedding_row(row, double(tb), dim, double(max_period));
         }
+    }
 }
 
 }  // namespace ddpm

@@ -17,6 +17,8 @@ namespace ddpm {
 // ---- matrix multiply: C (M,N) += A (M,K) . B (K,N) -------------------------------------------
 void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N);
 void gemm_acc_naive(float* C, const float* A, const float* B, int M, int K, int N);
+// C (M,N) += A^T . B with A stored (K,M): the weight gradient inp^T . dout without a transpose.
+void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N);
 
 // out (C,R) = in (R,C) transposed
 void transpose(float* out, const float* in, int R, int C);

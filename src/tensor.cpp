@@ -1,5 +1,7 @@
 #include "tensor.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -47,6 +49,24 @@ std::string Shape::str() const {
     for (int i = 0; i < ndim; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
     return s + ")";
 }
+
+// ---------------------------------------------------------------------------------------------
+// The allocator. A training step frees every activation and gradient and allocates them again the
+// next step. By default glibc hands freed memory above 128 KiB back to the kernel, so each step
+// page-faults its buffers in again; on this project's machines the faults cost more than the
+// arithmetic (docs/performance.md). Keeping up to 32 MiB blocks and 512 MiB of free heap avoids it.
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+#ifdef __GLIBC__
+const bool kAllocatorTuned = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+}();
+#endif
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Node and Tensor
