@@ -14,25 +14,33 @@
 namespace ddpm {
 
 // ---------------------------------------------------------------------------------------------
-// The pool's state. One job at a time: the calling thread publishes it, bumps `generation`, works
-// on chunks itself, then waits until every worker has finished with that generation.
+// The pool's state. One job at a time. The calling thread publishes the job under a new generation
+// number, wakes the workers, claims chunks itself like any worker, and returns once every chunk is
+// done. It waits for chunks, not for workers: a worker the kernel has not scheduled yet (another
+// program busy on the other core) simply misses the job, and the caller does the chunks alone.
+//
+// Chunks are claimed from `ticket` = (generation << 32) | next chunk index, by compare-and-swap, so
+// a worker that wakes late can never claim a chunk of a job other than the one it saw: once the job
+// is done the caller closes its ticket (index kClosed) before it writes the next job's fields.
 // ---------------------------------------------------------------------------------------------
 namespace {
+
+const uint64_t kClosed = 0xffffffffu;
 
 struct Pool {
     std::vector<std::thread> workers;
     std::mutex mutex;
     std::condition_variable wake;       // workers sleep here when there is no job for a while
-    std::condition_variable finished;   // the caller sleeps here while workers finish
+    std::condition_variable finished;   // the caller sleeps here while the last chunks finish
 
     std::atomic<uint64_t> generation{0};
     std::atomic<bool> stopping{false};
 
-    // The current job; written only while no worker is inside a job.
+    // The current job; written only while its ticket is closed.
     const std::function<void(int64_t)>* job = nullptr;
-    int64_t n_chunks = 0;
-    std::atomic<int64_t> next_chunk{0};
-    std::atomic<int> busy_workers{0};
+    std::atomic<int64_t> n_chunks{0};
+    std::atomic<uint64_t> ticket{kClosed};
+    std::atomic<int64_t> done_chunks{0};
 
     std::exception_ptr error;           // of the lowest failing chunk
     int64_t error_chunk = INT64_MAX;
@@ -55,11 +63,17 @@ void cpu_relax() {
 #endif
 }
 
-void run_chunks(Pool& p) {
+// Claims and runs chunks of job `gen` until none is left (or the job is no longer `gen`).
+void run_chunks(Pool& p, uint64_t gen) {
     inside_chunk = true;
+    uint64_t t = p.ticket.load(std::memory_order_acquire);
     for (;;) {
-        int64_t c = p.next_chunk.fetch_add(1, std::memory_order_relaxed);
-        if (c >= p.n_chunks) break;
+        if ((t >> 32) != (gen & kClosed)) break;
+        const uint64_t index = t & kClosed;
+        if (index == kClosed || int64_t(index) >= p.n_chunks.load(std::memory_order_relaxed)) break;
+        if (!p.ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+            continue;  // t now holds the current ticket; look again
+        const int64_t c = int64_t(index);
         try {
             (*p.job)(c);
         } catch (...) {
@@ -69,6 +83,11 @@ void run_chunks(Pool& p) {
                 p.error = std::current_exception();
             }
         }
+        if (p.done_chunks.fetch_add(1, std::memory_order_acq_rel) + 1 == p.n_chunks.load(std::memory_order_relaxed)) {
+            std::lock_guard<std::mutex> lock(p.mutex);
+            p.finished.notify_one();
+        }
+        t = p.ticket.load(std::memory_order_acquire);
     }
     inside_chunk = false;
 }
@@ -91,11 +110,7 @@ void worker_loop(Pool& p, uint64_t seen) {
         }
         if (p.stopping.load()) return;
         seen = now;
-        run_chunks(p);
-        if (p.busy_workers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            std::lock_guard<std::mutex> lock(p.mutex);
-            p.finished.notify_one();
-        }
+        run_chunks(p, now);
     }
 }
 
@@ -158,24 +173,29 @@ void parallel_for(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
         return;
     }
     p.job = &fn;
-    p.n_chunks = n_chunks;
-    p.next_chunk.store(0, std::memory_order_relaxed);
+    p.n_chunks.store(n_chunks, std::memory_order_relaxed);
+    p.done_chunks.store(0, std::memory_order_relaxed);
     p.error = nullptr;
     p.error_chunk = INT64_MAX;
-    p.busy_workers.store(int(p.workers.size()), std::memory_order_relaxed);
+    uint64_t gen;
     {
         std::lock_guard<std::mutex> lock(p.mutex);
-        p.generation.fetch_add(1, std::memory_order_acq_rel);
+        gen = p.generation.load(std::memory_order_relaxed) + 1;
+        p.ticket.store((gen & kClosed) << 32, std::memory_order_release);  // opens the job at chunk 0
+        p.generation.store(gen, std::memory_order_release);
     }
     p.wake.notify_all();
-    run_chunks(p);
-    // Wait until every worker is out of this job, so the next job can safely reuse the fields.
-    for (int spin = 0; spin < 200000 && p.busy_workers.load(std::memory_order_acquire) != 0; ++spin)
+    run_chunks(p, gen);
+    // Wait for chunks that workers claimed and are still running.
+    for (int spin = 0; spin < 200000 && p.done_chunks.load(std::memory_order_acquire) != n_chunks; ++spin)
         cpu_relax();
-    if (p.busy_workers.load(std::memory_order_acquire) != 0) {
+    if (p.done_chunks.load(std::memory_order_acquire) != n_chunks) {
         std::unique_lock<std::mutex> lock(p.mutex);
-        p.finished.wait(lock, [&] { return p.busy_workers.load() == 0; });
+        p.finished.wait(lock, [&] { return p.done_chunks.load() == n_chunks; });
     }
+    // Close the ticket: a worker that wakes only now finds nothing to claim, even once the next
+    // job's fields are being written.
+    p.ticket.store(((gen & kClosed) << 32) | kClosed, std::memory_order_release);
     p.job = nullptr;
     if (p.error) std::rethrow_exception(p.error);
 }
