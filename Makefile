@@ -6,6 +6,7 @@
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
 #   make plot-demo     draw every kind of figure of src/plot.h into out/plot_demo/
+#   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
@@ -47,7 +48,9 @@ LESSON_BINS := $(LESSONS:%=$(BUILD)/lessons/%)
 LESSONTOOL  := $(BUILD)/tools/lessontool
 TEST_BIN    := $(BUILD)/tests/run_tests
 
-.PHONY: ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo
+BENCH_BIN   := $(BUILD)/bench
+
+.PHONY: bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -104,6 +107,14 @@ plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)
 	@mkdir -p $(BUILD)/tests out/plot_demo
 	$(CXX) $^ -o $(BUILD)/tests/plot_demo $(LDFLAGS)
 	./$(BUILD)/tests/plot_demo
+
+# ---- benchmark: tests/bench/ (docs/performance.md) ---------------------------------------------
+$(BENCH_BIN): $(BUILD)/obj/tests/bench/bench.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+bench: $(BENCH_BIN)
+	@sh tests/bench/run.sh $(BENCH_BIN)
 
 # ---- instructor tools ----------------------------------------------------------------------------
 student: $(LESSONTOOL)

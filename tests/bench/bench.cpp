@@ -1,0 +1,99 @@
+// bench: the speed of the core on the canonical toy workload, printed as key=value lines.
+//
+//   build/bench [--threads N] [--blocks K] [--block-steps S] [--quick]
+//
+// Workload toy2d (keep it exactly so; tests/bench/toy2d_torch.py runs the same in PyTorch):
+//   eps-MLP [x (2) | sinusoidal t-embedding (32)] -> 128 -> 128 -> 128 -> 2, GELU,
+//   batch 256, Adam lr 1e-3 (with gradient-norm clipping at 1 and an EMA of the weights, as every
+//   lesson trains), T = 1000 linear betas, data: the eight Gaussians (10,000 points).
+//   train_steps_per_s:        median over K timed blocks of S steps each, after a warm-up block;
+//   sample_point_steps_per_s: 10,000 points through 100 DDPM steps (t = 1000 ... 901), median of 3;
+//   peak_rss_mb:              the process's peak resident memory (getrusage).
+// A benchmark prints figures; it asserts nothing (the tests check correctness).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "ddpm.h"
+#include "sampler.h"
+#include "train.h"
+
+using namespace ddpm;
+
+namespace {
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+int bench(int argc, char** argv) {
+    int threads = default_num_threads(), blocks = 7, block_steps = 300;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) fail(a + ": missing value");
+            return argv[++i];
+        };
+        if (a == "--threads") threads = int(parse_int(value(), 1, 256, "--threads"));
+        else if (a == "--blocks") blocks = int(parse_int(value(), 5, 1000, "--blocks"));
+        else if (a == "--block-steps") block_steps = int(parse_int(value(), 1, 1000000, "--block-steps"));
+        else if (a == "--quick") block_steps = 50;
+        else fail("unknown flag " + a + " (flags: --threads N --blocks K --block-steps S --quick)");
+    }
+    set_num_threads(threads);
+
+    const Dataset data = make_dataset("eight_gaussians", 10000, 1);
+    EpsModelConfig mc;  // the canonical model: 34-128-128-128-2, GELU
+    TrainConfig tc;     // batch 256, Adam lr 1e-3, clip 1, EMA 0.999
+    Trainer tr(mc, tc, linear_schedule(1000));
+
+    // training: a warm-up block, then `blocks` timed blocks
+    for (int s = 0; s < block_steps; ++s) tr.train_step(data.x.data(), data.n());
+    std::vector<double> rates;
+    for (int b = 0; b < blocks; ++b) {
+        Stopwatch clock;
+        for (int s = 0; s < block_steps; ++s) tr.train_step(data.x.data(), data.n());
+        rates.push_back(block_steps / clock.seconds());
+    }
+
+    // sampling: 10,000 points, 100 ancestral steps from t = T down
+    const int rows = 10000, steps = 100;
+    const EpsModel model = tr.ema_model();
+    const EpsFunction eps_fn = model_eps_function(model);
+    const Schedule& s = tr.schedule;
+    std::vector<float> x(size_t(rows) * 2), eps(x.size()), z(x.size());
+    std::vector<double> sample_rates;
+    for (int rep = 0; rep < 3; ++rep) {
+        Rng rng(7, 0);
+        rng.fill_normal(x.data(), int64_t(x.size()));
+        Stopwatch clock;
+        for (int t = s.T; t > s.T - steps; --t) {
+            eps_fn(eps.data(), x.data(), rows, t);
+            rng.fill_normal(z.data(), int64_t(z.size()));
+            p_sample_step(x.data(), x.data(), eps.data(), z.data(), int64_t(x.size()), s, t, Variance::BetaTilde);
+        }
+        sample_rates.push_back(double(rows) * steps / clock.seconds());
+    }
+
+    std::printf("toy2d threads=%d train_steps_per_s=%.0f sample_point_steps_per_s=%.4g peak_rss_mb=%.1f\n",
+                threads, median(rates), median(sample_rates), peak_rss_mb());
+    std::fprintf(stderr, "bench: train blocks (steps/s):");
+    for (double r : rates) std::fprintf(stderr, " %.0f", r);
+    std::fprintf(stderr, "; final loss %.4f\n", double(tr.train_step(data.x.data(), data.n()).loss));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run_main("bench", bench, argc, argv); }
