@@ -16,7 +16,7 @@ namespace {
 // Work below this many multiply-adds stays on one thread: waking a worker costs more.
 const int64_t kParallelMinFlops = 1 << 17;
 const int kGemmRowGrain = 32;             // rows of C per chunk (a multiple of the 4-row tile)
-const int64_t kElementwiseGrain = 32768;  // values per chunk for activations
+const int64_t kElementwiseGrain = 8192;   // values per chunk for activations (a 256 x 128 layer: 4)
 const int64_t kSumGrain = 8192;           // values per partial sum
 
 }  // namespace
