@@ -1,6 +1,7 @@
 // bench: the speed of the core on the canonical toy workload, printed as key=value lines.
 //
 //   build/bench [--threads N] [--blocks K] [--block-steps S] [--quick]
+//   build/bench --peak       the machine's fp32 FMA peak on one thread (GFLOP/s), for docs/performance.md
 //
 // Workload toy2d (keep it exactly so; tests/bench/toy2d_torch.py runs the same in PyTorch):
 //   eps-MLP [x (2) | sinusoidal t-embedding (32)] -> 128 -> 128 -> 128 -> 2, GELU,
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ddpm.h"
@@ -29,6 +31,33 @@ double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The machine's single-thread peak: independent vector fused multiply-adds, nothing loaded or stored.
+// 12 chains of 16 floats keep two FMA pipes of 4-cycle latency busy; 2 flops per lane per FMA.
+// (Twelve named variables, not an array: an array would live in memory.)
+double peak_gflops() {
+    typedef float vec16 __attribute__((vector_size(64)));
+    const int64_t iters = 20000000;
+    vec16 mul, add;
+    for (int l = 0; l < 16; ++l) {
+        mul[l] = 0.999999f;
+        add[l] = 1e-7f;
+    }
+    vec16 a0 = mul, a1 = mul * 2, a2 = mul * 3, a3 = mul * 4, a4 = mul * 5, a5 = mul * 6;
+    vec16 a6 = mul * 7, a7 = mul * 8, a8 = mul * 9, a9 = mul * 10, a10 = mul * 11, a11 = mul * 12;
+    Stopwatch clock;
+    for (int64_t i = 0; i < iters; ++i) {
+        a0 = a0 * mul + add, a1 = a1 * mul + add, a2 = a2 * mul + add, a3 = a3 * mul + add;
+        a4 = a4 * mul + add, a5 = a5 * mul + add, a6 = a6 * mul + add, a7 = a7 * mul + add;
+        a8 = a8 * mul + add, a9 = a9 * mul + add, a10 = a10 * mul + add, a11 = a11 * mul + add;
+        asm volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7),
+                     "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));  // keeps the loop from being folded away
+    }
+    const double seconds = clock.seconds();
+    const vec16 sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    std::fprintf(stderr, "bench: peak loop checksum %g\n", double(sum[0]));
+    return double(iters) * 12 * 16 * 2 / seconds * 1e-9;
 }
 
 double peak_rss_mb() {
@@ -49,7 +78,18 @@ int bench(int argc, char** argv) {
         else if (a == "--blocks") blocks = int(parse_int(value(), 5, 1000, "--blocks"));
         else if (a == "--block-steps") block_steps = int(parse_int(value(), 1, 1000000, "--block-steps"));
         else if (a == "--quick") block_steps = 50;
-        else fail("unknown flag " + a + " (flags: --threads N --blocks K --block-steps S --quick)");
+        else if (a == "--peak") {
+            // on 1 thread, then on `threads` at once: whether the cores share their FMA units
+            const double one = peak_gflops();
+            std::vector<double> each(size_t(threads), 0.0);
+            std::vector<std::thread> team;
+            for (int t = 0; t < threads; ++t) team.emplace_back([&each, t] { each[size_t(t)] = peak_gflops(); });
+            for (auto& th : team) th.join();
+            double all = 0.0;
+            for (double g : each) all += g;
+            std::printf("peak fp32_fma_gflops threads=1 %.1f threads=%d %.1f\n", one, threads, all);
+            return 0;
+        } else fail("unknown flag " + a + " (flags: --threads N --blocks K --block-steps S --quick --peak)");
     }
     set_num_threads(threads);
 
