@@ -1,6 +1,8 @@
 #include "checkpoint.h"
 
+#include <cstdint>
 #include <cstring>
+#include <unordered_set>
 
 #include "common.h"
 #include "io.h"
@@ -142,6 +144,7 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source)
     uint32_t n_meta = b.u32("the metadata count");
     uint32_t n_tensors = b.u32("the tensor count");
     Checkpoint ckpt;
+    std::unordered_set<std::string> names;  // a linear search per tensor would make a file of many tiny tensors hang
     for (uint32_t i = 0; i < n_meta; ++i) {
         std::string key = b.str("a metadata key");
         std::string value = b.str("a metadata value");
@@ -155,7 +158,7 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source)
         int64_t numel = 1;
         for (uint32_t d = 0; d < ndim; ++d) {
             uint32_t v = b.u32("a tensor dimension");
-            if (v > uint32_t(kMaxValues)) b.error("tensor '" + name + "' dimension " + std::to_string(v) + " too large");
+            if (v > uint32_t(INT32_MAX)) b.error("tensor '" + name + "' dimension " + std::to_string(v) + " too large");
             numel *= int64_t(v);
             if (numel > kMaxValues) b.error("tensor '" + name + "' has more than 2^31 values");
             dims.push_back(int(v));
@@ -164,7 +167,7 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source)
         std::vector<float> values(static_cast<size_t>(numel));
         std::memcpy(values.data(), body.data() + b.pos, size_t(numel) * sizeof(float));
         b.pos += size_t(numel) * sizeof(float);
-        if (ckpt.find_tensor(name)) b.error("tensor '" + name + "' appears twice");
+        if (!names.insert(name).second) b.error("tensor '" + name + "' appears twice");
         ckpt.tensors.push_back({name, Tensor::from(Shape::of(dims), std::move(values))});
     }
     if (b.pos != body.size()) b.error(std::to_string(body.size() - b.pos) + " unexpected bytes before the checksum");
