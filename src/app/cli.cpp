@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -193,6 +194,7 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
             const std::string text = cur.value();
             o.lr = number(text, flag);
             if (!(o.lr > 0.0)) fail("--lr must be positive, got " + text);
+            if (o.lr > FLT_MAX || float(o.lr) < FLT_MIN) fail("--lr must lie within the range of a float, got " + text);
         } else if (flag == "--T") o.T = int(int_in(cur.value(), 1, 1000000, flag));
         else if (flag == "--schedule") {
             o.schedule = cur.value();
@@ -205,7 +207,8 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
         } else if (flag == "--ema") {
             const std::string text = cur.value();
             o.ema = number(text, flag);
-            if (!(o.ema >= 0.0 && o.ema < 1.0)) fail("--ema must lie in [0, 1), got " + text);
+            // stored as a float: 0.99999999 would round to 1, an average that never moves
+            if (!(o.ema >= 0.0 && float(o.ema) < 1.0f)) fail("--ema must lie in [0, 1), got " + text);
         } else if (flag == "--hidden") o.hidden = int(int_in(cur.value(), 1, 65536, flag));
         else if (flag == "--layers") o.layers = int(int_in(cur.value(), 1, 64, flag));
         else if (flag == "--residual") o.residual = true;

@@ -121,7 +121,7 @@ Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& sourc
     const std::string cols = ckpt.get_meta("data.columns");
     char* end = nullptr;
     const long columns = std::strtol(cols.c_str(), &end, 10);
-    if (cols.empty() || *end != '\0' || columns < 1 || columns > 4096)
+    if (cols.empty() || *end != '\0' || columns < 1 || columns > kMaxColumns)
         fail(source + ": entry 'data.columns' is not a column count: '" + cols + "'");
     Normalisation nm;
     nm.mean = read_doubles(ckpt, "data.mean", int(columns), source);
