@@ -92,11 +92,12 @@ lesson: $(LESSON_BINS)
 	test -n "$$l" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }; \
 	./$(BUILD)/lessons/$$(basename $$l)
 
-build-tests: $(TEST_BIN)
+# The tests also run the tool as a program (tests/test_reliability.cpp), so they need it built.
+build-tests: $(TEST_BIN) $(DDPM_BIN)
 
 ddpm: $(BUILD)/ddpm
 
-test: $(TEST_BIN)
+test: $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
 
 # Every call of src/plot.h in one set of figures, to look at: out/plot_demo/*.png
