@@ -37,7 +37,7 @@ int64_t entry_int(const Checkpoint& c, const std::string& key, int64_t lo, int64
     const long long v = std::strtoll(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi)
         fail(path + ": entry '" + key + "' should be a whole number from " + std::to_string(lo) + " to " +
-             std::to_string(hi) + ", not '" + text.substr(0, 40) + "'");
+             std::to_string(hi) + ", not '" + shown(text) + "'");
     return v;
 }
 
@@ -49,7 +49,7 @@ double entry_number(const Checkpoint& c, const std::string& key, double lo, doub
     char* end = nullptr;
     const double v = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi || (hi_open && v == hi))
-        fail(path + ": entry '" + key + "' is not a number in the range the tool writes: '" + text.substr(0, 40) + "'");
+        fail(path + ": entry '" + key + "' is not a number in the range the tool writes: '" + shown(text) + "'");
     return v;
 }
 
@@ -69,7 +69,7 @@ void check_trainer_entries(const Checkpoint& c, const std::string& path) {
         stored += t.numel();
         // `ddpm train` never saves a state that is not finite (a diverged run stops first).
         for (int64_t i = 0; i < t.numel(); ++i)
-            if (!std::isfinite(t.data()[i])) fail(path + ": tensor '" + name + "' holds a value that is not finite");
+            if (!std::isfinite(t.data()[i])) fail(path + ": tensor '" + shown(name) + "' holds a value that is not finite");
     }
     if (least > stored)
         fail(path + ": the model it describes (" + std::to_string(layers) + " layers of " + std::to_string(hidden) +
@@ -79,7 +79,17 @@ void check_trainer_entries(const Checkpoint& c, const std::string& path) {
     entry_number(c, "train.lr", FLT_MIN, FLT_MAX, false, path);  // the float Adam uses
     entry_number(c, "train.ema_decay", 0.0, 1.0, true, path);
     entry_number(c, "train.clip", -1e300, 1e300, false, path);
-    for (const char* key : {"train.step", "adam.t", "ema.updates"}) entry_int(c, key, 0, INT64_MAX, path);
+    for (const char* key : {"train.step", "adam.t", "ema.updates", "train.seed", "rng.index", "rng.t", "rng.eps"})
+        entry_int(c, key, 0, INT64_MAX, path);
+    if (!c.has_meta("model.act")) fail(path + ": no entry 'model.act'");
+    const std::string act = c.get_meta("model.act");
+    if (act != "relu" && act != "gelu" && act != "silu")
+        fail(path + ": entry 'model.act' is not an activation (relu, gelu or silu): '" + shown(act) + "'");
+    // The schedule's name is printed in progress lines: short and free of control bytes.
+    if (!c.has_meta("schedule.name")) fail(path + ": no entry 'schedule.name'");
+    const std::string schedule = c.get_meta("schedule.name");
+    if (schedule.size() > 200 || shown(schedule, schedule.size()) != schedule)
+        fail(path + ": entry 'schedule.name' is not a schedule's name: '" + shown(schedule) + "'");
 }
 
 ModelFile read_model_file(const std::string& bytes, const std::string& path) {
@@ -90,7 +100,7 @@ ModelFile read_model_file(const std::string& bytes, const std::string& path) {
     char* end = nullptr;
     const long long steps_total = std::strtoll(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || steps_total < 1)
-        fail(path + ": entry 'tool.steps_total' is not a step count: '" + text + "'");
+        fail(path + ": entry 'tool.steps_total' is not a step count: '" + shown(text) + "'");
     check_trainer_entries(c, path);
     ModelFile mf{std::move(norm), trainer_from_checkpoint(c, path), steps_total};
     if (mf.trainer.model.config.dim != mf.norm.columns())
