@@ -133,3 +133,15 @@ TEST_CASE("checkpoint: a dimension beyond an int is refused; a file of many tiny
     CHECK_THROWS_WITH(parse_checkpoint(serialize_checkpoint(many), "many.ckpt"),
                       doctest::Contains("tensor '17' appears twice"));
 }
+
+// Found by tests/fuzz/fuzz_checkpoint.cpp: a tensor with a zero dimension passed the null data() of
+// an empty vector to memcpy (undefined behaviour, reported by clang's UBSan).
+TEST_CASE("checkpoint: a tensor without values round-trips") {
+    Checkpoint c;
+    c.add_tensor("none", Tensor::zeros(Shape{3, 0}));
+    const std::string bytes = serialize_checkpoint(c);
+    const Checkpoint back = parse_checkpoint(bytes, "empty.ckpt");
+    REQUIRE(back.find_tensor("none") != nullptr);
+    CHECK(back.find_tensor("none")->shape() == Shape{3, 0});
+    CHECK(serialize_checkpoint(back) == bytes);
+}
