@@ -20,6 +20,7 @@
 
 #include "app/model_file.h"
 #include "checkpoint.h"
+#include "common.h"
 #include "data.h"
 #include "io.h"
 #include "rng.h"
@@ -326,6 +327,9 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     c.set_meta("train.batch", "-1");
     const std::string batch = ckpt("batch.ckpt", serialize_checkpoint(c));
     const std::string no_bytes = ckpt("empty.ckpt", "");
+    c = load_checkpoint(model);
+    c.set_meta("data.columns", "2\nrm -rf /");  // text from a file never breaks the line
+    const std::string line_break = ckpt("line_break.ckpt", serialize_checkpoint(c));
 
     const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
     const std::vector<std::string> train = {"train", "--model", fresh, "--T", "20", "--hidden", "8", "--steps", "5",
@@ -388,6 +392,8 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
          "ddpm: " + not_finite + ": tensor '" + load_checkpoint(model).tensors[1].first +
              "' holds a value that is not finite",
          out},
+        {"checkpoint with a line break in an entry", sample_from(line_break),
+         "ddpm: " + line_break + ": entry 'data.columns' is not a column count: '2?rm -rf /'", out},
         {"checkpoint with a batch of -1 (resume)", {"train", "--data", data, "--model", batch, "--resume"},
          "ddpm: " + batch + ": entry 'train.batch' should be a whole number from 1 to 1048576, not '-1'", out},
         {"a folder for a checkpoint", sample_from(tmp.dir.string()), "ddpm: " + tmp.dir.string() + ": is a directory, not a file",
@@ -428,4 +434,11 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         CHECK(!fs::exists(k.output + ".tmp"));
     }
     CHECK(read_file(model) == good);  // the failed resumes left the model alone
+}
+
+TEST_CASE("reliability: shown() keeps text from a file to one short line") {
+    CHECK(shown("abc") == "abc");
+    CHECK(shown("a\nb\rc\x7f") == "a?b?c?");
+    CHECK(shown(std::string(100, 'x')) == std::string(37, 'x') + "...");
+    CHECK(shown("abcdef", 6) == "abcdef");
 }
