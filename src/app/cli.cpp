@@ -27,7 +27,7 @@ const char* main_help() {
            "  eval    --samples A.csv --data B.csv        distances of A from B, beside their noise floor\n"
            "\n"
            "'ddpm <command> --help' lists a command's options. Results go to stdout, progress and timings\n"
-           "to stderr; every error is one line 'ddpm: <problem>' and exit status 1.\n";
+           "to stderr; every error is one line 'ddpm: <problem>' and exit status 1 (docs/reliability.md).\n";
 }
 
 const char* train_help() {
@@ -53,7 +53,11 @@ const char* train_help() {
            "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
            "  --resume               continue the checkpoint at --model up to --steps in all; gives the same\n"
            "                         bits as one uninterrupted run\n"
-           "  --checkpoint-every K   also save every K steps (default 1000)\n";
+           "  --checkpoint-every K   also save every K steps (default 1000)\n"
+           "\n"
+           "SIGINT (Ctrl-C) or SIGTERM saves the last completed step to OUT.ckpt and exits with 130 or 143;\n"
+           "--resume continues it. A loss that is not finite stops training (exit 1) and leaves the last\n"
+           "checkpoint written, which never holds a value that is not finite.\n";
 }
 
 const char* sample_help() {
