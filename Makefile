@@ -9,6 +9,7 @@
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
+#   make fuzz          libFuzzer targets of the CSV and checkpoint readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
 #   THREADS=N          thread count for lessons and tests (default: DDPM_THREADS or all cores)
 
@@ -51,7 +52,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo
+.PHONY: bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -96,11 +97,12 @@ lesson: $(LESSON_BINS)
 	test -n "$$l" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }; \
 	./$(BUILD)/lessons/$$(basename $$l)
 
-build-tests: $(TEST_BIN)
+# The tests also run the tool as a program (tests/test_reliability.cpp), so they need it built.
+build-tests: $(TEST_BIN) $(DDPM_BIN)
 
 ddpm: $(BUILD)/ddpm
 
-test: $(TEST_BIN)
+test: $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
 
 # Every call of src/plot.h in one set of figures, to look at: out/plot_demo/*.png
@@ -141,7 +143,42 @@ expected:
 	    fi; \
 	done
 
+# ---- fuzzing ------------------------------------------------------------------------------------
+# tests/fuzz/fuzz_*.cpp against the core and the tool's library, compiled by clang with libFuzzer,
+# ASan and UBSan into build/fuzz/ (Debian: clang and libclang-rt-14-dev). tests/fuzz/run.sh runs each
+# for FUZZ_SECONDS and prints its executions; findings land in build/fuzz/findings/.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++
+FUZZ_DIR     := build/fuzz
+FUZZ_FLAGS   := -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -Isrc -pthread
+FUZZ_OBJ     := $(patsubst %.cpp,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC) $(filter-out src/app/ddpm_main.cpp,$(APP_SRC)))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.cpp))
+# objects made on the way to a fuzz_% target are kept (make would delete them as intermediate)
+.SECONDARY: $(FUZZ_OBJ) $(patsubst $(FUZZ_DIR)/%,$(FUZZ_DIR)/obj/tests/fuzz/%.o,$(FUZZ_TARGETS))
+
+$(FUZZ_DIR)/obj/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@
+
+# Seeds for the checkpoint target: a small model of the tool, whole (mode byte 0) and without its
+# checksum (mode byte 1, the target appends it); see tests/fuzz/fuzz_checkpoint.cpp.
+$(FUZZ_DIR)/seeds_checkpoint/model1: $(BUILD)/ddpm tests/fuzz/corpus_csv/header.csv
+	@mkdir -p $(dir $@)
+	$(BUILD)/ddpm train --data tests/fuzz/corpus_csv/header.csv --model $(FUZZ_DIR)/seed.ckpt --steps 3 --batch 2 \
+	    --T 4 --hidden 2 --layers 1 --threads 1 > /dev/null 2>&1
+	printf '\000' > $(FUZZ_DIR)/seeds_checkpoint/model0 && cat $(FUZZ_DIR)/seed.ckpt >> $(FUZZ_DIR)/seeds_checkpoint/model0
+	printf '\001' > $@.tmp && head -c -8 $(FUZZ_DIR)/seed.ckpt >> $@.tmp && mv $@.tmp $@
+
+fuzz-build: $(FUZZ_TARGETS) $(FUZZ_DIR)/seeds_checkpoint/model1
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 clean:
 	rm -rf build out
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(if $(filter fuzz fuzz-build,$(MAKECMDGOALS)),$(FUZZ_DIR)/obj) -name '*.d' 2>/dev/null)

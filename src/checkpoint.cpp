@@ -1,6 +1,8 @@
 #include "checkpoint.h"
 
+#include <cstdint>
 #include <cstring>
+#include <unordered_set>
 
 #include "common.h"
 #include "io.h"
@@ -113,7 +115,7 @@ std::string serialize_checkpoint(const Checkpoint& ckpt) {
         put_string(out, name);
         put_u32(out, uint32_t(t.ndim()));
         for (int d = 0; d < t.ndim(); ++d) put_u32(out, uint32_t(t.dim(d)));
-        out.append(reinterpret_cast<const char*>(t.data()), size_t(t.numel()) * sizeof(float));
+        if (t.numel() > 0) out.append(reinterpret_cast<const char*>(t.data()), size_t(t.numel()) * sizeof(float));
     }
     uint64_t sum = fnv1a64(out.data(), out.size());
     out.append(reinterpret_cast<const char*>(&sum), 8);
@@ -142,6 +144,7 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source)
     uint32_t n_meta = b.u32("the metadata count");
     uint32_t n_tensors = b.u32("the tensor count");
     Checkpoint ckpt;
+    std::unordered_set<std::string> names;  // a linear search per tensor would make a file of many tiny tensors hang
     for (uint32_t i = 0; i < n_meta; ++i) {
         std::string key = b.str("a metadata key");
         std::string value = b.str("a metadata value");
@@ -150,21 +153,22 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source)
     for (uint32_t i = 0; i < n_tensors; ++i) {
         std::string name = b.str("a tensor name");
         uint32_t ndim = b.u32("a tensor rank");
-        if (ndim < 1 || ndim > 4) b.error("tensor '" + name + "' has rank " + std::to_string(ndim) + " (1 to 4 allowed)");
+        if (ndim < 1 || ndim > 4) b.error("tensor '" + shown(name) + "' has rank " + std::to_string(ndim) + " (1 to 4 allowed)");
         std::vector<int> dims;
         int64_t numel = 1;
         for (uint32_t d = 0; d < ndim; ++d) {
             uint32_t v = b.u32("a tensor dimension");
-            if (v > uint32_t(kMaxValues)) b.error("tensor '" + name + "' dimension " + std::to_string(v) + " too large");
+            if (v > uint32_t(INT32_MAX)) b.error("tensor '" + shown(name) + "' dimension " + std::to_string(v) + " too large");
             numel *= int64_t(v);
-            if (numel > kMaxValues) b.error("tensor '" + name + "' has more than 2^31 values");
+            if (numel > kMaxValues) b.error("tensor '" + shown(name) + "' has more than 2^31 values");
             dims.push_back(int(v));
         }
         b.need(size_t(numel) * sizeof(float), "tensor data");
         std::vector<float> values(static_cast<size_t>(numel));
-        std::memcpy(values.data(), body.data() + b.pos, size_t(numel) * sizeof(float));
+        // (a tensor may have no values; memcpy must not see the null data() of an empty vector)
+        if (numel > 0) std::memcpy(values.data(), body.data() + b.pos, size_t(numel) * sizeof(float));
         b.pos += size_t(numel) * sizeof(float);
-        if (ckpt.find_tensor(name)) b.error("tensor '" + name + "' appears twice");
+        if (!names.insert(name).second) b.error("tensor '" + shown(name) + "' appears twice");
         ckpt.tensors.push_back({name, Tensor::from(Shape::of(dims), std::move(values))});
     }
     if (b.pos != body.size()) b.error(std::to_string(body.size() - b.pos) + " unexpected bytes before the checksum");

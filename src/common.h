@@ -20,7 +20,12 @@ struct NotImplemented : std::runtime_error {
 [[noreturn]] void not_implemented(const char* task_id, const char* where);
 [[noreturn]] void fail(const std::string& message);
 
-// Runs body(); prints any exception as one line "<program>: <message>" on stderr and returns 1.
+// Text from a file as it may appear inside a one-line message: cut to `max` bytes (ending in "..."),
+// every control byte (a line break, a carriage return, ...) shown as '?'.
+std::string shown(const std::string& text, size_t max = 40);
+
+// Runs body(); prints any exception as one line "<program>: <message>" on stderr and returns 1
+// (a control byte that reached the message anyway is printed as '?', so that it stays one line).
 // Every main() of a lesson or tool goes through it.
 int run_main(const char* program, int (*body)(int, char**), int argc, char** argv);
 

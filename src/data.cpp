@@ -1,7 +1,9 @@
 #include "data.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -331,24 +333,32 @@ std::vector<double> column_stds(const Dataset& d) {
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-struct CsvLine {
-    int number;        // from 1, as an editor shows it
-    std::string text;  // without "\n" or "\r\n"
-};
+// The lines of a file's bytes, one at a time, so that memory stays proportional to one line (a file of
+// a million blank lines costs nothing). A line is given without its "\n" or "\r\n"; a UTF-8
+// byte-order mark at the start (Excel writes one) is skipped.
+class LineReader {
+ public:
+    explicit LineReader(const std::string& bytes)
+        : bytes_(bytes), pos_(bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0) {}
 
-std::vector<CsvLine> split_lines(const std::string& bytes) {
-    size_t pos = bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark (Excel writes one)
-    std::vector<CsvLine> lines;
-    while (pos < bytes.size()) {
-        size_t end = bytes.find('\n', pos);
-        if (end == std::string::npos) end = bytes.size();
-        std::string text = bytes.substr(pos, end - pos);
+    // The next line in `text`, or false at the end of the bytes.
+    bool next(std::string& text) {
+        if (pos_ >= bytes_.size()) return false;
+        size_t end = bytes_.find('\n', pos_);
+        if (end == std::string::npos) end = bytes_.size();
+        text.assign(bytes_, pos_, end - pos_);
         if (!text.empty() && text.back() == '\r') text.pop_back();
-        lines.push_back({int(lines.size()) + 1, std::move(text)});
-        pos = end + 1;
+        pos_ = end + 1;
+        ++number_;
+        return true;
     }
-    return lines;
-}
+    int64_t number() const { return number_; }  // of the line last given, from 1 as an editor shows it
+
+ private:
+    const std::string& bytes_;
+    size_t pos_;
+    int64_t number_ = 0;
+};
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
@@ -426,34 +436,49 @@ bool is_header(const std::vector<std::string>& fields) {
 Dataset load_csv(const std::string& path) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) fail(path + ": is a directory, not a file");
-    const std::vector<CsvLine> lines = split_lines(read_file(path));  // read_file: "<path>: cannot open: ..."
-
-    size_t end = lines.size();  // blank lines at the end are ignored
-    while (end > 0 && is_blank(lines[end - 1].text)) --end;
-    if (end == 0) fail(path + ": empty file");
-
-    const std::vector<std::string> line_1 = split_fields(lines[0].text);
-    const size_t width = line_1.size();  // every line must have as many fields as line 1
-    const size_t first_row = is_header(line_1) ? 1 : 0;
-    if (first_row == end) fail(path + ": only a header line, no data rows");
-
-    Dataset d;
+    Dataset d = parse_csv(read_file(path), path);  // read_file: "<path>: cannot open: ..."
     d.name = std::filesystem::path(path).filename().string();
-    d.dim = int(width);
-    for (size_t l = first_row; l < end; ++l) {
-        const std::string at = path + ":" + std::to_string(lines[l].number) + ": ";
-        if (is_blank(lines[l].text)) fail(at + "blank line (blank lines are allowed only at the end of the file)");
-        const std::vector<std::string> fields = split_fields(lines[l].text);
+    return d;
+}
+
+Dataset parse_csv(const std::string& bytes, const std::string& path) {
+    auto at = [&](int64_t line) { return path + ":" + std::to_string(line) + ": "; };
+    LineReader lines(bytes);
+    std::string text;
+    // Blank lines are allowed at the end only: one is reported when a line with content follows it.
+    int64_t blank = 0;  // the first blank line since the last line with content, or 0
+    bool have_line_1 = false, have_rows = false;
+    size_t width = 0;   // every line must have as many fields as line 1
+    Dataset d;
+    d.name = path;
+    while (lines.next(text)) {
+        if (is_blank(text)) {
+            if (blank == 0) blank = lines.number();
+            continue;
+        }
+        if (blank != 0) fail(at(blank) + "blank line (blank lines are allowed only at the end of the file)");
+        const std::vector<std::string> fields = split_fields(text);
+        if (!have_line_1) {
+            have_line_1 = true;
+            width = fields.size();
+            d.dim = int(std::min(width, size_t(INT32_MAX)));
+            if (is_header(fields)) continue;
+        }
         if (fields.size() != width)
-            fail(at + count_of(fields.size(), "field") + " where line 1 has " + std::to_string(width));
+            fail(at(lines.number()) + count_of(fields.size(), "field") + " where line 1 has " + std::to_string(width));
         for (size_t c = 0; c < width; ++c) {
             float value = 0.0f;
             const FieldStatus status = parse_float(fields[c], value);
             if (status != FieldStatus::Ok)
-                fail(at + "column " + std::to_string(c + 1) + ": " + describe(status, fields[c]));
+                fail(at(lines.number()) + "column " + std::to_string(c + 1) + ": " + describe(status, fields[c]));
             d.x.push_back(value);
         }
+        have_rows = true;
+        if (d.x.size() / width > size_t(INT32_MAX))  // Dataset::n() is an int
+            fail(at(lines.number()) + "more than 2^31 - 1 rows");
     }
+    if (!have_line_1) fail(path + ": empty file");
+    if (!have_rows) fail(path + ": only a header line, no data rows");
     return d;
 }
 

@@ -79,6 +79,9 @@ std::vector<double> column_stds(const Dataset& d);   // population std (divides 
 //         a header line when `header` is given (one name per column).
 // ---------------------------------------------------------------------------------------------
 Dataset load_csv(const std::string& path);
+// The same from the bytes of a file; `path` names it in every error (and is the Dataset's name).
+// load_csv reads the file and calls this; the fuzzer (tests/fuzz/fuzz_csv.cpp) calls it directly.
+Dataset parse_csv(const std::string& bytes, const std::string& path);
 void save_csv(const std::string& path, const Dataset& d, const std::vector<std::string>& header = {});
 
 }  // namespace ddpm

@@ -38,6 +38,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 }
 
 std::string read_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail(path + ": is a directory, not a file");
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path + ": cannot open: " + std::strerror(errno));
     std::ostringstream ss;

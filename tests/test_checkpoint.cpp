@@ -113,3 +113,35 @@ TEST_CASE("checkpoint: shapes whose product overflows are refused, not allocated
     reseal(bytes);
     CHECK(error_of(bytes) == "model.ckpt: offset 37: file ends inside tensor data (truncated?)");
 }
+
+TEST_CASE("checkpoint: a dimension beyond an int is refused; a file of many tiny tensors parses in linear time") {
+    Checkpoint c;
+    c.add_tensor("x", Tensor::zeros(Shape{1}));
+    std::string bytes = serialize_checkpoint(c);
+    put_u32_at(bytes, 29 - 4, 1);  // rank 1 (at 25), its one dimension at 29
+    put_u32_at(bytes, 29, 0x80000000u);
+    reseal(bytes);
+    CHECK(error_of(bytes) == "model.ckpt: offset 33: tensor 'x' dimension 2147483648 too large");
+
+    // 200000 tensors of one value: names are checked for uniqueness with a hash set (a linear search
+    // per tensor took minutes); a repeated name is still refused.
+    Checkpoint many;
+    for (int i = 0; i < 200000; ++i) many.tensors.push_back({std::to_string(i), Tensor::zeros(Shape{1})});
+    std::string big = serialize_checkpoint(many);
+    CHECK(parse_checkpoint(big, "many.ckpt").tensors.size() == 200000);
+    many.tensors.push_back({"17", Tensor::zeros(Shape{1})});
+    CHECK_THROWS_WITH(parse_checkpoint(serialize_checkpoint(many), "many.ckpt"),
+                      doctest::Contains("tensor '17' appears twice"));
+}
+
+// Found by tests/fuzz/fuzz_checkpoint.cpp: a tensor with a zero dimension passed the null data() of
+// an empty vector to memcpy (undefined behaviour, reported by clang's UBSan).
+TEST_CASE("checkpoint: a tensor without values round-trips") {
+    Checkpoint c;
+    c.add_tensor("none", Tensor::zeros(Shape{3, 0}));
+    const std::string bytes = serialize_checkpoint(c);
+    const Checkpoint back = parse_checkpoint(bytes, "empty.ckpt");
+    REQUIRE(back.find_tensor("none") != nullptr);
+    CHECK(back.find_tensor("none")->shape() == Shape{3, 0});
+    CHECK(serialize_checkpoint(back) == bytes);
+}

@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -26,7 +27,7 @@ const char* main_help() {
            "  eval    --samples A.csv --data B.csv        distances of A from B, beside their noise floor\n"
            "\n"
            "'ddpm <command> --help' lists a command's options. Results go to stdout, progress and timings\n"
-           "to stderr; every error is one line 'ddpm: <problem>' and exit status 1.\n";
+           "to stderr; every error is one line 'ddpm: <problem>' and exit status 1 (docs/reliability.md).\n";
 }
 
 const char* train_help() {
@@ -52,7 +53,11 @@ const char* train_help() {
            "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
            "  --resume               continue the checkpoint at --model up to --steps in all; gives the same\n"
            "                         bits as one uninterrupted run\n"
-           "  --checkpoint-every K   also save every K steps (default 1000)\n";
+           "  --checkpoint-every K   also save every K steps (default 1000)\n"
+           "\n"
+           "SIGINT (Ctrl-C) or SIGTERM saves the last completed step to OUT.ckpt and exits with 130 or 143;\n"
+           "--resume continues it. A loss that is not finite stops training (exit 1) and leaves the last\n"
+           "checkpoint written, which never holds a value that is not finite.\n";
 }
 
 const char* sample_help() {
@@ -193,6 +198,7 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
             const std::string text = cur.value();
             o.lr = number(text, flag);
             if (!(o.lr > 0.0)) fail("--lr must be positive, got " + text);
+            if (o.lr > FLT_MAX || float(o.lr) < FLT_MIN) fail("--lr must lie within the range of a float, got " + text);
         } else if (flag == "--T") o.T = int(int_in(cur.value(), 1, 1000000, flag));
         else if (flag == "--schedule") {
             o.schedule = cur.value();
@@ -205,7 +211,8 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
         } else if (flag == "--ema") {
             const std::string text = cur.value();
             o.ema = number(text, flag);
-            if (!(o.ema >= 0.0 && o.ema < 1.0)) fail("--ema must lie in [0, 1), got " + text);
+            // stored as a float: 0.99999999 would round to 1, an average that never moves
+            if (!(o.ema >= 0.0 && float(o.ema) < 1.0f)) fail("--ema must lie in [0, 1), got " + text);
         } else if (flag == "--hidden") o.hidden = int(int_in(cur.value(), 1, 65536, flag));
         else if (flag == "--layers") o.layers = int(int_in(cur.value(), 1, 64, flag));
         else if (flag == "--residual") o.residual = true;

@@ -22,5 +22,8 @@ Checkpoint model_file_checkpoint(const ModelFile& mf);
 void save_model_file(const std::string& path, const ModelFile& mf);   // atomic
 // Every error is one line naming `path`: missing file, damaged bytes, entries missing or inconsistent.
 ModelFile load_model_file(const std::string& path);
+// The same from the bytes of such a file (`path` names it in errors); used by load_model_file and by
+// the fuzzer (tests/fuzz/fuzz_checkpoint.cpp).
+ModelFile parse_model_file(const std::string& bytes, const std::string& path);
 
 }  // namespace ddpm

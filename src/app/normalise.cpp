@@ -30,7 +30,7 @@ std::vector<double> read_doubles(const Checkpoint& ckpt, const std::string& key,
     }
     while (*p == ' ') ++p;
     if (*p != '\0' || int(values.size()) != count)
-        fail(source + ": entry '" + key + "' should hold " + std::to_string(count) + " numbers: '" + text + "'");
+        fail(source + ": entry '" + key + "' should hold " + std::to_string(count) + " numbers: '" + shown(text) + "'");
     return values;
 }
 
@@ -121,8 +121,8 @@ Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& sourc
     const std::string cols = ckpt.get_meta("data.columns");
     char* end = nullptr;
     const long columns = std::strtol(cols.c_str(), &end, 10);
-    if (cols.empty() || *end != '\0' || columns < 1 || columns > 4096)
-        fail(source + ": entry 'data.columns' is not a column count: '" + cols + "'");
+    if (cols.empty() || *end != '\0' || columns < 1 || columns > kMaxColumns)
+        fail(source + ": entry 'data.columns' is not a column count: '" + shown(cols) + "'");
     Normalisation nm;
     nm.mean = read_doubles(ckpt, "data.mean", int(columns), source);
     nm.std = read_doubles(ckpt, "data.std", int(columns), source);
@@ -133,6 +133,14 @@ Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& sourc
         if (nm.header.size() != size_t(columns))
             fail(source + ": entry 'data.header' has " + std::to_string(nm.header.size()) + " names for " +
                  std::to_string(columns) + " columns");
+        // What `ddpm sample` writes as line 1 must read back as a header (csv_header's test).
+        bool any_text = false;
+        for (const std::string& name : nm.header) {
+            if (shown(name, name.size()) != name)
+                fail(source + ": entry 'data.header' holds a control byte in '" + shown(name) + "'");
+            any_text = any_text || not_a_number(name);
+        }
+        if (!any_text) fail(source + ": entry 'data.header' holds only numbers: '" + shown(ckpt.get_meta("data.header")) + "'");
     }
     return nm;
 }

@@ -21,6 +21,9 @@
 
 namespace ddpm {
 
+// The most columns a data file of the tool may have (data.columns of a checkpoint, model.dim).
+constexpr int kMaxColumns = 4096;
+
 struct Normalisation {
     std::vector<double> mean;         // (columns)
     std::vector<double> std;          // (columns), every entry > 0

@@ -1,5 +1,8 @@
 // ddpm train: Algorithm 1 of Ho et al. 2020 on the standardised rows of a CSV file.
+#include <signal.h>
+
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -88,6 +91,68 @@ ModelFile resumed_model(const TrainArgs& a, const Dataset& data) {
     return mf;
 }
 
+// ---- SIGINT and SIGTERM ----------------------------------------------------------------------------
+// The handler only records the signal; the loop looks at it between steps, saves the state after the
+// last completed step (so that --resume continues with the same bits) and stops. SA_RESETHAND puts
+// the default action back at once: a second Ctrl-C stops the program on the spot, which is safe
+// because every checkpoint is written to a temporary name and renamed.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void record_stop_signal(int signal) { g_stop_signal = signal; }
+
+class StopSignals {
+ public:
+    StopSignals() {
+        g_stop_signal = 0;
+        struct sigaction action {};
+        action.sa_handler = record_stop_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART | SA_RESETHAND;
+        sigaction(SIGINT, &action, &old_int_);
+        sigaction(SIGTERM, &action, &old_term_);
+    }
+    ~StopSignals() {  // the program (or a test runner calling run_train) gets its own handlers back
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    StopSignals(const StopSignals&) = delete;
+    StopSignals& operator=(const StopSignals&) = delete;
+    int received() const { return g_stop_signal; }
+
+ private:
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+// ---- saving -----------------------------------------------------------------------------------------
+// Only a state whose every value is finite is saved (weights, EMA, Adam's moments): a checkpoint on
+// disk is always one that training can continue from. The step of the last one saved is kept for the
+// message of a divergence.
+class Saver {
+ public:
+    Saver(const std::string& path, int64_t saved_step) : path_(path), saved_step_(saved_step) {}
+
+    void save(const ModelFile& mf) {
+        const Checkpoint c = model_file_checkpoint(mf);
+        for (const auto& [name, t] : c.tensors)
+            for (int64_t i = 0; i < t.numel(); ++i)
+                if (!std::isfinite(t.data()[i]))
+                    diverged(mf.trainer.step, "tensor '" + name + "' holds " + fmt_sci(t.data()[i]));
+        save_checkpoint(path_, c);
+        saved_step_ = mf.trainer.step;
+    }
+
+    [[noreturn]] void diverged(int64_t step, const std::string& what) const {
+        const std::string kept = saved_step_ < 0
+                                     ? "no checkpoint of this run was written"
+                                     : path_ + " keeps the checkpoint of step " + std::to_string(saved_step_);
+        fail("training diverged at step " + std::to_string(step) + " (" + what + "); " + kept + "; try a smaller --lr");
+    }
+
+ private:
+    std::string path_;
+    int64_t saved_step_;  // -1: none yet
+};
+
 // "1.5 -20" for a summary line: %.6g, at most 8 values.
 std::string short_list(const std::vector<double>& values) {
     std::string out;
@@ -104,8 +169,14 @@ std::string short_list(const std::vector<double>& values) {
 
 // ---- the training loop -------------------------------------------------------------------------
 int run_train(const TrainArgs& a) {
+    StopSignals stop;  // from the start: a signal during loading stops the run before its first step
     use_threads(a.threads);
     const Dataset data = load_csv(a.data);
+    if (data.n() < 2)
+        fail(a.data + ": 1 data row; training needs at least 2 (a single point has no spread to learn)");
+    if (data.dim > kMaxColumns)
+        fail(a.data + ": " + std::to_string(data.dim) + " columns; the tool takes at most " +
+             std::to_string(kMaxColumns));
     const std::vector<std::string> header = csv_header(a.data);
     ModelFile mf = a.resume ? resumed_model(a, data) : new_model(a, data, header);
     check_writable(a.model);
@@ -122,15 +193,26 @@ int run_train(const TrainArgs& a) {
     const double smoothing = 0.99;
     double average = 0.0, weight = 0.0, last_loss = 0.0;
     ProgressClock progress;
+    Saver saver(a.model, a.resume ? first : -1);
     while (tr.step < total) {
+        if (const int signal = stop.received()) {
+            const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+            if (tr.step == first) {
+                std::fprintf(stderr, "ddpm train: %s before the first step; %s was not written\n", name, a.model.c_str());
+            } else {
+                saver.save(mf);
+                std::fprintf(stderr, "ddpm train: %s: saved step %lld of %lld to %s; 'ddpm train --resume' continues it\n",
+                             name, (long long)tr.step, (long long)total, a.model.c_str());
+            }
+            return 128 + signal;  // as a shell reports a program stopped by the signal: 130, 143
+        }
         const StepStats st = tr.train_step(z.data(), n);
-        if (!std::isfinite(st.loss))
-            fail("training diverged at step " + std::to_string(tr.step) + " (loss " + fmt_sci(st.loss) + "); " +
-                 a.model + " keeps the last checkpoint; try a smaller --lr");
+        if (!std::isfinite(st.loss) || !std::isfinite(st.grad_norm))
+            saver.diverged(tr.step, "loss " + fmt_sci(st.loss) + ", gradient norm " + fmt_sci(st.grad_norm));
         last_loss = st.loss;
         average = smoothing * average + (1.0 - smoothing) * st.loss;
         weight = smoothing * weight + (1.0 - smoothing);
-        if (tr.step % a.checkpoint_every == 0 && tr.step < total) save_model_file(a.model, mf);
+        if (tr.step % a.checkpoint_every == 0 && tr.step < total) saver.save(mf);
         if (progress.due()) {
             const double rate = double(tr.step - first) / progress.seconds();
             std::fprintf(stderr, "  step %lld/%lld  loss %.4f  smoothed %.4f  %.0f steps/s  ETA %s\n",
@@ -138,7 +220,7 @@ int run_train(const TrainArgs& a) {
                          format_duration(double(total - tr.step) / rate).c_str());
         }
     }
-    save_model_file(a.model, mf);
+    saver.save(mf);
     const double seconds = progress.seconds();
     std::fprintf(stderr, "ddpm train: %lld steps in %s (%.0f steps/s)\n", (long long)(total - first),
                  format_duration(seconds).c_str(), seconds > 0 ? double(total - first) / seconds : 0.0);

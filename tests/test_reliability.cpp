@@ -1,0 +1,446 @@
+// Reliability of the ddpm tool, run as a separate program (build/ddpm, or build/san/ddpm beside the
+// sanitizer build of this runner; DDPM_TOOL=path overrides): the bad-input table (one line on stderr
+// naming the file and the line, exit status 1, no output file), SIGTERM/SIGINT and SIGKILL in the
+// middle of training followed by --resume (the same bytes as an uninterrupted run), and divergence.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/model_file.h"
+#include "checkpoint.h"
+#include "common.h"
+#include "data.h"
+#include "io.h"
+#include "rng.h"
+
+extern char** environ;
+
+using namespace ddpm;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path dir;
+    explicit TempDir(const std::string& name)
+        : dir(fs::temp_directory_path() / ("ddpm_reliability_" + std::to_string(getpid()) + "_" + name)) {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    std::string operator/(const std::string& file) const { return (dir / file).string(); }
+};
+
+// The tool beside this test runner: <build>/tests/run_tests -> <build>/ddpm.
+std::string tool_path() {
+    if (const char* p = std::getenv("DDPM_TOOL")) return p;
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    return (self.parent_path().parent_path() / "ddpm").string();
+}
+
+// Starts the tool with stdout and stderr sent to files; returns its process id.
+pid_t start_tool(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+    const std::string tool = tool_path();
+    REQUIRE_MESSAGE(fs::exists(tool), tool << " is missing: 'make test' builds it (or set DDPM_TOOL)");
+    std::vector<std::string> words = args;
+    words.insert(words.begin(), tool);
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, tool.c_str(), &files, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&files);
+    REQUIRE_MESSAGE(rc == 0, "posix_spawn " << tool << ": " << std::strerror(rc));
+    return pid;
+}
+
+// Waits for the child; a child still running after `limit` seconds is a hang: killed, and the test fails.
+int wait_for(pid_t pid, double limit = 300.0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            FAIL("the tool ran longer than " << limit << " s (a hang?)");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return status;
+}
+
+struct Run {
+    int status = -1;  // the exit status, or -1 when the child did not exit normally
+    std::string out, err;
+};
+
+Run run_tool(const TempDir& tmp, const std::vector<std::string>& args) {
+    const int raw = wait_for(start_tool(args, tmp / "stdout.txt", tmp / "stderr.txt"));
+    Run r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = read_file(tmp / "stdout.txt");
+    r.err = read_file(tmp / "stderr.txt");
+    return r;
+}
+
+std::string last_line(std::string text) {
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    const size_t nl = text.rfind('\n');
+    return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+void write_text(const std::string& path, const std::string& bytes) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+}
+
+// A smooth 2-D cloud of `n` rows with a header line.
+void write_cloud(const std::string& path, int n, uint64_t seed) {
+    Dataset d;
+    d.dim = 2;
+    Rng rng(seed, 0);
+    for (int i = 0; i < n; ++i) {
+        const float a = rng.normal();
+        d.x.push_back(a);
+        d.x.push_back(0.5f * a * a + 0.3f * rng.normal());
+    }
+    save_csv(path, d, {"a", "b"});
+}
+
+void put_u32_at(std::string& bytes, size_t pos, uint32_t v) { std::memcpy(&bytes[pos], &v, 4); }
+
+void reseal(std::string& bytes) {
+    const uint64_t sum = fnv1a64(bytes.data(), bytes.size() - 8);
+    std::memcpy(&bytes[bytes.size() - 8], &sum, 8);
+}
+
+// The run that the interruption tests cut short: long enough (about 0.3 s, some 7 s under the
+// sanitizers) that the first checkpoint, at step 200 of 4000, appears well before the end.
+std::vector<std::string> long_run(const std::string& data, const std::string& model) {
+    return {"train",  "--data", data, "--model",   model, "--steps", "4000", "--checkpoint-every", "200",
+            "--T",    "50",     "--hidden", "32", "--layers", "2",    "--batch", "64", "--seed", "5", "--threads", "1"};
+}
+
+// The model file of the uninterrupted run, made once per test process.
+const std::string& uninterrupted(const std::string& data) {
+    static TempDir dir("reference");
+    static std::string bytes;
+    if (bytes.empty()) {
+        const Run r = run_tool(dir, long_run(data, dir / "whole.ckpt"));
+        REQUIRE_MESSAGE(r.status == 0, r.err);
+        bytes = read_file(dir / "whole.ckpt");
+    }
+    return bytes;
+}
+
+// Waits until `path` exists (the first checkpoint was renamed into place) while the child runs.
+bool wait_for_file(const std::string& path, pid_t child) {
+    for (int i = 0; i < 60000; ++i) {
+        if (fs::exists(path)) return true;
+        int status = 0;
+        if (waitpid(child, &status, WNOHANG) == child) return fs::exists(path);  // ended early: reaped here
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return false;
+}
+
+int64_t step_of(const std::string& model) { return load_model_file(model).trainer.step; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Interruptions
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("reliability: SIGKILL in the middle of training, then --resume, gives the bytes of an uninterrupted run") {
+    TempDir tmp("sigkill");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string& whole = uninterrupted(tmp / "data.csv");
+
+    const std::string model = tmp / "killed.ckpt";
+    const pid_t child = start_tool(long_run(tmp / "data.csv", model), tmp / "out.txt", tmp / "err.txt");
+    REQUIRE(wait_for_file(model, child));
+    kill(child, SIGKILL);
+    const int raw = wait_for(child);
+    REQUIRE_MESSAGE((WIFSIGNALED(raw) && WTERMSIG(raw) == SIGKILL), "the run ended before the kill: make it longer");
+    const int64_t at = step_of(model);
+    CHECK(at >= 200);
+    CHECK(at < 4000);
+    CHECK(at % 200 == 0);  // a periodic checkpoint, complete (or the kill came mid-write: still the last one)
+
+    // Resumed with another thread count: the threads never change the bits.
+    const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--resume", "--threads", "2"});
+    REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+    CHECK(read_file(model) == whole);
+    CHECK(!fs::exists(model + ".tmp"));
+}
+
+TEST_CASE("reliability: SIGTERM and SIGINT save the last completed step and exit 143 and 130; --resume finishes it") {
+    // Both signals take the same path; the resume to the end (a whole run's time) is done for SIGTERM.
+    TempDir tmp("sigterm");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string& whole = uninterrupted(tmp / "data.csv");
+
+    for (const int signal : {SIGTERM, SIGINT}) {
+        const std::string name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+        INFO(name);
+        const std::string model = tmp / (name + ".ckpt");
+        const pid_t child = start_tool(long_run(tmp / "data.csv", model), tmp / "out.txt", tmp / "err.txt");
+        REQUIRE(wait_for_file(model, child));
+        kill(child, signal);
+        const int raw = wait_for(child);
+        REQUIRE(WIFEXITED(raw));
+        CHECK(WEXITSTATUS(raw) == 128 + signal);
+        const int64_t at = step_of(model);
+        CHECK(at >= 200);
+        CHECK(at < 4000);
+        const std::string said = last_line(read_file(tmp / "err.txt"));
+        CHECK(said == "ddpm train: " + name + ": saved step " + std::to_string(at) + " of 4000 to " + model +
+                          "; 'ddpm train --resume' continues it");
+        CHECK(read_file(tmp / "out.txt").empty());  // the summary belongs to a finished run
+        CHECK(!fs::exists(model + ".tmp"));
+        if (signal != SIGTERM) continue;
+
+        const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--resume"});
+        REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+        CHECK(read_file(model) == whole);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Divergence
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("reliability: a loss that is not finite stops training; the file on disk is the last good checkpoint") {
+    TempDir tmp("diverge");
+    write_cloud(tmp / "data.csv", 200, 2);
+    const std::vector<std::string> base = {"train", "--data", tmp / "data.csv", "--T", "20", "--hidden", "8",
+                                           "--layers", "1", "--batch", "16", "--steps", "100", "--lr", "1e10"};
+
+    // A checkpoint every step: step 1 (weights far out, but finite) is saved, step 2's loss overflows.
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {"--model", tmp / "m.ckpt", "--checkpoint-every", "1"});
+    const Run r = run_tool(tmp, args);
+    CHECK(r.status == 1);
+    const std::string said = last_line(r.err);
+    CHECK(said.find("ddpm: training diverged at step 2 (loss ") == 0);
+    CHECK(said.find("); " + tmp / "m.ckpt" + " keeps the checkpoint of step 1; try a smaller --lr") != std::string::npos);
+    const ModelFile kept = load_model_file(tmp / "m.ckpt");  // refuses any value that is not finite
+    CHECK(kept.trainer.step == 1);
+    CHECK(!fs::exists(tmp / "m.ckpt.tmp"));
+
+    // Before any checkpoint: nothing is written.
+    args = base;
+    args.insert(args.end(), {"--model", tmp / "none.ckpt"});
+    const Run none = run_tool(tmp, args);
+    CHECK(none.status == 1);
+    CHECK(last_line(none.err).find("; no checkpoint of this run was written; try a smaller --lr") != std::string::npos);
+    CHECK(!fs::exists(tmp / "none.ckpt"));
+    CHECK(!fs::exists(tmp / "none.ckpt.tmp"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("reliability: every bad input is one line on stderr naming the file (and line), exit 1, no output file") {
+    TempDir tmp("bad_input");
+    const std::string data = tmp / "data.csv", model = tmp / "m.ckpt";
+    write_cloud(data, 200, 3);
+    const Run trained = run_tool(tmp, {"train", "--data", data, "--model", model, "--steps", "20", "--T", "20",
+                                       "--hidden", "8", "--layers", "1", "--batch", "16"});
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    const std::string good = read_file(model);
+
+    // CSV files
+    auto csv = [&](const std::string& name, const std::string& bytes) {
+        write_text(tmp / name, bytes);
+        return tmp / name;
+    };
+    const std::string text = csv("text.csv", "a,b\n1,2\n3,abc\n");
+    const std::string nan = csv("nan.csv", "a,b\n1,2\nnan,4\n");
+    const std::string inf = csv("inf.csv", "a,b\n1,2\n3,-inf\n");
+    const std::string empty = csv("empty.csv", "");
+    const std::string header = csv("header.csv", "a,b\n");
+    const std::string ragged = csv("ragged.csv", "a,b\n1,2\n3,4\n5\n");
+    const std::string one = csv("one.csv", "a,b\n1,2\n");
+    const std::string huge = csv("huge.csv", "a,b\n1,2\n3e38,4\n-5e38,6\n");
+    const std::string three = csv("three.csv", "1,2,3\n4,5,6\n7,8,9\n10,11,12\n");
+    const std::string wide = csv("wide.csv", std::string(4096, ',') + "\n");  // 4097 empty fields
+    std::string many;  // 5000 columns of numbers, two rows
+    for (int row = 0; row < 2; ++row)
+        for (int c = 0; c < 5000; ++c) many += std::to_string(row + c) + (c + 1 < 5000 ? "," : "\n");
+    const std::string too_wide = csv("too_wide.csv", many);
+
+    // Checkpoints
+    auto ckpt = [&](const std::string& name, const std::string& bytes) {
+        write_text(tmp / name, bytes);
+        return tmp / name;
+    };
+    const std::string truncated = ckpt("truncated.ckpt", good.substr(0, good.size() * 2 / 3));
+    std::string bytes = good;
+    bytes[bytes.size() / 2] ^= 0x04;
+    const std::string flipped = ckpt("flipped.ckpt", bytes);
+    bytes = good;
+    bytes[3] = 'X';
+    const std::string magic = ckpt("magic.ckpt", bytes);
+    bytes = good;
+    put_u32_at(bytes, 8, 2);
+    reseal(bytes);
+    const std::string version = ckpt("version.ckpt", bytes);
+    {  // one tensor of shape (65536, 65536): 2^32 values, with a valid checksum
+        Checkpoint c;
+        c.add_tensor("x", Tensor::zeros(Shape{2, 2}));
+        bytes = serialize_checkpoint(c);
+        put_u32_at(bytes, 29, 0x10000u);  // magic 8, version 4, counts 8, name 4 + 1, rank 4: dims at 29, 33
+        put_u32_at(bytes, 33, 0x10000u);
+        reseal(bytes);
+    }
+    const std::string overflow = ckpt("overflow.ckpt", bytes);
+    Checkpoint c = load_checkpoint(model);
+    c.set_meta("model.hidden", "65536");  // a network of 2^38 weights described by a file of a few kB
+    c.set_meta("model.layers", "64");
+    const std::string giant = ckpt("giant.ckpt", serialize_checkpoint(c));
+    int64_t stored = 0;  // the values of all its tensors
+    for (const auto& nt : c.tensors) stored += nt.second.numel();
+    c = load_checkpoint(model);
+    c.tensors[1].second.data()[0] = NAN;
+    const std::string not_finite = ckpt("nan.ckpt", serialize_checkpoint(c));
+    c = load_checkpoint(model);
+    c.set_meta("train.batch", "-1");
+    const std::string batch = ckpt("batch.ckpt", serialize_checkpoint(c));
+    const std::string no_bytes = ckpt("empty.ckpt", "");
+    c = load_checkpoint(model);
+    c.set_meta("data.columns", "2\nrm -rf /");  // text from a file never breaks the line
+    const std::string line_break = ckpt("line_break.ckpt", serialize_checkpoint(c));
+
+    const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
+    const std::vector<std::string> train = {"train", "--model", fresh, "--T", "20", "--hidden", "8", "--steps", "5",
+                                            "--data"};
+    auto train_on = [&](const std::string& file) {
+        std::vector<std::string> a = train;
+        a.push_back(file);
+        return a;
+    };
+    auto sample_from = [&](const std::string& file) {
+        return std::vector<std::string>{"sample", "--model", file, "--out", out, "--n", "10"};
+    };
+    auto offset = [](size_t at) { return ": offset " + std::to_string(at) + ": "; };
+
+    struct Case {
+        std::string row;                // the row of the table
+        std::vector<std::string> args;
+        std::string message;            // the whole of stderr, one line
+        std::string output;             // the file that must not appear
+    };
+    const std::vector<Case> cases = {
+        {"CSV with text", train_on(text), "ddpm: " + text + ":3: column 2: 'abc' is not a number", fresh},
+        {"CSV with NaN", train_on(nan), "ddpm: " + nan + ":3: column 1: 'nan' is NaN", fresh},
+        {"CSV with Inf", train_on(inf), "ddpm: " + inf + ":3: column 2: '-inf' is infinite", fresh},
+        {"empty CSV", train_on(empty), "ddpm: " + empty + ": empty file", fresh},
+        {"CSV with only a header", train_on(header), "ddpm: " + header + ": only a header line, no data rows", fresh},
+        {"ragged CSV", train_on(ragged), "ddpm: " + ragged + ":4: 1 field where line 1 has 2", fresh},
+        {"CSV with one row", train_on(one),
+         "ddpm: " + one + ": 1 data row; training needs at least 2 (a single point has no spread to learn)", fresh},
+        {"CSV with huge values", train_on(huge), "ddpm: " + huge + ":4: column 1: '-5e38' is outside the float range",
+         fresh},
+        {"CSV of commas only", train_on(wide), "ddpm: " + wide + ":1: column 1: empty field", fresh},
+        {"CSV with too many columns", train_on(too_wide),
+         "ddpm: " + too_wide + ": 5000 columns; the tool takes at most 4096", fresh},
+        {"CSV columns against the model (resume)", {"train", "--data", three, "--model", model, "--resume"},
+         "ddpm: model " + model + " has 2 columns, " + three + " has 3", out},
+        {"CSV columns against the data (eval)", {"eval", "--samples", three, "--data", data},
+         "ddpm: " + three + " has 3 columns, " + data + " has 2", out},
+        {"eval data with NaN", {"eval", "--samples", data, "--data", nan},
+         "ddpm: " + nan + ":3: column 1: 'nan' is NaN", out},
+        {"truncated checkpoint", sample_from(truncated),
+         "ddpm: " + truncated + offset(good.size() * 2 / 3 - 8) + "checksum mismatch: the file is damaged or truncated",
+         out},
+        {"checkpoint with a flipped bit", sample_from(flipped),
+         "ddpm: " + flipped + offset(good.size() - 8) + "checksum mismatch: the file is damaged or truncated", out},
+        {"checkpoint with a wrong magic", sample_from(magic),
+         "ddpm: " + magic + offset(0) + "not a ddpm checkpoint (wrong magic number)", out},
+        {"checkpoint of another version", sample_from(version),
+         "ddpm: " + version + offset(12) + "checkpoint version 2, this program reads version 1", out},
+        {"checkpoint whose shape product overflows", sample_from(overflow),
+         "ddpm: " + overflow + offset(37) + "tensor 'x' has more than 2^31 values", out},
+        {"empty checkpoint", sample_from(no_bytes),
+         "ddpm: " + no_bytes + offset(0) + "file ends inside the magic number (truncated?)", out},
+        {"checkpoint describing a giant network", sample_from(giant),
+         "ddpm: " + giant + ": the model it describes (64 layers of 65536) needs at least " +
+             std::to_string((2 + 32) * 65536LL + 63LL * 65536 * 65536 + 65536LL * 2) + " values, the file holds " +
+             std::to_string(stored),
+         out},
+        {"checkpoint holding NaN", sample_from(not_finite),
+         "ddpm: " + not_finite + ": tensor '" + load_checkpoint(model).tensors[1].first +
+             "' holds a value that is not finite",
+         out},
+        {"checkpoint with a line break in an entry", sample_from(line_break),
+         "ddpm: " + line_break + ": entry 'data.columns' is not a column count: '2?rm -rf /'", out},
+        {"checkpoint with a batch of -1 (resume)", {"train", "--data", data, "--model", batch, "--resume"},
+         "ddpm: " + batch + ": entry 'train.batch' should be a whole number from 1 to 1048576, not '-1'", out},
+        {"a folder for a checkpoint", sample_from(tmp.dir.string()), "ddpm: " + tmp.dir.string() + ": is a directory, not a file",
+         out},
+        {"T = 0", {"train", "--data", data, "--model", fresh, "--T", "0"}, "ddpm: --T must be from 1 to 1000000, got 0",
+         fresh},
+        {"beta = 1", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "1"},
+         "ddpm: --beta must lie in (0, 1), got 1", fresh},
+        {"beta > 1", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "1.5"},
+         "ddpm: --beta must lie in (0, 1), got 1.5", fresh},
+        {"negative steps", {"train", "--data", data, "--model", fresh, "--steps", "-5"},
+         "ddpm: --steps must be at least 1, got -5", fresh},
+        {"negative sampling steps", {"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "-3"},
+         "ddpm: --steps must be from 1 to 1000000, got -3", out},
+        {"n = 0", {"sample", "--model", model, "--out", out, "--n", "0"}, "ddpm: --n must be from 1 to 100000000, got 0",
+         out},
+        {"an unknown flag", {"sample", "--model", model, "--out", out, "--temperature", "2"},
+         "ddpm: sample: unknown flag '--temperature' (try 'ddpm sample --help')", out},
+        {"a missing value", {"train", "--data", data, "--model"}, "ddpm: train --model: missing value", fresh},
+        {"a missing value before a flag", {"sample", "--model", model, "--out", out, "--seed", "--n", "5"},
+         "ddpm: sample --seed: missing value", out},
+        {"a learning rate beyond a float", {"train", "--data", data, "--model", fresh, "--lr", "1e39"},
+         "ddpm: --lr must lie within the range of a float, got 1e39", fresh},
+        {"an EMA decay that rounds to 1", {"train", "--data", data, "--model", fresh, "--ema", "0.999999999"},
+         "ddpm: --ema must lie in [0, 1), got 0.999999999", fresh},
+        {"checkpoint-every 0", {"train", "--data", data, "--model", fresh, "--checkpoint-every", "0"},
+         "ddpm: --checkpoint-every must be at least 1, got 0", fresh},
+        {"a seed that is not a number", {"eval", "--samples", data, "--data", data, "--seed", "x1"},
+         "ddpm: --seed: expected a whole number, got 'x1'", out},
+    };
+    for (const Case& k : cases) {
+        INFO(k.row);
+        const Run r = run_tool(tmp, k.args);
+        CHECK(r.status == 1);
+        CHECK(r.err == k.message + "\n");  // exactly one line
+        CHECK(r.out.empty());
+        CHECK(!fs::exists(k.output));
+        CHECK(!fs::exists(k.output + ".tmp"));
+    }
+    CHECK(read_file(model) == good);  // the failed resumes left the model alone
+}
+
+TEST_CASE("reliability: shown() keeps text from a file to one short line") {
+    CHECK(shown("abc") == "abc");
+    CHECK(shown("a\nb\rc\x7f") == "a?b?c?");
+    CHECK(shown(std::string(100, 'x')) == std::string(37, 'x') + "...");
+    CHECK(shown("abcdef", 6) == "abcdef");
+}
