@@ -1,5 +1,6 @@
 #include "pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -19,13 +20,19 @@ namespace ddpm {
 // done. It waits for chunks, not for workers: a worker the kernel has not scheduled yet (another
 // program busy on the other core) simply misses the job, and the caller does the chunks alone.
 //
-// Chunks are claimed from `ticket` = (generation << 32) | next chunk index, by compare-and-swap, so
-// a worker that wakes late can never claim a chunk of a job other than the one it saw: once the job
-// is done the caller closes its ticket (index kClosed) before it writes the next job's fields.
+// Chunks are claimed from `ticket` = generation (32 bits) | front (16) | back (16), by compare-and-
+// swap. The caller takes chunks from the front (0, 1, 2, ...), workers from the back (n-1, n-2, ...),
+// until the two meet: with two threads each keeps roughly the same half of the rows from one call
+// to the next, so the rows it writes stay in its own cache (handing out chunks alternately made two
+// threads barely faster than one on a matrix product). A worker that wakes late can never claim a
+// chunk of a job other than the one it saw: once a job is done the caller closes its ticket (front
+// and back at their maximum) before it writes the next job's fields.
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-const uint64_t kClosed = 0xffffffffu;
+const uint64_t kHalf = 0xffff;             // front and back counters: 16 bits each
+const int64_t kMaxChunks = 0xffff;         // chunks per job; parallel_for splits larger jobs
+const uint64_t kClosedCounters = 0xffffffffu;
 
 struct Pool {
     std::vector<std::thread> workers;
@@ -39,7 +46,7 @@ struct Pool {
     // The current job; written only while its ticket is closed.
     const std::function<void(int64_t)>* job = nullptr;
     std::atomic<int64_t> n_chunks{0};
-    std::atomic<uint64_t> ticket{kClosed};
+    std::atomic<uint64_t> ticket{kClosedCounters};
     std::atomic<int64_t> done_chunks{0};
 
     std::exception_ptr error;           // of the lowest failing chunk
@@ -63,17 +70,20 @@ void cpu_relax() {
 #endif
 }
 
-// Claims and runs chunks of job `gen` until none is left (or the job is no longer `gen`).
-void run_chunks(Pool& p, uint64_t gen) {
+// Claims and runs chunks of job `gen` until none is left (or the job is no longer `gen`): from the
+// front for the caller, from the back for a worker.
+void run_chunks(Pool& p, uint64_t gen, bool from_front) {
     inside_chunk = true;
     uint64_t t = p.ticket.load(std::memory_order_acquire);
     for (;;) {
-        if ((t >> 32) != (gen & kClosed)) break;
-        const uint64_t index = t & kClosed;
-        if (index == kClosed || int64_t(index) >= p.n_chunks.load(std::memory_order_relaxed)) break;
-        if (!p.ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        if ((t >> 32) != (gen & 0xffffffffu)) break;
+        const int64_t front = int64_t((t >> 16) & kHalf), back = int64_t(t & kHalf);
+        const int64_t n = p.n_chunks.load(std::memory_order_relaxed);
+        if (front + back >= n) break;
+        const uint64_t next = from_front ? t + (uint64_t(1) << 16) : t + 1;
+        if (!p.ticket.compare_exchange_weak(t, next, std::memory_order_acq_rel, std::memory_order_acquire))
             continue;  // t now holds the current ticket; look again
-        const int64_t c = int64_t(index);
+        const int64_t c = from_front ? front : n - 1 - back;
         try {
             (*p.job)(c);
         } catch (...) {
@@ -83,7 +93,7 @@ void run_chunks(Pool& p, uint64_t gen) {
                 p.error = std::current_exception();
             }
         }
-        if (p.done_chunks.fetch_add(1, std::memory_order_acq_rel) + 1 == p.n_chunks.load(std::memory_order_relaxed)) {
+        if (p.done_chunks.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
             std::lock_guard<std::mutex> lock(p.mutex);
             p.finished.notify_one();
         }
@@ -110,7 +120,7 @@ void worker_loop(Pool& p, uint64_t seen) {
         }
         if (p.stopping.load()) return;
         seen = now;
-        run_chunks(p, now);
+        run_chunks(p, now, false);
     }
 }
 
@@ -172,6 +182,11 @@ void parallel_for(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
         for (int64_t c = 0; c < n_chunks; ++c) fn(c);  // same chunks, same order of work per chunk
         return;
     }
+    if (n_chunks > kMaxChunks) {  // more chunks than a ticket counts: one job per kMaxChunks
+        for (int64_t base = 0; base < n_chunks; base += kMaxChunks)
+            parallel_for(std::min(kMaxChunks, n_chunks - base), [&](int64_t c) { fn(base + c); });
+        return;
+    }
     p.job = &fn;
     p.n_chunks.store(n_chunks, std::memory_order_relaxed);
     p.done_chunks.store(0, std::memory_order_relaxed);
@@ -180,12 +195,12 @@ void parallel_for(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
     uint64_t gen;
     {
         std::lock_guard<std::mutex> lock(p.mutex);
-        gen = p.generation.load(std::memory_order_relaxed) + 1;
-        p.ticket.store((gen & kClosed) << 32, std::memory_order_release);  // opens the job at chunk 0
+        gen = (p.generation.load(std::memory_order_relaxed) + 1) & 0xffffffffu;
+        p.ticket.store(gen << 32, std::memory_order_release);  // opens the job: front = back = 0
         p.generation.store(gen, std::memory_order_release);
     }
     p.wake.notify_all();
-    run_chunks(p, gen);
+    run_chunks(p, gen, true);
     // Wait for chunks that workers claimed and are still running.
     for (int spin = 0; spin < 200000 && p.done_chunks.load(std::memory_order_acquire) != n_chunks; ++spin)
         cpu_relax();
@@ -195,7 +210,7 @@ void parallel_for(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
     }
     // Close the ticket: a worker that wakes only now finds nothing to claim, even once the next
     // job's fields are being written.
-    p.ticket.store(((gen & kClosed) << 32) | kClosed, std::memory_order_release);
+    p.ticket.store((gen << 32) | kClosedCounters, std::memory_order_release);
     p.job = nullptr;
     if (p.error) std::rethrow_exception(p.error);
 }

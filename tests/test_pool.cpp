@@ -55,6 +55,12 @@ TEST_CASE("pool: every chunk runs exactly once, on any thread count") {
         std::vector<std::atomic<int>> hits(1000);
         parallel_for(1000, [&](int64_t c) { hits[size_t(c)]++; });
         for (auto& h : hits) CHECK(h.load() == 1);
+        // more chunks than one job's ticket counts (65,535): split into several jobs
+        std::vector<std::atomic<int>> many(70000);
+        parallel_for(70000, [&](int64_t c) { many[size_t(c)]++; });
+        int64_t wrong = 0;
+        for (auto& h : many) wrong += h.load() != 1;
+        CHECK(wrong == 0);
     }
 }
 
