@@ -1,6 +1,9 @@
 #include "model.h"
 
+#include <algorithm>
+
 #include "common.h"
+#include "kernels.h"
 
 namespace ddpm {
 
@@ -41,6 +44,70 @@ Tensor EpsModel::forward(const Tensor& x_t, const std::vector<float>& t) const {
     h = input.forward(h);
     for (const ResidualBlock& b : blocks) h = b.forward(h);
     return output.forward(activate(h, config.act));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The feature-major forward of sampling. A layer's values for all rows are (features, rows), so
+// a Linear layer is out^T = W^T in^T + b, one gemm with W read as its transpose in place; each
+// output value is b + sum over inputs k, in increasing k, as in linear_forward.
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+void linear_feature_major(std::vector<float>& out, const Linear& layer, const std::vector<float>& in, int rows) {
+    const int IC = layer.weight.dim(0), OC = layer.weight.dim(1);
+    out.resize(size_t(OC) * size_t(rows));
+    const float* b = layer.bias.data();
+    for (int j = 0; j < OC; ++j) std::fill_n(out.begin() + int64_t(j) * rows, rows, b[j]);
+    gemm_acc_tn(out.data(), layer.weight.data(), in.data(), OC, IC, rows);
+}
+
+void activate_in_place(std::vector<float>& h, Activation act) {
+    std::vector<float> out(h.size());
+    const int64_t n = int64_t(h.size());
+    switch (act) {
+        case Activation::ReLU: relu_forward(out.data(), h.data(), n); break;
+        case Activation::GELU: gelu_forward(out.data(), h.data(), n); break;
+        case Activation::SiLU: silu_forward(out.data(), h.data(), n); break;
+    }
+    h.swap(out);
+}
+
+}  // namespace
+
+void EpsModel::forward_shared_t(float* eps_out, const float* x_t, int rows, int t) const {
+    const int dim = config.dim, emb = config.emb_dim;
+    if (rows < 1) return;
+    // the input, [x_t | embedding of t], feature-major: the embedding's rows are constant
+    std::vector<float> h(size_t(dim + emb) * size_t(rows)), next;
+    for (int r = 0; r < rows; ++r)
+        for (int d = 0; d < dim; ++d) h[size_t(d) * rows + r] = x_t[int64_t(r) * dim + d];
+    std::vector<float> e(static_cast<size_t>(emb));
+    const float tf = float(t);
+    timestep_embedding(e.data(), &tf, 1, emb);
+    for (int i = 0; i < emb; ++i) std::fill_n(h.begin() + int64_t(dim + i) * rows, rows, e[size_t(i)]);
+
+    if (!config.residual) {
+        for (size_t l = 0; l < plain.layers.size(); ++l) {
+            linear_feature_major(next, plain.layers[l], h, rows);
+            h.swap(next);
+            if (l + 1 < plain.layers.size()) activate_in_place(h, plain.act);
+        }
+    } else {
+        linear_feature_major(next, input, h, rows);
+        h.swap(next);
+        std::vector<float> inner;
+        for (const ResidualBlock& b : blocks) {  // h + fc2(act(fc1(h)))
+            linear_feature_major(inner, b.fc1, h, rows);
+            activate_in_place(inner, b.act);
+            linear_feature_major(next, b.fc2, inner, rows);
+            for (size_t i = 0; i < h.size(); ++i) next[i] = h[i] + next[i];
+            h.swap(next);
+        }
+        activate_in_place(h, config.act);
+        linear_feature_major(next, output, h, rows);
+        h.swap(next);
+    }
+    transpose(eps_out, h.data(), dim, rows);  // (dim, rows) -> (rows, dim)
 }
 
 Params EpsModel::params() const {

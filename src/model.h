@@ -38,6 +38,12 @@ struct EpsModel {
     EpsModel(const EpsModelConfig& config, Rng& rng);
     // x_t (B, dim), t: B timesteps -> predicted noise (B, dim)
     Tensor forward(const Tensor& x_t, const std::vector<float>& t) const;
+    // The same network on `rows` rows that share one timestep t, as sampling asks for, without a
+    // graph: x_t (rows, dim) -> eps_out (rows, dim). It runs the kernels on plain buffers stored
+    // feature-major (one buffer row per feature, one column per data row), so that the 2-wide
+    // output layer is as vectorised as the hidden ones. Every value goes through the same operations
+    // in the same order as in forward(): the same bits (tests/test_sampler.cpp checks it).
+    void forward_shared_t(float* eps_out, const float* x_t, int rows, int t) const;
     Params params() const;
 };
 

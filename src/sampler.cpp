@@ -25,16 +25,12 @@ EpsFunction model_eps_function(const EpsModel& model) {
     return [&model](float* eps_out, const float* x_t, int rows, int t) {
         const int dim = model.config.dim;
         const int64_t n_chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
-        // Fixed chunks of rows, one network evaluation each, spread over the threads (the ops inside
-        // a chunk then run serially): the same calls, so the same bits, for any thread count.
+        // Fixed chunks of rows, one network evaluation each, spread over the threads (the kernels
+        // inside a chunk then run serially): the same calls, so the same bits, for any thread count.
         parallel_for(n_chunks, [&](int64_t c) {
-            NoGrad no_grad;  // per thread: the flag is thread-local
             const int begin = int(c) * kRowsPerChunk;
             const int count = std::min(kRowsPerChunk, rows - begin);
-            Tensor x = Tensor::from(Shape{count, dim},
-                                    std::vector<float>(x_t + int64_t(begin) * dim, x_t + int64_t(begin + count) * dim));
-            Tensor eps = model.forward(x, std::vector<float>(size_t(count), float(t)));
-            std::copy(eps.data(), eps.data() + eps.numel(), eps_out + int64_t(begin) * dim);
+            model.forward_shared_t(eps_out + int64_t(begin) * dim, x_t + int64_t(begin) * dim, count, t);
         });
     };
 }
