@@ -1,7 +1,12 @@
 // helpers.h: small things the tests share.
 #pragma once
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "ddpm.h"
@@ -23,6 +28,24 @@ inline ddpm::Tensor randn_away_from_zero(ddpm::Shape shape, uint64_t stream) {
         if (std::fabs(t.data()[i]) < 0.1f) t.data()[i] = t.data()[i] < 0 ? -0.1f - t.data()[i] : 0.1f + t.data()[i];
     return t;
 }
+
+// A fresh folder under the system's temp folder, named after the test and this process, removed
+// (with all it holds) when the test ends.
+struct TempDir {
+    std::filesystem::path dir;
+    explicit TempDir(const std::string& name)
+        : dir(std::filesystem::temp_directory_path() / ("ddpm_test_" + std::to_string(getpid()) + "_" + name)) {
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string operator/(const std::string& file) const { return (dir / file).string(); }
+};
 
 inline double max_abs_diff(const float* a, const float* b, int64_t n) {
     double m = 0.0;

@@ -19,26 +19,13 @@
 #include "io.h"
 #include "pool.h"
 #include "rng.h"
+#include "helpers.h"
 
 using namespace ddpm;
 namespace fs = std::filesystem;
+using testing_helpers::TempDir;
 
 namespace {
-
-// A fresh folder under the system's temp folder, removed at the end of the test.
-struct TempDir {
-    fs::path dir;
-    explicit TempDir(const std::string& name)
-        : dir(fs::temp_directory_path() / ("ddpm_app_test_" + std::to_string(getpid()) + "_" + name)) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& file) const { return (dir / file).string(); }
-};
 
 // Sends one of stdout/stderr to a file while alive, and gives back what was written.
 class Capture {

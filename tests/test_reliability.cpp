@@ -24,27 +24,15 @@
 #include "data.h"
 #include "io.h"
 #include "rng.h"
+#include "helpers.h"
 
 extern char** environ;
 
 using namespace ddpm;
 namespace fs = std::filesystem;
+using testing_helpers::TempDir;
 
 namespace {
-
-struct TempDir {
-    fs::path dir;
-    explicit TempDir(const std::string& name)
-        : dir(fs::temp_directory_path() / ("ddpm_reliability_" + std::to_string(getpid()) + "_" + name)) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string operator/(const std::string& file) const { return (dir / file).string(); }
-};
 
 // The tool beside this test runner: <build>/tests/run_tests -> <build>/ddpm.
 std::string tool_path() {

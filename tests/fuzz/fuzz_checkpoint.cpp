@@ -19,18 +19,11 @@
 
 #include "app/model_file.h"
 #include "checkpoint.h"
+#include "one_line.h"
 
 namespace {
 
 const char kSource[] = "fuzz.ckpt";
-
-bool good_message(const std::string& m) {
-    if (m.compare(0, sizeof kSource - 1, kSource) != 0) return false;
-    for (char c : m)
-        if ((unsigned char)c < 32 || c == 127) return false;
-    return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -46,14 +39,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         parsed = true;
         if (ddpm::serialize_checkpoint(c) != bytes) std::abort();
     } catch (const std::runtime_error& e) {
-        if (!good_message(e.what())) std::abort();
+        if (!fuzzing::one_line_naming(e.what(), kSource)) std::abort();
     }
     if (!parsed) return 0;
     try {
         const ddpm::ModelFile mf = ddpm::parse_model_file(bytes, kSource);
         if (mf.trainer.model.config.dim != mf.norm.columns()) std::abort();
     } catch (const std::runtime_error& e) {
-        if (!good_message(e.what())) std::abort();
+        if (!fuzzing::one_line_naming(e.what(), kSource)) std::abort();
     }
     return 0;
 }

@@ -11,19 +11,11 @@
 #include <string>
 
 #include "data.h"
+#include "one_line.h"
 
 namespace {
 
 const char kSource[] = "fuzz.csv";
-
-// One line, starting with the file's name: no byte below 32 (a line break, a carriage return...).
-bool good_message(const std::string& m) {
-    if (m.compare(0, sizeof kSource - 1, kSource) != 0) return false;
-    for (char c : m)
-        if ((unsigned char)c < 32 || c == 127) return false;
-    return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -35,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (float v : d.x)
             if (!std::isfinite(v)) std::abort();
     } catch (const std::runtime_error& e) {
-        if (!good_message(e.what())) std::abort();
+        if (!fuzzing::one_line_naming(e.what(), kSource)) std::abort();
     }
     return 0;
 }
