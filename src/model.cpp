@@ -61,16 +61,23 @@ void linear_feature_major(std::vector<float>& out, const Linear& layer, const st
     gemm_acc_tn(out.data(), layer.weight.data(), in.data(), OC, IC, rows);
 }
 
-void activate_in_place(std::vector<float>& h, Activation act) {
-    std::vector<float> out(h.size());
+void activate_in_place(std::vector<float>& h, std::vector<float>& scratch, Activation act) {
+    scratch.resize(h.size());
     const int64_t n = int64_t(h.size());
     switch (act) {
-        case Activation::ReLU: relu_forward(out.data(), h.data(), n); break;
-        case Activation::GELU: gelu_forward(out.data(), h.data(), n); break;
-        case Activation::SiLU: silu_forward(out.data(), h.data(), n); break;
+        case Activation::ReLU: relu_forward(scratch.data(), h.data(), n); break;
+        case Activation::GELU: gelu_forward(scratch.data(), h.data(), n); break;
+        case Activation::SiLU: silu_forward(scratch.data(), h.data(), n); break;
     }
-    h.swap(out);
+    h.swap(scratch);
 }
+
+// Buffers of one thread's forward_shared_t, kept from call to call: sampling calls it a thousand
+// times per chunk of rows, and fresh vectors would be zero-filled each time for nothing.
+struct ForwardBuffers {
+    std::vector<float> h, next, inner, scratch, embedding;
+};
+thread_local ForwardBuffers buffers;
 
 }  // namespace
 
@@ -78,10 +85,15 @@ void EpsModel::forward_shared_t(float* eps_out, const float* x_t, int rows, int 
     const int dim = config.dim, emb = config.emb_dim;
     if (rows < 1) return;
     // the input, [x_t | embedding of t], feature-major: the embedding's rows are constant
-    std::vector<float> h(size_t(dim + emb) * size_t(rows)), next;
+    std::vector<float>& h = buffers.h;
+    std::vector<float>& next = buffers.next;
+    std::vector<float>& inner = buffers.inner;
+    std::vector<float>& scratch = buffers.scratch;
+    h.resize(size_t(dim + emb) * size_t(rows));
     for (int r = 0; r < rows; ++r)
         for (int d = 0; d < dim; ++d) h[size_t(d) * rows + r] = x_t[int64_t(r) * dim + d];
-    std::vector<float> e(static_cast<size_t>(emb));
+    std::vector<float>& e = buffers.embedding;
+    e.resize(size_t(emb));
     const float tf = float(t);
     timestep_embedding(e.data(), &tf, 1, emb);
     for (int i = 0; i < emb; ++i) std::fill_n(h.begin() + int64_t(dim + i) * rows, rows, e[size_t(i)]);
@@ -90,20 +102,19 @@ void EpsModel::forward_shared_t(float* eps_out, const float* x_t, int rows, int 
         for (size_t l = 0; l < plain.layers.size(); ++l) {
             linear_feature_major(next, plain.layers[l], h, rows);
             h.swap(next);
-            if (l + 1 < plain.layers.size()) activate_in_place(h, plain.act);
+            if (l + 1 < plain.layers.size()) activate_in_place(h, scratch, plain.act);
         }
     } else {
         linear_feature_major(next, input, h, rows);
         h.swap(next);
-        std::vector<float> inner;
         for (const ResidualBlock& b : blocks) {  // h + fc2(act(fc1(h)))
             linear_feature_major(inner, b.fc1, h, rows);
-            activate_in_place(inner, b.act);
+            activate_in_place(inner, scratch, b.act);
             linear_feature_major(next, b.fc2, inner, rows);
             for (size_t i = 0; i < h.size(); ++i) next[i] = h[i] + next[i];
             h.swap(next);
         }
-        activate_in_place(h, config.act);
+        activate_in_place(h, scratch, config.act);
         linear_feature_major(next, output, h, rows);
         h.swap(next);
     }
