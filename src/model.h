@@ -41,8 +41,9 @@ struct EpsModel {
     // The same network on `rows` rows that share one timestep t, as sampling asks for, without a
     // graph: x_t (rows, dim) -> eps_out (rows, dim). It runs the kernels on plain buffers stored
     // feature-major (one buffer row per feature, one column per data row), so that the 2-wide
-    // output layer is as vectorised as the hidden ones. Every value goes through the same operations
-    // in the same order as in forward(): the same bits (tests/test_sampler.cpp checks it).
+    // output layer is as vectorised as the hidden ones, and it computes the embedding's share of
+    // the first layer once for all rows. That share is summed before x_t's instead of after it, so
+    // values agree with forward() to rounding, not bit for bit (tests/test_sampler.cpp: 1e-5).
     void forward_shared_t(float* eps_out, const float* x_t, int rows, int t) const;
     Params params() const;
 };

@@ -1,8 +1,6 @@
 // The reverse process: mu from eps (L04.1) and one ancestral step (L04.2).
 #include <doctest/doctest.h>
 
-#include <cstring>
-
 #include <cmath>
 
 #include "helpers.h"
@@ -74,9 +72,10 @@ TEST_CASE("sampler: with the exact eps of N(m, 1) data, DDPM returns N(m, 1)") {
     CHECK(std::fabs(var - 1.0) < 5 * std::sqrt(2.0 / n) + 0.02);
 }
 
-TEST_CASE("sampler: the feature-major forward of sampling gives the bits of EpsModel::forward") {
-    // model_eps_function runs EpsModel::forward_shared_t in chunks of rows; it must agree bit for bit
-    // with the graph-building forward, for plain and residual models and each activation.
+TEST_CASE("sampler: the feature-major forward of sampling agrees with EpsModel::forward") {
+    // model_eps_function runs EpsModel::forward_shared_t in chunks of rows; it must agree with the
+    // graph-building forward to rounding (its first layer adds the same terms in another order), for
+    // plain and residual models and each activation.
     for (bool residual : {false, true})
         for (Activation act : {Activation::GELU, Activation::SiLU, Activation::ReLU}) {
             EpsModelConfig c;
@@ -96,8 +95,14 @@ TEST_CASE("sampler: the feature-major forward of sampling gives the bits of EpsM
                 model_eps_function(model)(fast.data(), x.data(), rows, t);
                 NoGrad no_grad;
                 const Tensor slow = model.forward(Tensor::from(Shape{rows, 3}, x), std::vector<float>(rows, float(t)));
+                double diff = 0.0, scale = 0.0;
+                for (size_t i = 0; i < fast.size(); ++i) {
+                    diff = std::fmax(diff, std::fabs(double(fast[i]) - double(slow.data()[i])));
+                    scale = std::fmax(scale, std::fabs(double(slow.data()[i])));
+                }
                 INFO("residual " << residual << ", " << activation_name(act) << ", t = " << t);
-                CHECK(std::memcmp(fast.data(), slow.data(), fast.size() * sizeof(float)) == 0);
+                CHECK(scale > 0.0);
+                CHECK(diff <= 1e-5 * scale);
             }
         }
 }
