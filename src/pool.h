@@ -6,13 +6,16 @@
 //   - each output element is written by exactly one chunk, always with the same order of operations;
 //   - where chunks produce partial sums, the caller stores them per chunk and adds them up in chunk
 //     order afterwards (see sum_chunked in kernels.cpp).
-// Which thread runs which chunk is left to chance (threads claim chunks from an atomic counter), and
-// that is harmless because of the three rules above. tests/test_pool.cpp checks a whole training step
+// Which thread runs which chunk is left to chance (the caller claims chunks from the front, workers
+// from the back, of one atomic ticket; see pool.cpp), and that is harmless because of the three
+// rules above. tests/test_pool.cpp checks a whole training step
 // bit for bit with 1, 2 and 3 threads.
 //
 // Why persistent: starting a std::thread per operation costs more than the operation itself (a trial
 // on this machine made 2 threads slower than 1). The workers are started once, spin for a short while
 // after each job (most jobs follow each other within microseconds during training) and then sleep.
+// The caller waits for the chunks, never for a worker: one that is not running (another program has
+// the core) just misses the job. docs/performance.md tells what each of these choices measured.
 #pragma once
 
 #include <cstdint>
