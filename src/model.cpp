@@ -53,12 +53,17 @@ Tensor EpsModel::forward(const Tensor& x_t, const std::vector<float>& t) const {
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-void linear_feature_major(std::vector<float>& out, const Linear& layer, const std::vector<float>& in, int rows) {
-    const int IC = layer.weight.dim(0), OC = layer.weight.dim(1);
+// out (OC, rows) = weight^T in + b, weight (IC, OC), in (IC, rows), b (OC) added to every row
+void linear_feature_major(std::vector<float>& out, const float* weight, const float* b, int IC, int OC,
+                          const std::vector<float>& in, int rows) {
     out.resize(size_t(OC) * size_t(rows));
-    const float* b = layer.bias.data();
     for (int j = 0; j < OC; ++j) std::fill_n(out.begin() + int64_t(j) * rows, rows, b[j]);
-    gemm_acc_tn(out.data(), layer.weight.data(), in.data(), OC, IC, rows);
+    gemm_acc_tn(out.data(), weight, in.data(), OC, IC, rows);
+}
+
+void linear_feature_major(std::vector<float>& out, const Linear& layer, const std::vector<float>& in, int rows) {
+    linear_feature_major(out, layer.weight.data(), layer.bias.data(), layer.weight.dim(0), layer.weight.dim(1), in,
+                         rows);
 }
 
 void activate_in_place(std::vector<float>& h, std::vector<float>& scratch, Activation act) {
@@ -103,9 +108,7 @@ void EpsModel::forward_shared_t(float* eps_out, const float* x_t, int rows, int 
     const float tf = float(t);
     timestep_embedding(e.data(), &tf, 1, emb);
     linear_forward(c, e.data(), first.weight.data() + int64_t(dim) * width, first.bias.data(), 1, emb, width);
-    next.resize(size_t(width) * size_t(rows));
-    for (int j = 0; j < width; ++j) std::fill_n(next.begin() + int64_t(j) * rows, rows, c[j]);
-    gemm_acc_tn(next.data(), first.weight.data(), h.data(), width, dim, rows);
+    linear_feature_major(next, first.weight.data(), c, dim, width, h, rows);  // c + W[:dim]^T x_t
     h.swap(next);
 
     if (!config.residual) {
