@@ -5,7 +5,7 @@
 #   make test          build and run every test and graded check; prints the grade table
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
-#   make plot-demo     draw every kind of figure of src/plot.h into out/plot_demo/
+#   make plot-demo     draw every kind of figure of src/lessonkit/plot.h into out/plot_demo/
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
@@ -14,6 +14,10 @@
 #   THREADS=N          thread count for lessons and tests (default: DDPM_THREADS or all cores)
 
 CXX      ?= g++
+# FAST=1 (the default) links src/fast/, the optimised kernels and inference paths, which install
+# themselves over the reference loops of src/core/ and src/diffusion/ at start-up. FAST=0 builds the
+# reference path alone, in its own folder.
+FAST     ?= 1
 ifeq ($(SAN),1)
 BUILD    := build/san
 OPTFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -23,7 +27,13 @@ BUILD    := build
 # -fno-math-errno lets sqrt be one instruction, so Adam's loop vectorises (nothing reads errno).
 OPTFLAGS := -O3 -march=native -fno-trapping-math -fno-math-errno
 endif
-CXXFLAGS := -std=c++17 $(OPTFLAGS) -Wall -Wextra -Isrc -pthread -MMD -MP $(EXTRA_CXXFLAGS)
+ifneq ($(FAST),1)
+BUILD    := $(BUILD)/ref
+endif
+# -ffp-contract=off: a * b + c is a multiply and an add, rounded twice, on every machine and compiler
+# (no fused multiply-add unless the code asks for one), part of the arithmetic rule of
+# docs/reproducibility.md; it stays whatever OPTFLAGS say.
+CXXFLAGS := -std=c++17 $(OPTFLAGS) -ffp-contract=off -Wall -Wextra -Isrc -pthread -MMD -MP $(EXTRA_CXXFLAGS)
 # In the student tree the stubs leave parameters and helpers unused until the student fills them in.
 ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
@@ -34,7 +44,10 @@ ifneq ($(THREADS),)
 export DDPM_THREADS := $(THREADS)
 endif
 
-CORE_SRC    := $(sort $(wildcard src/*.cpp))
+# the library, in its layers (src/README.md): core, then diffusion, then the lesson kit; src/fast/
+# beside them when FAST=1
+CORE_SRC    := $(sort $(wildcard src/core/*.cpp)) $(sort $(wildcard src/diffusion/*.cpp)) \
+               $(sort $(wildcard src/lessonkit/*.cpp)) $(if $(filter 1,$(FAST)),$(sort $(wildcard src/fast/*.cpp)))
 CORE_OBJ    := $(CORE_SRC:%.cpp=$(BUILD)/obj/%.o)
 TOOL_SRC    := $(sort $(wildcard src/tools/*.cpp))
 TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -80,7 +93,7 @@ $(BUILD)/ddpm: $(BUILD)/obj/src/app/ddpm_main.o $(APP_LIB) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
-$(LESSONTOOL): $(TOOL_OBJ) $(BUILD)/obj/src/common.o
+$(LESSONTOOL): $(TOOL_OBJ) $(BUILD)/obj/src/core/common.o
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -105,7 +118,7 @@ ddpm: $(BUILD)/ddpm
 test: $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
 
-# Every call of src/plot.h in one set of figures, to look at: out/plot_demo/*.png
+# Every call of src/lessonkit/plot.h in one set of figures, to look at: out/plot_demo/*.png
 plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)
 	@mkdir -p $(BUILD)/tests out/plot_demo
 	$(CXX) $^ -o $(BUILD)/tests/plot_demo $(LDFLAGS)

@@ -9,7 +9,7 @@
 #include <system_error>
 #include <vector>
 
-#include "ddpm.h"
+#include "lessonkit/ddpm.h"
 
 namespace testing_helpers {
 
@@ -51,6 +51,20 @@ inline double max_abs_diff(const float* a, const float* b, int64_t n) {
     double m = 0.0;
     for (int64_t i = 0; i < n; ++i) m = std::fmax(m, std::fabs(double(a[i]) - double(b[i])));
     return m;
+}
+
+// Normal values, seeded by `stream` (of seed 7), for the kernel tests.
+inline std::vector<float> random_values(int64_t n, uint64_t stream, float std = 1.0f) {
+    std::vector<float> v(static_cast<size_t>(n));
+    ddpm::Rng rng(7, stream);
+    rng.fill_normal(v.data(), n, 0.0f, std);
+    return v;
+}
+
+// GELU and its derivative in double through std::erf: the accuracy oracle of the kernels.
+inline double gelu_exact(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+inline double gelu_derivative_exact(double x) {
+    return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
 }
 
 }  // namespace testing_helpers

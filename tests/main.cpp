@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-#include "io.h"
+#include "core/io.h"
 #include "tasks.h"
 
 namespace {

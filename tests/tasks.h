@@ -15,20 +15,20 @@ struct GradedTask {
 
 inline const std::vector<GradedTask>& graded_tasks() {
     static const std::vector<GradedTask> tasks = {
-        {"L00.1", 3, "central-difference gradient (src/gradcheck.cpp)"},
-        {"L00.2", 3, "backward of mul and mse (src/ops.cpp)"},
-        {"L00.3", 2, "Adam step with bias correction (src/optim.cpp)"},
-        {"L01.1", 2, "alpha, alpha-bar, beta-tilde and SNR from the betas (src/schedule.cpp)"},
-        {"L01.2", 2, "one step of the forward chain (src/diffusion.cpp, q_step)"},
-        {"L01.3", 3, "the closed form q(x_t | x_0) (src/diffusion.cpp, q_sample)"},
-        {"L02.1", 3, "z-scores of sample moments (src/stats.cpp, check_moments)"},
-        {"L03.1", 3, "the loss L_simple (src/train.cpp, simple_loss)"},
-        {"L03.2", 3, "one training step of Algorithm 1 (src/train.cpp, Trainer::train_step)"},
-        {"L04.1", 3, "the reverse mean from the predicted noise (src/sampler.cpp, p_mean_from_eps)"},
-        {"L04.2", 2, "one ancestral sampling step (src/sampler.cpp, p_sample_step)"},
-        {"L04.3", 2, "the exact 1-D Wasserstein-1 between two samples (src/metrics.cpp)"},
-        {"L07.1", 3, "the DDIM update with eta (src/ddim.cpp, ddim_step)"},
-        {"L07.2", 2, "the DDIM timestep subsequence (src/ddim.cpp, ddim_timesteps)"},
+        {"L00.1", 3, "central-difference gradient (src/core/gradcheck.cpp)"},
+        {"L00.2", 3, "backward of mul and mse (src/core/ops.cpp)"},
+        {"L00.3", 2, "Adam step with bias correction (src/core/optim.cpp)"},
+        {"L01.1", 2, "alpha, alpha-bar, beta-tilde and SNR from the betas (src/diffusion/schedule.cpp)"},
+        {"L01.2", 2, "one step of the forward chain (src/diffusion/diffusion.cpp, q_step)"},
+        {"L01.3", 3, "the closed form q(x_t | x_0) (src/diffusion/diffusion.cpp, q_sample)"},
+        {"L02.1", 3, "z-scores of sample moments (src/diffusion/stats.cpp, check_moments)"},
+        {"L03.1", 3, "the loss L_simple (src/diffusion/train.cpp, simple_loss)"},
+        {"L03.2", 3, "one training step of Algorithm 1 (src/diffusion/train.cpp, Trainer::train_step)"},
+        {"L04.1", 3, "the reverse mean from the predicted noise (src/diffusion/sampler.cpp, p_mean_from_eps)"},
+        {"L04.2", 2, "one ancestral sampling step (src/diffusion/sampler.cpp, p_sample_step)"},
+        {"L04.3", 2, "the exact 1-D Wasserstein-1 between two samples (src/diffusion/metrics.cpp)"},
+        {"L07.1", 3, "the DDIM update with eta (src/diffusion/ddim.cpp, ddim_step)"},
+        {"L07.2", 2, "the DDIM timestep subsequence (src/diffusion/ddim.cpp, ddim_timesteps)"},
     };
     return tasks;
 }

@@ -13,12 +13,12 @@
 
 #include "app/cli.h"
 #include "app/normalise.h"
-#include "checkpoint.h"
-#include "common.h"
-#include "data.h"
-#include "io.h"
-#include "pool.h"
-#include "rng.h"
+#include "core/checkpoint.h"
+#include "core/common.h"
+#include "diffusion/data.h"
+#include "core/io.h"
+#include "core/pool.h"
+#include "core/rng.h"
 #include "helpers.h"
 
 using namespace ddpm;

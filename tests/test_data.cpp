@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data.h"
-#include "io.h"
-#include "pool.h"
+#include "diffusion/data.h"
+#include "core/io.h"
+#include "core/pool.h"
 
 using namespace ddpm;
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "ddim.h"
+#include "diffusion/ddim.h"
 #include "helpers.h"
 
 using namespace ddpm;

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "diffusion.h"
+#include "diffusion/diffusion.h"
 #include "helpers.h"
-#include "stats.h"
+#include "diffusion/stats.h"
 
 using namespace ddpm;
 

@@ -5,10 +5,10 @@
 #include <cmath>
 #include <vector>
 
-#include "data.h"
-#include "metrics.h"
-#include "pool.h"
-#include "rng.h"
+#include "diffusion/data.h"
+#include "diffusion/metrics.h"
+#include "core/pool.h"
+#include "core/rng.h"
 
 using namespace ddpm;
 

@@ -6,11 +6,11 @@
 #include <cmath>
 #include <vector>
 
-#include "data.h"
-#include "oracle.h"
-#include "pool.h"
-#include "rng.h"
-#include "schedule.h"
+#include "diffusion/data.h"
+#include "diffusion/oracle.h"
+#include "core/pool.h"
+#include "core/rng.h"
+#include "diffusion/schedule.h"
 
 using namespace ddpm;
 

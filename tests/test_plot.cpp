@@ -6,7 +6,7 @@
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 
-#include "plot.h"
+#include "lessonkit/plot.h"
 
 using namespace ddpm;
 

@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "app/model_file.h"
-#include "checkpoint.h"
-#include "common.h"
-#include "data.h"
-#include "io.h"
-#include "rng.h"
+#include "core/checkpoint.h"
+#include "core/common.h"
+#include "diffusion/data.h"
+#include "core/io.h"
+#include "core/rng.h"
 #include "helpers.h"
 
 extern char** environ;

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "helpers.h"
-#include "sampler.h"
+#include "diffusion/sampler.h"
 
 using namespace ddpm;
 

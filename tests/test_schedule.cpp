@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "schedule.h"
+#include "diffusion/schedule.h"
 
 using namespace ddpm;
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "ddpm.h"
-#include "train.h"
+#include "lessonkit/ddpm.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 

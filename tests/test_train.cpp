@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "helpers.h"
-#include "model.h"
-#include "train.h"
+#include "diffusion/model.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 

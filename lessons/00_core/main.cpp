@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "ddpm.h"
-#include "plot.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/plot.h"
 
 using namespace ddpm;
 

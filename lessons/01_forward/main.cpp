@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "ddpm.h"
-#include "plot.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/plot.h"
 
 using namespace ddpm;
 

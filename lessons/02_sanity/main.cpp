@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <functional>
 
-#include "ddpm.h"
+#include "lessonkit/ddpm.h"
 
 using namespace ddpm;
 

@@ -3,10 +3,11 @@
 #include <cmath>
 #include <cstdio>
 
-#include "ddpm.h"
-#include "model.h"
-#include "plot.h"
-#include "train.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/evaluate.h"
+#include "diffusion/model.h"
+#include "lessonkit/plot.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 
@@ -22,13 +23,8 @@ struct Run {
 
 // Trains one eps-model on one data set, saves its checkpoint, returns its loss history.
 Run train_one(const LessonArgs& args, const std::string& set, int steps, Table& summary, Table& buckets) {
-    const int n = 20000;
-    Dataset data = make_dataset(set, n, args.seed);
-    EpsModelConfig mc;
-    mc.dim = data.dim;
-    TrainConfig tc;
-    tc.seed = args.seed;
-    Trainer trainer(mc, tc, linear_schedule(1000));
+    Dataset data = make_dataset(set, kToyRows, args.seed);
+    Trainer trainer = toy_trainer(data, args.seed);  // lessonkit/evaluate.h: the recipe lessons 04-07 reuse
     Run run;
     run.set = set;
     const int block = std::max(1, steps / 20);  // per-bucket losses averaged over blocks of steps
@@ -53,7 +49,7 @@ Run train_one(const LessonArgs& args, const std::string& set, int steps, Table& 
     const int tail = std::max(1, steps / 10);
     double last = 0.0;
     for (int i = steps - tail; i < steps; ++i) last += run.loss[size_t(i)] / tail;
-    summary.add_row({set, describe(mc), std::to_string(steps), fmt(run.loss.front(), 4), fmt(last, 4)});
+    summary.add_row({set, describe(trainer.model.config), std::to_string(steps), fmt(run.loss.front(), 4), fmt(last, 4)});
     std::vector<std::string> row = {set};
     const size_t blocks = run.bucket_sum.size(), from = blocks - std::max<size_t>(1, blocks / 5);
     for (int b = 0; b < kBuckets; ++b) {
@@ -131,7 +127,7 @@ void plot_run(const LessonArgs& args, const Run& run) {
 int lesson(int argc, char** argv) {
     LessonArgs args = parse_lesson_args(argc, argv, "03_train");
     std::printf("%s\n", notation_banner());
-    const int steps = args.full ? 20000 : 3000;
+    const int steps = args.full ? 20000 : kToyQuickSteps;
     Stopwatch clock;
     Table summary({"data", "model", "steps", "first_loss", "final_loss"});
     std::vector<std::string> cols = {"data"};

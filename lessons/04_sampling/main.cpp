@@ -5,19 +5,19 @@
 #include <cmath>
 #include <cstdio>
 
-#include "ddpm.h"
-#include "evaluate.h"
-#include "metrics.h"
-#include "model.h"
-#include "plot.h"
-#include "sampler.h"
-#include "train.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/evaluate.h"
+#include "diffusion/metrics.h"
+#include "diffusion/model.h"
+#include "lessonkit/plot.h"
+#include "diffusion/sampler.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 
 namespace {
 
-enum Stream : uint64_t { kCheck = 1, kStart = 30, kHeldOut = 1000 };  // 1000: as in evaluate.h
+enum Stream : uint64_t { kCheck = 1, kStart = 30 };  // kHeldOut: lessonkit/evaluate.h
 
 // ---- 1. the mean from eps against the posterior mean ------------------------------------------
 void check_mean(const LessonArgs& args) {
@@ -52,7 +52,7 @@ struct Generated {
 };
 
 Generated sample_set(const LessonArgs& args, const std::string& set, int n, Variance v, Table& table) {
-    Trainer tr = lesson03_model(set, args.seed);
+    Trainer tr = lesson03_model(args, set);
     EpsModel model = tr.ema_model();
     const int dim = model.config.dim;
     Generated g;
@@ -111,7 +111,7 @@ void plot_generated(const LessonArgs& args, const std::vector<Generated>& gens) 
 
 // ---- 3. reverse trajectories, and one point from the origin ------------------------------------
 void trajectories(const LessonArgs& args) {
-    Trainer tr = lesson03_model("swiss_roll", args.seed);
+    Trainer tr = lesson03_model(args, "swiss_roll");
     EpsModel model = tr.ema_model();
     const int n = 1500, paths = 80;  // snapshots of all n points; paths of the first `paths`
     const std::vector<int> shown = {1000, 600, 300, 150, 50, 0};
@@ -170,7 +170,7 @@ void trajectories(const LessonArgs& args) {
 }
 
 Table point_from_origin(const LessonArgs& args) {
-    Trainer tr = lesson03_model("two_clusters", args.seed);
+    Trainer tr = lesson03_model(args, "two_clusters");
     EpsModel model = tr.ema_model();
     const int runs = 200;
     std::vector<float> x(size_t(2 * runs), 0.0f);  // every run starts at x_T = (0, 0)

@@ -4,20 +4,20 @@
 #include <cmath>
 #include <cstdio>
 
-#include "ddpm.h"
-#include "evaluate.h"
-#include "metrics.h"
-#include "model.h"
-#include "oracle.h"
-#include "plot.h"
-#include "sampler.h"
-#include "train.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/evaluate.h"
+#include "diffusion/metrics.h"
+#include "diffusion/model.h"
+#include "diffusion/oracle.h"
+#include "lessonkit/plot.h"
+#include "diffusion/sampler.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 
 namespace {
 
-enum Stream : uint64_t { kStart = 30, kEval = 40, kHeldOut = 1000 };  // 1000: as in evaluate.h
+enum Stream : uint64_t { kStart = 30, kEval = 40 };  // kHeldOut: lessonkit/evaluate.h
 
 struct MixtureSet {
     std::string name;
@@ -77,7 +77,7 @@ void model_against_oracle(const LessonArgs& args, Table& table, plot::Figure& fi
     const int n = 4000;
     int column = 0;
     for (const MixtureSet& m : mixture_sets()) {
-        Trainer tr = lesson03_model(m.name, args.seed);
+        Trainer tr = lesson03_model(args, m.name);
         EpsModel model = tr.ema_model();
         EpsFunction net = model_eps_function(model);
         const int dim = m.gm.dim;

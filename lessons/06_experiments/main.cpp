@@ -11,20 +11,20 @@
 #include <cstdio>
 #include <map>
 
-#include "ddpm.h"
-#include "evaluate.h"
-#include "metrics.h"
-#include "model.h"
-#include "oracle.h"
-#include "plot.h"
-#include "sampler.h"
-#include "train.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/evaluate.h"
+#include "diffusion/metrics.h"
+#include "diffusion/model.h"
+#include "diffusion/oracle.h"
+#include "lessonkit/plot.h"
+#include "diffusion/sampler.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 
 namespace {
 
-enum Stream : uint64_t { kStart = 30, kTestT = 50, kTestEps = 51, kHeldOut = 1000, kTestSet = 3000 };
+enum Stream : uint64_t { kStart = 30, kTestT = 50, kTestEps = 51, kTestSet = 3000 };  // kHeldOut: lessonkit/evaluate.h
 
 const int kTestRows = 4096;  // the fixed held-out set of (x_0, t, eps) triples
 
@@ -77,7 +77,7 @@ Lab make_lab(const LessonArgs& args, const std::string& set) {
     lab.n_samples = args.full ? 8000 : 2000;
     lab.train = make_dataset(set, 20000, args.seed);
     lab.reference = make_dataset(set, lab.n_samples, args.seed + kHeldOut);
-    // the same reference and floor as every lesson: seeds + 1000 and + 2000 + k (src/evaluate.h)
+    // the same reference and floor as every lesson: seeds + 1000 and + 2000 + k (src/lessonkit/evaluate.h)
     lab.floor = score_against_set(lab.reference.x.data(), lab.n_samples, set, args.seed).floor;
     lab.test = make_dataset(set, kTestRows, args.seed + kTestSet);
     return lab;

@@ -4,21 +4,21 @@
 #include <cstdio>
 #include <cstring>
 
-#include "ddim.h"
-#include "ddpm.h"
-#include "evaluate.h"
-#include "metrics.h"
-#include "model.h"
-#include "oracle.h"
-#include "plot.h"
-#include "sampler.h"
-#include "train.h"
+#include "diffusion/ddim.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/evaluate.h"
+#include "diffusion/metrics.h"
+#include "diffusion/model.h"
+#include "diffusion/oracle.h"
+#include "lessonkit/plot.h"
+#include "diffusion/sampler.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 
 namespace {
 
-enum Stream : uint64_t { kStart = 30, kHeldOut = 1000, kInvert = 50 };  // 1000: as in evaluate.h
+enum Stream : uint64_t { kStart = 30, kInvert = 50 };  // kHeldOut: lessonkit/evaluate.h
 
 std::vector<float> start_noise(const LessonArgs& args, int n, int dim) {
     std::vector<float> x(static_cast<size_t>(n) * dim);
@@ -62,7 +62,7 @@ void side_by_side(const LessonArgs& args, const Trainer& tr, const EpsModel& mod
 
 // ---- 2. steps x eta against the distance; determinism ----------------------------------------
 void sweep(const LessonArgs& args, const std::string& set, Table& table) {
-    Trainer tr = lesson03_model(set, args.seed);
+    Trainer tr = lesson03_model(args, set);
     EpsModel model = tr.ema_model();
     const EpsFunction eps = model_eps_function(model);
     const int n = args.full ? 8000 : 2000, dim = model.config.dim;
@@ -150,7 +150,7 @@ int lesson(int argc, char** argv) {
     LessonArgs args = parse_lesson_args(argc, argv, "07_ddim");
     std::printf("%s\n", notation_banner());
     Stopwatch clock;
-    Trainer roll = lesson03_model("swiss_roll", args.seed);
+    Trainer roll = lesson03_model(args, "swiss_roll");
     EpsModel roll_model = roll.ema_model();
     side_by_side(args, roll, roll_model);
 

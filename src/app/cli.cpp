@@ -7,8 +7,7 @@
 #include <cstdlib>
 
 #include "app/commands.h"
-#include "common.h"
-#include "lesson.h"
+#include "core/common.h"
 
 namespace ddpm {
 

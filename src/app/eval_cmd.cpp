@@ -6,10 +6,10 @@
 #include "app/commands.h"
 #include "app/normalise.h"
 #include "app/runtime.h"
-#include "common.h"
-#include "io.h"
-#include "metrics.h"
-#include "rng.h"
+#include "core/common.h"
+#include "core/io.h"
+#include "diffusion/metrics.h"
+#include "core/rng.h"
 
 namespace ddpm {
 

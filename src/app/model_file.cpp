@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "common.h"
-#include "io.h"
+#include "core/common.h"
+#include "core/io.h"
 
 namespace ddpm {
 
@@ -23,7 +23,7 @@ void save_model_file(const std::string& path, const ModelFile& mf) { save_checkp
 namespace {
 
 // ---- what must hold before trainer_from_checkpoint may build anything --------------------------
-// trainer_from_checkpoint (src/train.cpp) allocates the network its metadata describes before it
+// trainer_from_checkpoint (src/diffusion/train.cpp) allocates the network its metadata describes before it
 // compares that with the tensors, and takes the training settings as they are. A file is checked
 // here first, so that a damaged or crafted one (with a valid checksum) gives one line instead of an
 // allocation of terabytes, an overflow, or a batch size of -1 on --resume.

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "app/normalise.h"
-#include "train.h"
+#include "diffusion/train.h"
 
 namespace ddpm {
 

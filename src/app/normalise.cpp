@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common.h"
-#include "io.h"
+#include "core/common.h"
+#include "core/io.h"
 
 namespace ddpm {
 

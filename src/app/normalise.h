@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint.h"
-#include "data.h"
+#include "core/checkpoint.h"
+#include "diffusion/data.h"
 
 namespace ddpm {
 

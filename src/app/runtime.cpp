@@ -6,9 +6,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common.h"
-#include "io.h"
-#include "pool.h"
+#include "core/common.h"
+#include "core/io.h"
+#include "core/pool.h"
 
 namespace ddpm {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "lesson.h"
+#include "core/common.h"
 
 namespace ddpm {
 

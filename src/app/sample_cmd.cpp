@@ -4,12 +4,12 @@
 #include "app/commands.h"
 #include "app/model_file.h"
 #include "app/runtime.h"
-#include "common.h"
-#include "io.h"
-#include "pool.h"
-#include "rng.h"
-#include "ddim.h"
-#include "sampler.h"
+#include "core/common.h"
+#include "core/io.h"
+#include "core/pool.h"
+#include "core/rng.h"
+#include "diffusion/ddim.h"
+#include "diffusion/sampler.h"
 
 namespace ddpm {
 

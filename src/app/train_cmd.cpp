@@ -9,9 +9,9 @@
 #include "app/commands.h"
 #include "app/model_file.h"
 #include "app/runtime.h"
-#include "common.h"
-#include "io.h"
-#include "pool.h"
+#include "core/common.h"
+#include "core/io.h"
+#include "core/pool.h"
 
 namespace ddpm {
 

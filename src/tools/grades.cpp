@@ -1,13 +1,13 @@
 // grades.cpp: parse the grades TSV and decide, task by task, whether it is what we expect.
-#include "grades.h"
+#include "tools/grades.h"
 
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <stdexcept>
 
-#include "studentize.h"  // is_task_id
-#include "tabdiff.h"     // split_lines, split_fields, parse_number
+#include "tools/studentize.h"  // is_task_id
+#include "tools/tabdiff.h"     // split_lines, split_fields, parse_number
 
 namespace ddpm::tools {
 

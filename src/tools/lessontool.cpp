@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "grades.h"
-#include "studentize.h"
-#include "tabdiff.h"
+#include "tools/grades.h"
+#include "tools/studentize.h"
+#include "tools/tabdiff.h"
 
 namespace tools = ddpm::tools;
 

@@ -1,5 +1,5 @@
 // studentize.cpp: find the solution regions of a file, replace them by stubs, copy the tree.
-#include "studentize.h"
+#include "tools/studentize.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tabdiff.h"  // read_text_file
+#include "tools/tabdiff.h"  // read_text_file
 
 namespace ddpm::tools {
 

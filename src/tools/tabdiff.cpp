@@ -1,5 +1,5 @@
 // tabdiff.cpp: field-by-field comparison of TSV tables, numbers within a tolerance.
-#include "tabdiff.h"
+#include "tools/tabdiff.h"
 
 #include <algorithm>
 #include <cctype>

@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "ddpm.h"
-#include "sampler.h"
-#include "train.h"
+#include "lessonkit/ddpm.h"
+#include "diffusion/sampler.h"
+#include "diffusion/train.h"
 
 using namespace ddpm;
 

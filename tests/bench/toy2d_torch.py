@@ -14,7 +14,7 @@ Adam lr 1e-3, gradient-norm clipping at 1, EMA 0.999 of the weights. Sampling: 1
 100 ancestral steps (t = 1000 ... 901) with sigma_t^2 = beta_tilde_t, the whole batch per call.
 
 Text format of IN/OUT: blocks "name rows cols" followed by rows*cols numbers, one block after
-another; weights are stored (in, out) as in src/nn.h, so torch's Linear.weight is their transpose.
+another; weights are stored (in, out) as in src/core/nn.h, so torch's Linear.weight is their transpose.
 """
 import math
 import resource
@@ -28,7 +28,7 @@ HIDDEN, EMB, DIM, T = 128, 32, 2, 1000
 
 
 def embedding(t, dim=EMB, max_period=10000.0):
-    """Sinusoidal embedding of timesteps t (float64, shape (B,)) as in src/kernels.cpp: computed in
+    """Sinusoidal embedding of timesteps t (float64, shape (B,)) as in src/core/kernels.cpp: computed in
     double precision, then rounded to float."""
     half = dim // 2
     i = torch.arange(half, dtype=torch.float64)
@@ -46,7 +46,7 @@ def make_model():
 
 
 def linear_schedule():
-    """beta_t = beta_1 + (beta_T - beta_1) (t - 1) / (T - 1) for t = 1..T, in double as src/schedule.cpp
+    """beta_t = beta_1 + (beta_T - beta_1) (t - 1) / (T - 1) for t = 1..T, in double as src/diffusion/schedule.cpp
     forms them; index t = 0 is the data (beta_0 = 0)."""
     t = torch.arange(1, T + 1, dtype=torch.float64)
     beta = 1e-4 + (0.02 - 1e-4) * (t - 1) / (T - 1)
@@ -94,7 +94,7 @@ def bench(threads, blocks, block_steps):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        decay = min(0.999, (1 + ema_updates) / (10 + ema_updates))  # as src/optim.cpp's warm-up
+        decay = min(0.999, (1 + ema_updates) / (10 + ema_updates))  # as src/core/optim.cpp's warm-up
         ema_updates += 1
         with torch.no_grad():
             for e, p in zip(ema, params):
@@ -164,7 +164,7 @@ def parity(in_path, out_path):
     x0, eps, t = b["x0"], b["eps"], b["t"].reshape(-1).to(torch.float64)
     _, _, alpha_bar, _ = linear_schedule()
     ab = alpha_bar[t.long()]
-    # x_t as src/diffusion.cpp (q_sample) forms it: the coefficients rounded to float, the sum in float
+    # x_t as src/diffusion/diffusion.cpp (q_sample) forms it: the coefficients rounded to float, the sum in float
     signal = ab.sqrt().to(torch.float32)[:, None]
     noise = (1.0 - ab).sqrt().to(torch.float32)[:, None]
     x_t = signal * x0 + noise * eps

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "data.h"
+#include "diffusion/data.h"
 #include "one_line.h"
 
 namespace {

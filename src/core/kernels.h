@@ -1,0 +1,95 @@
+// kernels.h: the numerical kernels, plain loops over raw pointers. This is the reference path that
+// students read; src/fast/ holds faster versions of some of them (see "The fast path" below).
+//
+// Conventions (as in llm.c):
+//   - each layer is a pair X_forward(out, inp, ...) / X_backward(dinp, ..., dout, ...);
+//   - backward ADDS into the gradient buffers it is given (dinp may be null: no gradient wanted);
+//   - every pointer's shape is written beside it.
+// Parallel kernels split their output in chunks fixed by the problem size (see pool.h), so the
+// bits of the result do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "core/approx.h"
+
+namespace ddpm {
+
+// ---- matrix multiply: C (M,N) += A (M,K) . B (K,N) -------------------------------------------
+// Each element is C[m,n] + A[m,0] B[0,n] + A[m,1] B[1,n] + ..., k in increasing order, each term
+// rounded, then added (no fused multiply-add): every kernel that claims the same bits keeps this.
+void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N);
+// C (M,N) += A^T . B with A stored (K,M): the weight gradient inp^T . dout without a transpose.
+void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N);
+
+// out (C,R) = in (R,C) transposed
+void transpose(float* out, const float* in, int R, int C);
+
+// ---- linear layer: out = inp . weight + bias --------------------------------------------------
+// inp (B,IC), weight (IC,OC), bias (OC) or null, out (B,OC).
+// Weight is stored (in, out), so that y = x W + b reads like the maths; PyTorch stores W^T.
+void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int IC, int OC);
+// dinp (B,IC) or null, dweight (IC,OC), dbias (OC) or null, dout (B,OC)
+void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int B, int IC, int OC);
+
+// ---- activations, elementwise over N values ---------------------------------------------------
+// GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks and Gimpel 2016), the exact (erf)
+// form, with erf from the rational approximation erf_approx (max abs error of Phi ~1e-7).
+void gelu_forward(float* out, const float* inp, int64_t N);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N);
+
+void relu_forward(float* out, const float* inp, int64_t N);
+void relu_backward(float* dinp, const float* inp, const float* dout, int64_t N);
+
+// SiLU(x) = x sigmoid(x) (also called swish)
+void silu_forward(float* out, const float* inp, int64_t N);
+void silu_backward(float* dinp, const float* inp, const float* dout, int64_t N);
+
+// (exp_approx and erf_approx, which GELU and SiLU use, are in approx.h.)
+
+// ---- reductions --------------------------------------------------------------------------------
+// Sum of x (N), accumulated in double inside fixed chunks, chunk sums added in chunk order.
+double sum_chunked(const float* x, int64_t N);
+
+// ---- sinusoidal timestep embedding (Vaswani et al. 2017, as used by Ho et al. 2020) ------------
+// t (B) -> out (B, dim): out[b, i] = sin(t_b w_i), out[b, dim/2 + i] = cos(t_b w_i),
+// w_i = max_period^(-i / (dim/2)), i < dim/2. dim must be even.
+void timestep_embedding(float* out, const float* t, int B, int dim, float max_period = 10000.0f);
+// One row of it: out (dim) for the timestep t.
+void timestep_embedding_row(float* out, float t, int dim, float max_period);
+
+// ---- the fast path ------------------------------------------------------------------------------
+// src/fast/ (built in when FAST=1, the default) fills this table at start-up with faster versions of
+// some kernels above; each kernel here hands its work to its entry when there is one. Every entry
+// gives the same bits as the reference loop (tests/test_fast.cpp holds it to that). With FAST=0, or
+// inside a ReferenceOnly scope, the reference loops run.
+struct FastKernels {
+    void (*gemm_acc)(float* C, const float* A, const float* B, int M, int K, int N) = nullptr;
+    void (*gemm_acc_tn)(float* C, const float* A, const float* B, int M, int K, int N) = nullptr;
+    void (*linear_forward)(float* out, const float* inp, const float* weight, const float* bias, int B, int IC,
+                           int OC) = nullptr;
+    void (*linear_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                            const float* weight, int B, int IC, int OC) = nullptr;
+    void (*gelu_forward)(float* out, const float* inp, int64_t N) = nullptr;
+    void (*gelu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
+    void (*silu_forward)(float* out, const float* inp, int64_t N) = nullptr;
+    void (*silu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
+    void (*timestep_embedding)(float* out, const float* t, int B, int dim, float max_period) = nullptr;
+    bool installed = false;  // src/fast/ is linked in (false in a FAST=0 build)
+};
+FastKernels& fast_kernels();
+
+// While one lives, every kernel runs its reference loop (for tests that compare the two paths).
+class ReferenceOnly {
+ public:
+    ReferenceOnly();
+    ~ReferenceOnly();
+    ReferenceOnly(const ReferenceOnly&) = delete;
+    ReferenceOnly& operator=(const ReferenceOnly&) = delete;
+
+ private:
+    FastKernels saved_;
+};
+
+}  // namespace ddpm

@@ -1,0 +1,278 @@
+// fast/kernels.cpp: faster versions of the matrix products, the activations and the timestep
+// embedding of core/kernels.cpp, installed into fast_kernels() at start-up. Each gives the same bits
+// as its reference loop (tests/test_fast.cpp): the same operations on every value, in the same order;
+// only the loop structure, the vector width and the caching differ.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/kernels.h"
+#include "core/pool.h"
+
+namespace ddpm {
+namespace {
+
+// Work below this many multiply-adds stays on one thread: waking a worker costs more.
+const int64_t kParallelMinFlops = 1 << 17;
+const int kGemmRowGrain = 32;             // rows of C per chunk (a multiple of the 8-row tile)
+const int64_t kElementwiseGrain = 8192;   // values per chunk for activations (a 256 x 128 layer: 4)
+
+// ---------------------------------------------------------------------------------------------
+// Matrix multiply. The kernel keeps an R x 32 tile of C in 2R vector registers while it runs over
+// K: every vector of B loaded serves R rows, every value of A 32 columns (Goto and van de Geijn's
+// register tile, without their packing: these matrices fit in L2). Each element of C still gets
+// C + sum_k A[m,k] B[k,n] with k in increasing order, a multiply and an add per k (never fused:
+// docs/reproducibility.md), as in core/kernels.cpp's gemm_acc.
+// ---------------------------------------------------------------------------------------------
+
+// 16 floats: one AVX-512 register (two AVX2 or four SSE registers on other machines). GCC's vector
+// extension, so the same source builds for any target; memcpy is how unaligned loads are spelt.
+typedef float vec16 __attribute__((vector_size(64)));
+const int kLanes = 16;
+const int kTileRows = 8;
+
+inline vec16 load16(const float* p) {
+    vec16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline void store16(float* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
+
+// The operand A is read as A(m, k) = A[m * am + k * ak]: (am, ak) = (K, 1) is A itself, (1, M) is
+// the transpose of a (K, M) matrix, which the weight gradient inp^T . G needs.
+struct StridedA {
+    const float* p;
+    int64_t am, ak;
+};
+
+// C[m0 .. m0+R, n0 .. n0+16V] += A(m0 .. m0+R, :) . B[:, n0 .. n0+16V]
+template <int R, int V>
+void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m0, int n0, int K, int N) {
+    vec16 acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) acc[r][v] = load16(C + int64_t(m0 + r) * N + n0 + v * kLanes);
+    const float* __restrict a = A.p + m0 * A.am;
+    for (int k = 0; k < K; ++k) {
+        const float* b = B + int64_t(k) * N + n0;
+        vec16 bk[V];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const float x = a[r * A.am + k * A.ak];
+#pragma GCC unroll 2
+            for (int v = 0; v < V; ++v) acc[r][v] += x * bk[v];
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) store16(C + int64_t(m0 + r) * N + n0 + v * kLanes, acc[r][v]);
+}
+
+// Columns [n0, n1) that do not fill a vector (the 2 outputs of the last layer): one scalar chain per
+// row and column, R rows at once so that the chains overlap.
+template <int R>
+void gemm_narrow(float* __restrict C, StridedA A, const float* __restrict B, int m0, int n0, int n1, int K, int N) {
+    for (int n = n0; n < n1; ++n) {
+        float acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = C[int64_t(m0 + r) * N + n];
+        const float* __restrict a = A.p + m0 * A.am;
+        for (int k = 0; k < K; ++k) {
+            const float b = B[int64_t(k) * N + n];
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) acc[r] += a[r * A.am + k * A.ak] * b;
+        }
+        for (int r = 0; r < R; ++r) C[int64_t(m0 + r) * N + n] = acc[r];
+    }
+}
+
+// R rows of C, all columns.
+template <int R>
+void gemm_row_block(float* C, StridedA A, const float* B, int m0, int K, int N) {
+    int n = 0;
+    for (; n + 2 * kLanes <= N; n += 2 * kLanes) gemm_tile<R, 2>(C, A, B, m0, n, K, N);
+    if (n + kLanes <= N) {
+        gemm_tile<R, 1>(C, A, B, m0, n, K, N);
+        n += kLanes;
+    }
+    if (n < N) gemm_narrow<R>(C, A, B, m0, n, N, K, N);
+}
+
+void gemm_rows(float* C, StridedA A, const float* B, int m_begin, int m_end, int K, int N) {
+    int m = m_begin;
+    for (; m + kTileRows <= m_end; m += kTileRows) gemm_row_block<kTileRows>(C, A, B, m, K, N);
+    switch (m_end - m) {  // the last rows, fewer than a tile
+        case 7: gemm_row_block<7>(C, A, B, m, K, N); break;
+        case 6: gemm_row_block<6>(C, A, B, m, K, N); break;
+        case 5: gemm_row_block<5>(C, A, B, m, K, N); break;
+        case 4: gemm_row_block<4>(C, A, B, m, K, N); break;
+        case 3: gemm_row_block<3>(C, A, B, m, K, N); break;
+        case 2: gemm_row_block<2>(C, A, B, m, K, N); break;
+        case 1: gemm_row_block<1>(C, A, B, m, K, N); break;
+        default: break;
+    }
+}
+
+void gemm_strided(float* C, StridedA A, const float* B, int M, int K, int N) {
+    const int64_t flops = int64_t(M) * K * N;
+    const int grain = flops < kParallelMinFlops ? M : kGemmRowGrain;
+    parallel_range(M, grain, [&](int64_t begin, int64_t end) { gemm_rows(C, A, B, int(begin), int(end), K, N); });
+}
+
+void gemm_acc_fast(float* C, const float* A, const float* B, int M, int K, int N) {
+    gemm_strided(C, StridedA{A, K, 1}, B, M, K, N);
+}
+
+void gemm_acc_tn_fast(float* C, const float* A, const float* B, int M, int K, int N) {
+    gemm_strided(C, StridedA{A, 1, M}, B, M, K, N);
+}
+
+// Blocks of 16 x 16, so that both the rows read and the rows written stay in cache.
+void transpose_blocked(float* out, const float* in, int R, int C) {
+    const int block = 16;
+    for (int r0 = 0; r0 < R; r0 += block)
+        for (int c0 = 0; c0 < C; c0 += block) {
+            const int r1 = std::min(R, r0 + block), c1 = std::min(C, c0 + block);
+            for (int r = r0; r < r1; ++r)
+                for (int c = c0; c < c1; ++c) out[int64_t(c) * R + r] = in[int64_t(r) * C + c];
+        }
+}
+
+// The linear layer as matrix products: dW reads inp as its transpose in place, dinp transposes W.
+void linear_forward_fast(float* out, const float* inp, const float* weight, const float* bias, int B, int IC,
+                         int OC) {
+    for (int b = 0; b < B; ++b)
+        for (int o = 0; o < OC; ++o) out[int64_t(b) * OC + o] = bias ? bias[o] : 0.0f;
+    gemm_acc_fast(out, inp, weight, B, IC, OC);
+}
+
+void linear_backward_fast(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, int B, int IC, int OC) {
+    if (dinp) {
+        std::vector<float> weight_t(size_t(OC) * IC);  // (OC, IC)
+        transpose_blocked(weight_t.data(), weight, IC, OC);
+        gemm_acc_fast(dinp, dout, weight_t.data(), B, OC, IC);
+    }
+    gemm_acc_tn_fast(dweight, inp, dout, IC, B, OC);  // inp read as its transpose, (IC, B)
+    if (dbias)
+        for (int b = 0; b < B; ++b)
+            for (int o = 0; o < OC; ++o) dbias[o] += dout[int64_t(b) * OC + o];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations: the reference formulas (core/approx.h, inlined), in chunks over the threads, with
+// __restrict so that the compiler vectorises the loops.
+// ---------------------------------------------------------------------------------------------
+const float kInvSqrt2 = 0.70710678118654752f;
+const float kInvSqrt2Pi = 0.39894228040143268f;
+
+void gelu_forward_fast(float* out, const float* inp, int64_t N) {
+    parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        float* __restrict o = out;
+        const float* __restrict in = inp;
+        for (int64_t i = begin; i < end; ++i) {
+            const float x = in[i];
+            const float gauss = exp_approx(-0.5f * x * x);
+            const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
+            o[i] = x * cdf;
+        }
+    });
+}
+
+void gelu_backward_fast(float* dinp, const float* inp, const float* dout, int64_t N) {
+    parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        float* __restrict d = dinp;
+        const float* __restrict in = inp;
+        const float* __restrict g = dout;
+        for (int64_t i = begin; i < end; ++i) {
+            const float x = in[i];
+            const float gauss = exp_approx(-0.5f * x * x);
+            const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
+            d[i] += g[i] * (cdf + x * kInvSqrt2Pi * gauss);
+        }
+    });
+}
+
+void silu_forward_fast(float* out, const float* inp, int64_t N) {
+    parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        float* __restrict o = out;
+        const float* __restrict in = inp;
+        for (int64_t i = begin; i < end; ++i) o[i] = in[i] / (1.0f + exp_approx(-in[i]));
+    });
+}
+
+void silu_backward_fast(float* dinp, const float* inp, const float* dout, int64_t N) {
+    parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        float* __restrict d = dinp;
+        const float* __restrict in = inp;
+        const float* __restrict g = dout;
+        for (int64_t i = begin; i < end; ++i) {
+            const float x = in[i], s = 1.0f / (1.0f + exp_approx(-x));
+            d[i] += g[i] * (s + x * s * (1.0f - s));
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timestep embedding: a table of rows for whole-number t in [0, kTableRows), each filled on first
+// use by the reference row (so the same bits), without the 2 * dim/2 sines and cosines per
+// row that otherwise cost a training step more than the first layer's multiply-adds.
+// ---------------------------------------------------------------------------------------------
+const int kTableRows = 8192;
+
+struct EmbeddingTable {
+    std::vector<float> rows;
+    std::vector<char> filled;
+};
+
+std::mutex embedding_mutex;
+std::map<std::pair<int, float>, EmbeddingTable> embedding_tables;
+
+void timestep_embedding_fast(float* out, const float* t, int B, int dim, float max_period) {
+    std::lock_guard<std::mutex> lock(embedding_mutex);
+    EmbeddingTable& table = embedding_tables[{dim, max_period}];
+    if (table.filled.empty()) {
+        table.rows.assign(size_t(kTableRows) * dim, 0.0f);
+        table.filled.assign(kTableRows, 0);
+    }
+    for (int b = 0; b < B; ++b) {
+        const float tb = t[b];
+        float* row = out + int64_t(b) * dim;
+        if (tb >= 0.0f && tb < float(kTableRows) && tb == std::floor(tb)) {
+            const int k = int(tb);
+            float* cached = table.rows.data() + int64_t(k) * dim;
+            if (!table.filled[size_t(k)]) {
+                timestep_embedding_row(cached, tb, dim, max_period);
+                table.filled[size_t(k)] = 1;
+            }
+            std::memcpy(row, cached, sizeof(float) * size_t(dim));
+        } else {
+            timestep_embedding_row(row, tb, dim, max_period);
+        }
+    }
+}
+
+const bool kInstalled = [] {
+    FastKernels& k = fast_kernels();
+    k.gemm_acc = gemm_acc_fast;
+    k.gemm_acc_tn = gemm_acc_tn_fast;
+    k.linear_forward = linear_forward_fast;
+    k.linear_backward = linear_backward_fast;
+    k.gelu_forward = gelu_forward_fast;
+    k.gelu_backward = gelu_backward_fast;
+    k.silu_forward = silu_forward_fast;
+    k.silu_backward = silu_backward_fast;
+    k.timestep_embedding = timestep_embedding_fast;
+    k.installed = true;
+    return true;
+}();
+
+}  // namespace
+}  // namespace ddpm

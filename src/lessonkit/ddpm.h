@@ -1,0 +1,19 @@
+// ddpm.h: the whole core, in dependency order. Lessons include this one header.
+#pragma once
+
+#include "core/common.h"      // errors, not_implemented
+#include "core/pool.h"        // the thread pool
+#include "core/rng.h"         // counter-based random numbers
+#include "core/tensor.h"      // tensors and autograd
+#include "core/kernels.h"     // plain-loop kernels and their naive twins
+#include "core/ops.h"         // differentiable ops
+#include "core/nn.h"          // layers and parameter lists
+#include "core/optim.h"       // optimisers, EMA, clipping
+#include "core/checkpoint.h"  // the binary format
+#include "core/gradcheck.h"   // finite-difference checks
+#include "core/io.h"          // atomic files, tables
+#include "lessonkit/lesson.h"      // lesson flags and timing
+#include "diffusion/data.h"        // toy data sets, CSV
+#include "diffusion/schedule.h"    // noise schedules
+#include "diffusion/diffusion.h"   // the forward process
+#include "diffusion/stats.h"       // moments, z-scores, KS test

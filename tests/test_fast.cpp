@@ -1,0 +1,100 @@
+// src/fast/ against the reference path: each installed kernel must give the same bits as the
+// reference loop it replaces (core/kernels.h), on tiled and ragged shapes. In a FAST=0 build nothing
+// is installed, and these cases only say so.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "diffusion/model.h"
+#include "helpers.h"
+
+using namespace ddpm;
+using namespace testing_helpers;
+
+namespace {
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Runs `kernel` on a copy of `out` with the fast path and on another copy with the reference path.
+void check_same_bits(const std::vector<float>& out, const std::function<void(float*)>& kernel) {
+    std::vector<float> fast = out, reference = out;
+    kernel(fast.data());
+    {
+        ReferenceOnly only;
+        kernel(reference.data());
+    }
+    CHECK(same_bits(fast, reference));
+}
+
+}  // namespace
+
+TEST_CASE("fast: a FAST=1 build installs every fast kernel and the sampling path") {
+    if (!fast_kernels().installed) {
+        MESSAGE("FAST=0 build: the reference path alone");
+        CHECK_FALSE(bool(fast_shared_t_forward()));
+        return;
+    }
+    const FastKernels& k = fast_kernels();
+    CHECK(bool(k.gemm_acc));
+    CHECK(bool(k.gemm_acc_tn));
+    CHECK(bool(k.linear_forward));
+    CHECK(bool(k.linear_backward));
+    CHECK(bool(k.gelu_forward));
+    CHECK(bool(k.silu_backward));
+    CHECK(bool(k.timestep_embedding));
+    CHECK(bool(fast_shared_t_forward()));
+    ReferenceOnly only;
+    CHECK_FALSE(bool(fast_kernels().gemm_acc));
+    CHECK(fast_kernels().installed);
+}
+
+TEST_CASE("fast: matrix products and the linear layer give the reference's bits") {
+    if (!fast_kernels().installed) return;
+    const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {8, 34, 32}, {256, 34, 128}, {37, 129, 65}, {64, 256, 130},
+                             {1000, 16, 2}};
+    for (const auto& s : shapes) {
+        const int M = s[0], K = s[1], N = s[2];
+        INFO("M=" << M << " K=" << K << " N=" << N);
+        const auto A = random_values(int64_t(M) * K, 1), B = random_values(int64_t(K) * N, 2);
+        const auto C = random_values(int64_t(M) * N, 3);
+        check_same_bits(C, [&](float* c) { gemm_acc(c, A.data(), B.data(), M, K, N); });
+        check_same_bits(C, [&](float* c) { gemm_acc_tn(c, A.data(), B.data(), M, K, N); });
+
+        // linear with batch M, IC = K, OC = N
+        const auto bias = random_values(N, 4), dout = random_values(int64_t(M) * N, 5);
+        check_same_bits(C, [&](float* out) { linear_forward(out, A.data(), B.data(), bias.data(), M, K, N); });
+        check_same_bits(C, [&](float* out) { linear_forward(out, A.data(), B.data(), nullptr, M, K, N); });
+        const auto dx0 = random_values(int64_t(M) * K, 6), dw0 = random_values(int64_t(K) * N, 7);
+        const auto db0 = random_values(N, 8);
+        std::vector<float> all(dx0);  // the three gradients side by side, so one comparison covers them
+        all.insert(all.end(), dw0.begin(), dw0.end());
+        all.insert(all.end(), db0.begin(), db0.end());
+        check_same_bits(all, [&](float* g) {
+            float *dx = g, *dw = g + dx0.size(), *db = dw + dw0.size();
+            linear_backward(dx, dw, db, dout.data(), A.data(), B.data(), M, K, N);
+        });
+    }
+}
+
+TEST_CASE("fast: activations and the timestep embedding give the reference's bits") {
+    if (!fast_kernels().installed) return;
+    for (int64_t n : {int64_t(1), int64_t(17), int64_t(70001)}) {
+        INFO("n = " << n);
+        const auto x = random_values(n, 10, 4.0f), g = random_values(n, 11), d = random_values(n, 12);
+        check_same_bits(d, [&](float* out) { gelu_forward(out, x.data(), n); });
+        check_same_bits(d, [&](float* out) { gelu_backward(out, x.data(), g.data(), n); });
+        check_same_bits(d, [&](float* out) { silu_forward(out, x.data(), n); });
+        check_same_bits(d, [&](float* out) { silu_backward(out, x.data(), g.data(), n); });
+    }
+    // whole-number t (from the table, first and second use) and others (computed), for two sizes
+    const std::vector<float> t = {0.0f, 1.0f, 999.0f, 8191.0f, 8192.0f, 2.5f, -3.0f, 1e6f, 1.0f, 999.0f};
+    for (int dim : {2, 32, 128}) {
+        INFO("dim = " << dim);
+        check_same_bits(std::vector<float>(t.size() * size_t(dim)),
+                        [&](float* out) { timestep_embedding(out, t.data(), int(t.size()), dim); });
+    }
+}

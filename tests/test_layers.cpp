@@ -1,0 +1,129 @@
+// test_layers.cpp: the house rules of src/ (src/README.md), checked on the source files themselves.
+//
+//   1. A folder includes only from itself and the folders below it (the table kAllowed), always by
+//      its folder-qualified path ("core/tensor.h", never "tensor.h").
+//   2. The reference path (everything outside src/fast/) is plain C++: no pragmas, vector types,
+//      intrinsics, __restrict or allocator tuning. Those belong to src/fast/.
+//   3. A graded region (BEGIN SOLUTION ... END SOLUTION) holds none of them either, wherever it is.
+// The tests run from the top of the tree (make test), where src/ and lessons/ are.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Which folders a file in each folder may include from. lessons/ is the top: it may use the lesson
+// kit and everything below it, never the tool (app) or the instructor tools.
+const std::map<std::string, std::set<std::string>> kAllowed = {
+    {"core", {"core"}},
+    {"diffusion", {"core", "diffusion"}},
+    {"lessonkit", {"core", "diffusion", "lessonkit"}},
+    {"fast", {"core", "diffusion", "fast"}},
+    {"app", {"core", "diffusion", "app"}},
+    {"tools", {"core", "tools"}},
+    {"lessons", {"core", "diffusion", "lessonkit"}},
+};
+
+// What the reference path and graded regions must not contain.
+const std::vector<std::string> kFastOnly = {"#pragma GCC", "#pragma omp", "vector_size", "__restrict",
+                                            "immintrin", "_mm_", "_mm256", "_mm512", "mallopt"};
+
+struct SourceFile {
+    std::string path;    // as printed: src/core/tensor.cpp
+    std::string folder;  // core
+    std::vector<std::string> lines;
+};
+
+std::vector<SourceFile> source_files() {
+    std::vector<SourceFile> files;
+    auto add_tree = [&](const fs::path& root, bool folder_is_root) {
+        if (!fs::exists(root)) return;
+        for (const auto& entry : fs::recursive_directory_iterator(root)) {
+            const std::string ext = entry.path().extension().string();
+            if (!entry.is_regular_file() || (ext != ".h" && ext != ".cpp")) continue;
+            SourceFile f;
+            f.path = entry.path().generic_string();
+            f.folder = folder_is_root ? root.filename().string()
+                                      : entry.path().lexically_relative(root).begin()->string();
+            std::ifstream in(entry.path());
+            for (std::string line; std::getline(in, line);) f.lines.push_back(line);
+            files.push_back(f);
+        }
+    };
+    add_tree("src", false);
+    add_tree("lessons", true);
+    return files;
+}
+
+// The folder of `#include "folder/file.h"`, or "" for a line that includes nothing in quotes.
+std::string included_folder(const std::string& line, std::string* target) {
+    const size_t hash = line.find_first_not_of(" \t");
+    if (hash == std::string::npos || line.compare(hash, 8, "#include") != 0) return "";
+    const size_t open = line.find('"');
+    if (open == std::string::npos) return "";  // <system header>
+    const size_t close = line.find('"', open + 1);
+    *target = line.substr(open + 1, close - open - 1);
+    const size_t slash = target->find('/');
+    return slash == std::string::npos ? std::string("(none)") : target->substr(0, slash);
+}
+
+}  // namespace
+
+TEST_CASE("layers: every include of src/ and lessons/ goes down the layers, by its folder-qualified path") {
+    const std::vector<SourceFile> files = source_files();
+    REQUIRE(files.size() > 40);  // run from the top of the tree
+    int includes = 0;
+    for (const SourceFile& f : files) {
+        const auto allowed = kAllowed.find(f.folder);
+        if (f.path == "src/README.md") continue;
+        INFO(f.path);
+        REQUIRE_MESSAGE(allowed != kAllowed.end(), "a folder the layer table does not know: " << f.folder);
+        for (size_t i = 0; i < f.lines.size(); ++i) {
+            std::string target;
+            const std::string folder = included_folder(f.lines[i], &target);
+            if (folder.empty()) continue;
+            ++includes;
+            INFO(f.path << ":" << i + 1 << ": #include \"" << target << "\"");
+            CHECK(allowed->second.count(folder) == 1);
+        }
+    }
+    CHECK(includes > 100);
+}
+
+TEST_CASE("layers: the reference path and every graded region are plain loops (no pragmas, vector types, intrinsics)") {
+    int graded_lines = 0;
+    for (const SourceFile& f : source_files()) {
+        bool in_solution = false;
+        for (size_t i = 0; i < f.lines.size(); ++i) {
+            const std::string& line = f.lines[i];
+            if (line.find("BEGIN SOLUTION") != std::string::npos) in_solution = true;
+            if (line.find("END SOLUTION") != std::string::npos) in_solution = false;
+            graded_lines += in_solution;
+            if (f.folder == "fast" && !in_solution) continue;
+            for (const std::string& word : kFastOnly) {
+                INFO(f.path << ":" << i + 1 << ": " << line);
+                CHECK(line.find(word) == std::string::npos);
+            }
+        }
+    }
+    CHECK(graded_lines > 50);
+}
+
+TEST_CASE("layers: the rule itself fails on a wrong include") {
+    std::string target;
+    CHECK(included_folder("#include \"core/tensor.h\"", &target) == "core");
+    CHECK(target == "core/tensor.h");
+    CHECK(included_folder("  #include \"tensor.h\"  // old style", &target) == "(none)");
+    CHECK(included_folder("#include <vector>", &target).empty());
+    CHECK(kAllowed.at("core").count("diffusion") == 0);
+    CHECK(kAllowed.at("diffusion").count("lessonkit") == 0);
+    CHECK(kAllowed.at("lessons").count("app") == 0);
+}
