@@ -9,11 +9,22 @@
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
+#   make portable-check the same tables on an SSE2-only x86-64 build, an aarch64 build under qemu, and clang
 #   make fuzz          libFuzzer targets of the CSV and checkpoint readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
 #   THREADS=N          thread count for lessons and tests (default: DDPM_THREADS or all cores)
 
 CXX      ?= g++
+# macOS (Apple clang, Homebrew's doctest and stb): the headers come from Homebrew's prefix, and the
+# target CPU is named with -mcpu. Not tested here (README.md says so).
+UNAME_S  := $(shell uname -s 2>/dev/null)
+ifeq ($(UNAME_S),Darwin)
+BREW_PREFIX := $(shell brew --prefix 2>/dev/null)
+PLATFORM_CXXFLAGS := $(if $(BREW_PREFIX),-I$(BREW_PREFIX)/include) -Ibuild/include-shim
+NATIVE   := -mcpu=native
+else
+NATIVE   := -march=native
+endif
 # FAST=1 (the default) links src/fast/, the optimised kernels and inference paths, which install
 # themselves over the reference loops of src/core/ and src/diffusion/ at start-up. FAST=0 builds the
 # reference path alone, in its own folder.
@@ -25,7 +36,7 @@ else
 BUILD    := build
 # -fno-trapping-math lets the activation loops vectorise (we never use floating-point traps);
 # -fno-math-errno lets sqrt be one instruction, so Adam's loop vectorises (nothing reads errno).
-OPTFLAGS := -O3 -march=native -fno-trapping-math -fno-math-errno
+OPTFLAGS := -O3 $(NATIVE) -fno-trapping-math -fno-math-errno
 endif
 ifneq ($(FAST),1)
 BUILD    := $(BUILD)/ref
@@ -33,12 +44,12 @@ endif
 # -ffp-contract=off: a * b + c is a multiply and an add, rounded twice, on every machine and compiler
 # (no fused multiply-add unless the code asks for one), part of the arithmetic rule of
 # docs/reproducibility.md; it stays whatever OPTFLAGS say.
-CXXFLAGS := -std=c++17 $(OPTFLAGS) -ffp-contract=off -Wall -Wextra -Isrc -pthread -MMD -MP $(EXTRA_CXXFLAGS)
+CXXFLAGS := -std=c++17 $(OPTFLAGS) -ffp-contract=off -Wall -Wextra -Isrc -pthread -MMD -MP $(PLATFORM_CXXFLAGS) $(EXTRA_CXXFLAGS)
 # In the student tree the stubs leave parameters and helpers unused until the student fills them in.
 ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
 endif
-LDFLAGS  := $(OPTFLAGS) -pthread
+LDFLAGS  := $(OPTFLAGS) -pthread $(EXTRA_LDFLAGS)
 
 ifneq ($(THREADS),)
 export DDPM_THREADS := $(THREADS)
@@ -65,7 +76,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -131,6 +142,12 @@ $(BENCH_BIN): $(BUILD)/obj/tests/bench/bench.o $(CORE_OBJ)
 
 bench: $(BENCH_BIN)
 	@sh tests/bench/run.sh $(BENCH_BIN)
+
+# ---- the same bits on other builds: tests/portable/run.sh (docs/reproducibility.md) -------------
+# PORTABLE="x86-64 aarch64 clang" (the default) chooses the builds; Debian packages for them:
+# g++-aarch64-linux-gnu qemu-user clang.
+portable-check:
+	tests/portable/run.sh $(PORTABLE)
 
 # ---- instructor tools ----------------------------------------------------------------------------
 student: $(LESSONTOOL)

@@ -5,9 +5,13 @@
 //   2. The reference path (everything outside src/fast/) is plain C++: no pragmas, vector types,
 //      intrinsics, __restrict or allocator tuning. Those belong to src/fast/.
 //   3. A graded region (BEGIN SOLUTION ... END SOLUTION) holds none of them either, wherever it is.
+//   4. No C library exp, log, sin, cos, pow, tanh or erf outside core/dmath.cpp (which tests them
+//      against it) and lessonkit/plot.cpp (which only draws): they differ between systems in their
+//      last bits (docs/reproducibility.md).
 // The tests run from the top of the tree (make test), where src/ and lessons/ are.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -61,6 +65,15 @@ std::vector<SourceFile> source_files() {
     add_tree("src", false);
     add_tree("lessons", true);
     return files;
+}
+
+// Whether `line` calls `name` (not as the tail of a longer name: isinf( is not sinf().
+bool calls(const std::string& line, const std::string& name) {
+    for (size_t at = line.find(name); at != std::string::npos; at = line.find(name, at + 1)) {
+        const char before = at == 0 ? ' ' : line[at - 1];
+        if (!(std::isalnum((unsigned char)before) || before == '_' || before == ':')) return true;
+    }
+    return false;
 }
 
 // The folder of `#include "folder/file.h"`, or "" for a line that includes nothing in quotes.
@@ -117,6 +130,23 @@ TEST_CASE("layers: the reference path and every graded region are plain loops (n
     CHECK(graded_lines > 50);
 }
 
+TEST_CASE("layers: no C library transcendental on a path that reaches a table or a checkpoint") {
+    const std::vector<std::string> libm = {"std::exp(", "std::log(", "std::sin(", "std::cos(", "std::pow(",
+                                           "std::tanh(", "std::erf(", "std::exp2(", "std::log1p(", "expf(",
+                                           "logf(", "sinf(", "cosf(", "powf("};
+    int files = 0;
+    for (const SourceFile& f : source_files()) {
+        if (f.path == "src/core/dmath.cpp" || f.path == "src/lessonkit/plot.cpp") continue;
+        ++files;
+        for (size_t i = 0; i < f.lines.size(); ++i)
+            for (const std::string& call : libm) {
+                INFO(f.path << ":" << i + 1 << ": " << f.lines[i]);
+                CHECK_FALSE(calls(f.lines[i], call));
+            }
+    }
+    CHECK(files > 40);
+}
+
 TEST_CASE("layers: the rule itself fails on a wrong include") {
     std::string target;
     CHECK(included_folder("#include \"core/tensor.h\"", &target) == "core");
@@ -126,4 +156,8 @@ TEST_CASE("layers: the rule itself fails on a wrong include") {
     CHECK(kAllowed.at("core").count("diffusion") == 0);
     CHECK(kAllowed.at("diffusion").count("lessonkit") == 0);
     CHECK(kAllowed.at("lessons").count("app") == 0);
+    CHECK(calls("  y = std::exp(x);", "std::exp("));
+    CHECK(calls("y = sinf(x);", "sinf("));
+    CHECK_FALSE(calls("if (std::isinf(x))", "sinf("));
+    CHECK_FALSE(calls("y = dmath::exp(x);", "exp("));
 }

@@ -140,7 +140,7 @@ void first_fit(const LessonArgs& args) {
     for (int step = 1; step <= steps; ++step) {
         data.fill_uniform(x.data(), batch, -2.0f, 2.0f);
         data.fill_normal(noise.data(), batch, 0.0f, 0.1f);
-        for (int i = 0; i < batch; ++i) y.data()[i] = std::sin(3.0f * x.data()[i]) + noise[size_t(i)];
+        for (int i = 0; i < batch; ++i) y.data()[i] = float(dmath::sin(3.0 * x.data()[i])) + noise[size_t(i)];
         zero_grad(params);
         Tensor loss = mse(net.forward(x), y);
         backward(loss);
@@ -162,7 +162,7 @@ void first_fit(const LessonArgs& args) {
         for (int i = 0; i <= 200; ++i) {
             grid_x.push_back(g.data()[i]);
             grid_fit.push_back(out.data()[i]);
-            grid_true.push_back(std::sin(3.0f * g.data()[i]));
+            grid_true.push_back(float(dmath::sin(3.0 * g.data()[i])));
         }
     }
     std::vector<float> sample_x(x.data(), x.data() + batch), sample_y(y.data(), y.data() + batch);

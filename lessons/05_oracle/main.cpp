@@ -92,9 +92,9 @@ void model_against_oracle(const LessonArgs& args, Table& table, plot::Figure& fi
             oracle_eps(e_oracle.data(), xt.data(), n, m.gm, tr.schedule, t);
             double lo = 0, lm = 0, gap = 0;  // per coordinate
             for (int64_t i = 0; i < values; ++i) {
-                lo += std::pow(double(eps[size_t(i)]) - e_oracle[size_t(i)], 2) / double(values);
-                lm += std::pow(double(eps[size_t(i)]) - e_model[size_t(i)], 2) / double(values);
-                gap += std::pow(double(e_model[size_t(i)]) - e_oracle[size_t(i)], 2) / double(values);
+                lo += dmath::square(double(eps[size_t(i)]) - e_oracle[size_t(i)]) / double(values);
+                lm += dmath::square(double(eps[size_t(i)]) - e_model[size_t(i)]) / double(values);
+                gap += dmath::square(double(e_model[size_t(i)]) - e_oracle[size_t(i)]) / double(values);
             }
             table.add_row({m.name, std::to_string(t), fmt(lo, 4), fmt(lm, 4), fmt(gap, 5)});
             plot_t.push_back(float(t));

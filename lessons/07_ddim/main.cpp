@@ -140,7 +140,7 @@ void inversion(const LessonArgs& args, const Trainer& tr, const EpsModel& model,
         Moments latent = sample_moments(x.data(), int64_t(x.size()));
         ddim_sample(x.data(), n, 2, tr.schedule, eps, tau, 0.0f, 0);
         double se = 0;
-        for (size_t i = 0; i < x.size(); ++i) se += std::pow(double(x[i]) - data.x[i], 2);
+        for (size_t i = 0; i < x.size(); ++i) se += dmath::square(double(x[i]) - data.x[i]);
         table.add_row({set, std::to_string(steps), fmt(latent.mean, 3), fmt(latent.var, 3),
                        fmt(std::sqrt(se / double(x.size())), 4)});
     }

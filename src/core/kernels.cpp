@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/approx.h"
+#include "core/dmath.h"
 #include "core/pool.h"
 
 namespace ddpm {
@@ -186,10 +187,10 @@ double sum_chunked(const float* x, int64_t N) {
 void timestep_embedding_row(float* out, float t, int dim, float max_period) {
     const int half = dim / 2;
     for (int i = 0; i < half; ++i) {
-        const double w = std::exp(-std::log(double(max_period)) * i / half);
+        const double w = dmath::exp(-dmath::log(double(max_period)) * i / half);
         const double angle = double(t) * w;
-        out[i] = float(std::sin(angle));
-        out[half + i] = float(std::cos(angle));
+        out[i] = float(dmath::sin(angle));
+        out[half + i] = float(dmath::cos(angle));
     }
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/common.h"
+#include "core/dmath.h"
 
 namespace ddpm {
 
@@ -44,8 +45,8 @@ void Adam::step(Params& params) {
     ++t;
     // BEGIN SOLUTION L00.3
     const AdamConfig& c = config;
-    const float bias1 = 1.0f - float(std::pow(double(c.beta1), double(t)));
-    const float bias2 = 1.0f - float(std::pow(double(c.beta2), double(t)));
+    const float bias1 = 1.0f - float(dmath::pow_int(double(c.beta1), t));
+    const float bias2 = 1.0f - float(dmath::pow_int(double(c.beta2), t));
     const float step_size = c.lr / bias1;
     const float sqrt_bias2 = std::sqrt(bias2);
     for (size_t k = 0; k < params.size(); ++k) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/common.h"
+#include "core/dmath.h"
 #include "core/pool.h"
 
 namespace ddpm {
@@ -38,7 +39,7 @@ float to_unit(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
 float box_muller(uint32_t a, uint32_t b) {
     double u1 = (double(a >> 8) + 1.0) / 16777216.0;
     double u2 = double(b >> 8) / 16777216.0;
-    return float(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+    return float(std::sqrt(-2.0 * dmath::log(u1)) * dmath::cos(2.0 * dmath::kPi * u2));
 }
 
 const int64_t kRngGrain = 16384;  // draws per chunk when filling large buffers

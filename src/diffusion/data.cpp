@@ -11,6 +11,7 @@
 #include "core/common.h"
 #include "core/io.h"
 #include "core/rng.h"
+#include "core/dmath.h"
 
 namespace ddpm {
 
@@ -174,8 +175,8 @@ GaussianMixture eight_gaussians_mixture() {
     for (int k = 0; k < K; ++k) {
         const double angle = 2.0 * kPi * k / K;
         gm.weights.push_back(1.0f / K);
-        gm.means.push_back(float(radius * std::cos(angle)));
-        gm.means.push_back(float(radius * std::sin(angle)));
+        gm.means.push_back(float(radius * dmath::cos(angle)));
+        gm.means.push_back(float(radius * dmath::sin(angle)));
         gm.stds.push_back(0.1f);
     }
     return gm;
@@ -214,8 +215,8 @@ Dataset make_swiss_roll(int n, uint64_t seed) {
     Dataset d = new_dataset("swiss_roll", 2, n);
     for (size_t i = 0; i < size_t(n); ++i) {
         const double t = t_start + t_span * s[i];
-        d.x[2 * i] = float(scale * (t * std::cos(t) - centre_x)) + noise[2 * i];
-        d.x[2 * i + 1] = float(scale * (t * std::sin(t) - centre_y)) + noise[2 * i + 1];
+        d.x[2 * i] = float(scale * (t * dmath::cos(t) - centre_x)) + noise[2 * i];
+        d.x[2 * i + 1] = float(scale * (t * dmath::sin(t) - centre_y)) + noise[2 * i + 1];
         d.colour[i] = s[i];
     }
     return d;
@@ -237,8 +238,8 @@ Dataset make_moons(int n, uint64_t seed) {
     for (size_t i = 0; i < size_t(n); ++i) {
         const double a = kPi * s[i];
         const bool upper = which[i] < 0.5f;
-        const double px = upper ? std::cos(a) : 1.0 - std::cos(a);
-        const double py = upper ? std::sin(a) : 0.5 - std::sin(a);
+        const double px = upper ? dmath::cos(a) : 1.0 - dmath::cos(a);
+        const double py = upper ? dmath::sin(a) : 0.5 - dmath::sin(a);
         d.x[2 * i] = float(scale * (px - centre_x)) + noise[2 * i];
         d.x[2 * i + 1] = float(scale * (py - centre_y)) + noise[2 * i + 1];
         d.colour[i] = upper ? 0.0f : 1.0f;
@@ -260,8 +261,8 @@ Dataset make_circles(int n, uint64_t seed) {
         const double a = 2.0 * kPi * s[i];
         const bool inner = which[i] < 0.5f;
         const double r = inner ? inner_radius : outer_radius;
-        d.x[2 * i] = float(r * std::cos(a)) + noise[2 * i];
-        d.x[2 * i + 1] = float(r * std::sin(a)) + noise[2 * i + 1];
+        d.x[2 * i] = float(r * dmath::cos(a)) + noise[2 * i];
+        d.x[2 * i + 1] = float(r * dmath::sin(a)) + noise[2 * i + 1];
         d.colour[i] = inner ? 0.0f : 1.0f;
     }
     return d;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/common.h"
+#include "core/dmath.h"
 
 namespace ddpm {
 
@@ -67,7 +68,7 @@ double mixture_pdf_1d(const GaussianMixture& gm, double x) {
     double p = 0.0;
     for (size_t k = 0; k < gm.weights.size(); ++k) {
         const double z = (x - gm.means[k]) / gm.stds[k];
-        p += gm.weights[k] * std::exp(-0.5 * z * z) / (gm.stds[k] * std::sqrt(2.0 * M_PI));
+        p += gm.weights[k] * dmath::exp(-0.5 * z * z) / (gm.stds[k] * std::sqrt(2.0 * dmath::kPi));
     }
     return p;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/common.h"
+#include "core/dmath.h"
 #include "core/pool.h"
 
 namespace ddpm {
@@ -68,12 +69,12 @@ void posterior_eps_row(double* eps, const float* x, const GaussianMixture& gm, d
             dist2 += c * c;
         }
         // A component of weight 0 gets log r = -inf and responsibility exactly 0.
-        r[k] = std::log(double(gm.weights[size_t(k)])) - 0.5 * dist2 / var_k - 0.5 * dim * std::log(var_k);
+        r[k] = dmath::log(double(gm.weights[size_t(k)])) - 0.5 * dist2 / var_k - 0.5 * dim * dmath::log(var_k);
         log_r_max = std::max(log_r_max, r[k]);
     }
     double normaliser = 0.0;
     for (int k = 0; k < K; ++k) {
-        r[k] = std::exp(r[k] - log_r_max);
+        r[k] = dmath::exp(r[k] - log_r_max);
         normaliser += r[k];
     }
     for (int k = 0; k < K; ++k) r[k] /= normaliser;

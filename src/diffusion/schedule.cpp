@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/common.h"
+#include "core/dmath.h"
 
 namespace ddpm {
 
@@ -65,7 +66,7 @@ Schedule constant_schedule(int T, double beta) {
 Schedule cosine_schedule(int T, double s, double max_beta) {
     check_T(T, "cosine");
     auto f = [&](int t) {
-        double c = std::cos((double(t) / T + s) / (1.0 + s) * M_PI / 2.0);
+        double c = dmath::cos((double(t) / T + s) / (1.0 + s) * dmath::kPi / 2.0);
         return c * c;
     };
     std::vector<double> beta(size_t(T) + 1, 0.0);
@@ -78,7 +79,7 @@ Schedule sigmoid_schedule(int T, double beta_1, double beta_T) {
     std::vector<double> beta(size_t(T) + 1, 0.0);
     for (int t = 1; t <= T; ++t) {
         double u = T == 1 ? 0.0 : -6.0 + 12.0 * double(t - 1) / double(T - 1);
-        beta[size_t(t)] = beta_1 + (beta_T - beta_1) / (1.0 + std::exp(-u));
+        beta[size_t(t)] = beta_1 + (beta_T - beta_1) / (1.0 + dmath::exp(-u));
     }
     return schedule_from_betas("sigmoid(" + num(beta_1) + ", " + num(beta_T) + ")", std::move(beta));
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/common.h"
+#include "core/dmath.h"
 
 namespace ddpm {
 
@@ -39,7 +40,7 @@ double kolmogorov_q(double lambda) {
     if (lambda < 1e-3) return 1.0;
     double sum = 0.0;
     for (int k = 1; k <= 200; ++k) {
-        double term = std::exp(-2.0 * k * k * lambda * lambda);
+        double term = dmath::exp(-2.0 * k * k * lambda * lambda);
         sum += (k % 2 == 1 ? term : -term);
         if (term < 1e-16) break;
     }

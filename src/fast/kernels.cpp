@@ -17,30 +17,44 @@ namespace {
 
 // Work below this many multiply-adds stays on one thread: waking a worker costs more.
 const int64_t kParallelMinFlops = 1 << 17;
-const int kGemmRowGrain = 32;             // rows of C per chunk (a multiple of the 8-row tile)
+const int kGemmRowGrain = 32;             // rows of C per chunk (a multiple of the tile's rows)
 const int64_t kElementwiseGrain = 8192;   // values per chunk for activations (a 256 x 128 layer: 4)
 
 // ---------------------------------------------------------------------------------------------
-// Matrix multiply. The kernel keeps an R x 32 tile of C in 2R vector registers while it runs over
-// K: every vector of B loaded serves R rows, every value of A 32 columns (Goto and van de Geijn's
-// register tile, without their packing: these matrices fit in L2). Each element of C still gets
+// Matrix multiply. The kernel keeps an R x 2 kLanes tile of C in 2R vector registers while it runs
+// over K: every vector of B loaded serves R rows, every value of A 2 kLanes columns (Goto and van
+// de Geijn's register tile, without their packing: these matrices fit in L2). Each element of C still gets
 // C + sum_k A[m,k] B[k,n] with k in increasing order, a multiply and an add per k (never fused:
 // docs/reproducibility.md), as in core/kernels.cpp's gemm_acc.
 // ---------------------------------------------------------------------------------------------
 
-// 16 floats: one AVX-512 register (two AVX2 or four SSE registers on other machines). GCC's vector
-// extension, so the same source builds for any target; memcpy is how unaligned loads are spelt.
-typedef float vec16 __attribute__((vector_size(64)));
-const int kLanes = 16;
+// The vector of the tiles: as wide as one register of the target, so that the tile's accumulators
+// stay in registers on any machine (a 64-byte vector on an SSE2-only build would be four registers
+// each, and the tile would spill). Lanes never mix, so the width changes speed, never bits.
+// GCC's and clang's vector extension, so the same source builds for any target; memcpy is how
+// unaligned loads are spelt.
+#if defined(__AVX512F__)
+const int kLanes = 16;   // one zmm register; 32 of them hold an 8 x 2 tile
 const int kTileRows = 8;
+#elif defined(__AVX__)
+const int kLanes = 8;    // one ymm register; 16 of them
+const int kTileRows = 4;
+#elif defined(__aarch64__)
+const int kLanes = 4;    // one NEON register; 32 of them
+const int kTileRows = 8;
+#else
+const int kLanes = 4;    // one SSE register; 16 of them
+const int kTileRows = 4;
+#endif
+typedef float vec __attribute__((vector_size(4 * kLanes)));
 
-inline vec16 load16(const float* p) {
-    vec16 v;
+inline vec load_vec(const float* p) {
+    vec v;
     std::memcpy(&v, p, sizeof v);
     return v;
 }
 
-inline void store16(float* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
+inline void store_vec(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
 
 // The operand A is read as A(m, k) = A[m * am + k * ak]: (am, ak) = (K, 1) is A itself, (1, M) is
 // the transpose of a (K, M) matrix, which the weight gradient inp^T . G needs.
@@ -49,20 +63,20 @@ struct StridedA {
     int64_t am, ak;
 };
 
-// C[m0 .. m0+R, n0 .. n0+16V] += A(m0 .. m0+R, :) . B[:, n0 .. n0+16V]
+// C[m0 .. m0+R, n0 .. n0+kLanes V] += A(m0 .. m0+R, :) . B[:, n0 .. n0+kLanes V]
 template <int R, int V>
 void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m0, int n0, int K, int N) {
-    vec16 acc[R][V];
+    vec acc[R][V];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) acc[r][v] = load16(C + int64_t(m0 + r) * N + n0 + v * kLanes);
+        for (int v = 0; v < V; ++v) acc[r][v] = load_vec(C + int64_t(m0 + r) * N + n0 + v * kLanes);
     const float* __restrict a = A.p + m0 * A.am;
     for (int k = 0; k < K; ++k) {
         const float* b = B + int64_t(k) * N + n0;
-        vec16 bk[V];
+        vec bk[V];
 #pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+        for (int v = 0; v < V; ++v) bk[v] = load_vec(b + v * kLanes);
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
             const float x = a[r * A.am + k * A.ak];
@@ -73,7 +87,7 @@ void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) store16(C + int64_t(m0 + r) * N + n0 + v * kLanes, acc[r][v]);
+        for (int v = 0; v < V; ++v) store_vec(C + int64_t(m0 + r) * N + n0 + v * kLanes, acc[r][v]);
 }
 
 // Columns [n0, n1) that do not fill a vector (the 2 outputs of the last layer): one scalar chain per

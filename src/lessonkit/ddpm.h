@@ -3,9 +3,10 @@
 
 #include "core/common.h"      // errors, not_implemented
 #include "core/pool.h"        // the thread pool
+#include "core/dmath.h"       // exp, log, sin, cos with the same bits everywhere
 #include "core/rng.h"         // counter-based random numbers
 #include "core/tensor.h"      // tensors and autograd
-#include "core/kernels.h"     // plain-loop kernels and their naive twins
+#include "core/kernels.h"     // plain-loop kernels (the reference path)
 #include "core/ops.h"         // differentiable ops
 #include "core/nn.h"          // layers and parameter lists
 #include "core/optim.h"       // optimisers, EMA, clipping

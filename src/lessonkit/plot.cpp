@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -298,7 +299,17 @@ void cover_rect(Canvas& cv, const Rect& clip, float x0, float y0, float x1, floa
 // Sizes are "em" sizes in pixels, like a font size in CSS. Text is rasterised into a coverage mask
 // that is then blended onto the canvas, either as is or turned 90 degrees (reading upwards).
 
-const char* const kFontPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+// DejaVu Sans: $DDPM_FONT if set, else where Debian's fonts-dejavu-core puts it, else where a Mac
+// keeps fonts installed by hand or by Homebrew's font-dejavu cask.
+std::string font_path() {
+    if (const char* env = std::getenv("DDPM_FONT")) return env;
+    std::vector<std::string> candidates = {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                                           "/Library/Fonts/DejaVuSans.ttf"};
+    if (const char* home = std::getenv("HOME")) candidates.push_back(std::string(home) + "/Library/Fonts/DejaVuSans.ttf");
+    for (const std::string& path : candidates)
+        if (std::ifstream(path, std::ios::binary)) return path;
+    return candidates[0];
+}
 
 struct Font {
     std::vector<unsigned char> bytes;  // stbtt_fontinfo points into these
@@ -306,13 +317,14 @@ struct Font {
     int ascent = 0, descent = 0;  // in font units; descent is negative
 
     Font() {
-        std::ifstream file(kFontPath, std::ios::binary);
+        const std::string path = font_path();
+        std::ifstream file(path, std::ios::binary);
         if (!file)
-            throw std::runtime_error(std::string(kFontPath) +
-                                     ": font not found (install the Debian package fonts-dejavu-core)");
+            throw std::runtime_error(path + ": font not found (Debian: install fonts-dejavu-core; or set DDPM_FONT "
+                                            "to a DejaVuSans.ttf)");
         bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
         if (!stbtt_InitFont(&info, bytes.data(), stbtt_GetFontOffsetForIndex(bytes.data(), 0)))
-            throw std::runtime_error(std::string(kFontPath) + ": not a TrueType font (reinstall fonts-dejavu-core)");
+            throw std::runtime_error(path + ": not a TrueType font (reinstall fonts-dejavu-core, or set DDPM_FONT)");
         int line_gap = 0;
         stbtt_GetFontVMetrics(&info, &ascent, &descent, &line_gap);
     }

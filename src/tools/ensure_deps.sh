@@ -2,6 +2,23 @@
 # Checks the build dependencies (all from Debian) and installs what is missing: as root with
 # apt-get, otherwise through sudo when it needs no password; else stops with the exact command.
 set -u
+
+# macOS: Homebrew's doctest and stb, and DejaVu Sans for the figures (untested here; README.md).
+if [ "$(uname -s 2>/dev/null)" = Darwin ]; then
+    prefix=$(brew --prefix 2>/dev/null) || prefix=""
+    if [ -z "$prefix" ] || [ ! -f "$prefix/include/doctest/doctest.h" ] ||
+       { [ ! -f "$prefix/include/stb/stb_image_write.h" ] && [ ! -f "$prefix/include/stb_image_write.h" ]; }; then
+        echo "missing: doctest and stb headers; install them with:  brew install doctest stb" >&2
+        echo "(figures also need DejaVu Sans: brew install --cask font-dejavu, or set DDPM_FONT)" >&2
+        exit 1
+    fi
+    # the code includes <stb/...>: where the headers sit directly in include/, a folder of one link
+    if [ ! -f "$prefix/include/stb/stb_image_write.h" ]; then
+        mkdir -p build/include-shim && ln -sfn "$prefix/include" build/include-shim/stb
+    fi
+    exit 0
+fi
+
 missing=""
 [ -f /usr/include/doctest/doctest.h ] || missing="$missing doctest-dev"
 [ -f /usr/include/stb/stb_image_write.h ] || missing="$missing libstb-dev"
