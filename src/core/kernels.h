@@ -77,6 +77,12 @@ struct FastKernels {
     void (*silu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
     void (*timestep_embedding)(float* out, const float* t, int B, int dim, float max_period) = nullptr;
     bool installed = false;  // src/fast/ is linked in (false in a FAST=0 build)
+    // the image kernels of core/image_kernels.h (groups = 1 only; see there for the shapes)
+    void (*conv2d_forward)(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
+                           int W, int OC, int K, int stride, int pad) = nullptr;
+    void (*conv2d_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                            const float* weight, int B, int C, int H, int W, int OC, int K, int stride,
+                            int pad) = nullptr;
 };
 FastKernels& fast_kernels();
 

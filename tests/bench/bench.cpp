@@ -1,6 +1,6 @@
 // bench: the speed of the core on the canonical toy workload, printed as key=value lines.
 //
-//   build/bench [--threads N] [--blocks K] [--block-steps S] [--quick]
+//   build/bench [--workload toy2d|cnn|unet] [--threads N] [--blocks K] [--block-steps S] [--quick]
 //   build/bench --peak       the machine's fp32 FMA peak on one thread (GFLOP/s), for docs/performance.md
 //
 // Workload toy2d (keep it exactly so; tests/bench/toy2d_torch.py runs the same in PyTorch):
@@ -10,6 +10,12 @@
 //   train_steps_per_s:        median over K timed blocks of S steps each, after a warm-up block;
 //   sample_point_steps_per_s: 10,000 points through 100 DDPM steps (t = 1000 ... 901), median of 3;
 //   peak_rss_mb:              the process's peak resident memory (getrusage).
+//
+// Workloads cnn and unet (--workload cnn|unet; tests/bench/images_torch.py runs the same in PyTorch):
+//   the [003] CNN and the small U-Net of core/image_nn.h on (B, 1, 28, 28) images, batch 128 drawn
+//   from a fixed set of 1,024 images, t ~ U{1..1000}, linear betas, L_simple, Adam lr 1e-3;
+//   train_images_per_s:       median over K timed blocks of S steps (default 5 x 3), after a warm-up;
+//   sample_image_steps_per_s: 128 images through 10 ancestral steps (t = 1000 ... 991), median of 3.
 // A benchmark prints figures; it asserts nothing (the tests check correctness).
 #include <sys/resource.h>
 
@@ -19,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/image_nn.h"
 #include "lessonkit/ddpm.h"
 #include "diffusion/sampler.h"
 #include "diffusion/train.h"
@@ -94,8 +101,72 @@ double peak_rss_mb() {
     return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// ---- the image workloads ----------------------------------------------------------------------
+template <typename Model>
+void bench_images(const char* workload, int threads, int blocks, int block_steps) {
+    const int batch = 128, dataset = 1024, pixels = 28 * 28;
+    std::vector<float> data(size_t(dataset) * pixels);
+    Rng(1, 0).fill_normal(data.data(), int64_t(data.size()));
+    for (float& v : data) v = std::min(1.0f, std::max(-1.0f, v));
+    const Schedule s = linear_schedule(1000);
+    Rng init(1, kInitStream);
+    const Model model(init);
+    Params params = model.params();
+    Adam adam(AdamConfig{});
+    Rng index(1, kIndexStream), steps(1, kTimestepStream), noise(1, kNoiseStream);
+    Tensor x0 = Tensor::zeros(Shape{batch, 1, 28, 28}), eps = Tensor::zeros(Shape{batch, 1, 28, 28});
+    Tensor x_t = Tensor::zeros(Shape{batch, 1, 28, 28});
+    std::vector<int> rows(batch), t(batch);
+    float last_loss = 0.0f;
+    auto step = [&] {
+        index.fill_randint(rows.data(), batch, 0, dataset - 1);
+        for (int b = 0; b < batch; ++b)
+            std::copy_n(data.data() + int64_t(rows[size_t(b)]) * pixels, pixels, x0.data() + int64_t(b) * pixels);
+        steps.fill_randint(t.data(), batch, 1, s.T);
+        noise.fill_normal(eps.data(), eps.numel());
+        q_sample_rows(x_t.data(), x0.data(), eps.data(), t.data(), batch, pixels, s);
+        zero_grad(params);
+        Tensor loss = mse(model.forward(x_t, std::vector<float>(t.begin(), t.end())), eps);
+        backward(loss);
+        adam.step(params);
+        last_loss = loss.item();
+    };
+    for (int i = 0; i < block_steps; ++i) step();
+    std::vector<double> rates;
+    for (int b = 0; b < blocks; ++b) {
+        Stopwatch clock;
+        for (int i = 0; i < block_steps; ++i) step();
+        rates.push_back(double(batch) * block_steps / clock.seconds());
+    }
+
+    const int images = 128, sample_steps = 10;
+    const int64_t n = int64_t(images) * pixels;
+    std::vector<double> sample_rates;
+    for (int rep = 0; rep < 3; ++rep) {
+        NoGrad no_grad;
+        Rng rng(7, 0);
+        Tensor x = Tensor::zeros(Shape{images, 1, 28, 28});
+        rng.fill_normal(x.data(), n);
+        std::vector<float> z(static_cast<size_t>(n));
+        Stopwatch clock;
+        for (int step_t = s.T; step_t > s.T - sample_steps; --step_t) {
+            const Tensor e = model.forward(x, std::vector<float>(size_t(images), float(step_t)));
+            rng.fill_normal(z.data(), n);
+            p_sample_step(x.data(), x.data(), e.data(), z.data(), n, s, step_t, Variance::BetaTilde);
+        }
+        sample_rates.push_back(double(images) * sample_steps / clock.seconds());
+    }
+    std::printf("%s threads=%d train_images_per_s=%.1f sample_image_steps_per_s=%.1f peak_rss_mb=%.1f\n", workload,
+                threads, median(rates), median(sample_rates), peak_rss_mb());
+    std::fprintf(stderr, "bench: %s train blocks (images/s):", workload);
+    for (double r : rates) std::fprintf(stderr, " %.1f", r);
+    std::fprintf(stderr, "; last loss %.4f; %lld parameters\n", double(last_loss), (long long)count_values(params));
+}
+
 int bench(int argc, char** argv) {
     int threads = default_num_threads(), blocks = 7, block_steps = 300;
+    std::string workload = "toy2d";
+    bool blocks_given = false, steps_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -103,9 +174,14 @@ int bench(int argc, char** argv) {
             return argv[++i];
         };
         if (a == "--threads") threads = int(parse_int(value(), 1, 256, "--threads"));
-        else if (a == "--blocks") blocks = int(parse_int(value(), 5, 1000, "--blocks"));
-        else if (a == "--block-steps") block_steps = int(parse_int(value(), 1, 1000000, "--block-steps"));
-        else if (a == "--quick") block_steps = 50;
+        else if (a == "--blocks") blocks = int(parse_int(value(), 5, 1000, "--blocks")), blocks_given = true;
+        else if (a == "--block-steps") block_steps = int(parse_int(value(), 1, 1000000, "--block-steps")), steps_given = true;
+        else if (a == "--quick") block_steps = 50, steps_given = true;
+        else if (a == "--workload") {
+            workload = value();
+            if (workload != "toy2d" && workload != "cnn" && workload != "unet")
+                fail("--workload: expected toy2d, cnn or unet, got " + workload);
+        }
         else if (a == "--peak") {
             // on 1 thread, then on `threads` at once: whether the cores share their FMA units
             for (bool fused : {true, false}) {
@@ -121,9 +197,16 @@ int bench(int argc, char** argv) {
                             threads, all);
             }
             return 0;
-        } else fail("unknown flag " + a + " (flags: --threads N --blocks K --block-steps S --quick --peak)");
+        } else fail("unknown flag " + a + " (flags: --workload W --threads N --blocks K --block-steps S --quick --peak)");
     }
     set_num_threads(threads);
+    if (workload != "toy2d") {
+        if (!blocks_given) blocks = 5;
+        if (!steps_given) block_steps = 3;
+        if (workload == "cnn") bench_images<ImageCNN>("cnn", threads, blocks, block_steps);
+        else bench_images<SmallUNet>("unet", threads, blocks, block_steps);
+        return 0;
+    }
 
     const Dataset data = make_dataset("eight_gaussians", 10000, 1);
     EpsModelConfig mc;  // the canonical model: 34-128-128-128-2, GELU

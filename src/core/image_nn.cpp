@@ -1,0 +1,161 @@
+#include "core/image_nn.h"
+
+#include <cmath>
+
+#include "core/common.h"
+#include "core/image_kernels.h"
+
+namespace ddpm {
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+// ---------------------------------------------------------------------------------------------
+Conv2d::Conv2d(int in_channels, int out_channels, int K, Rng& rng, int stride_, int pad_, int groups_)
+    : stride(stride_), pad(pad_ < 0 ? same_padding(K) : pad_), groups(groups_) {
+    if (in_channels <= 0 || out_channels <= 0 || K <= 0 || groups <= 0 || in_channels % groups || out_channels % groups)
+        fail("Conv2d: bad sizes " + std::to_string(in_channels) + " -> " + std::to_string(out_channels) + ", K = " +
+             std::to_string(K) + ", groups = " + std::to_string(groups));
+    const int fan_in = in_channels / groups * K * K;
+    const float bound = 1.0f / std::sqrt(float(fan_in));
+    weight = Tensor::zeros(Shape{out_channels, in_channels / groups, K, K}, true);
+    bias = Tensor::zeros(Shape{out_channels}, true);
+    rng.fill_uniform(weight.data(), weight.numel(), -bound, bound);
+    rng.fill_uniform(bias.data(), bias.numel(), -bound, bound);
+}
+
+Tensor Conv2d::forward(const Tensor& x) const { return conv2d(x, weight, bias, stride, pad, groups); }
+
+void Conv2d::collect(Params& params, const std::string& prefix) const {
+    params.push_back({prefix + ".weight", weight});
+    params.push_back({prefix + ".bias", bias});
+}
+
+GroupNorm::GroupNorm(int groups_, int channels)
+    : gamma(Tensor::full(Shape{channels}, 1.0f, true)), beta(Tensor::zeros(Shape{channels}, true)), groups(groups_) {}
+
+Tensor GroupNorm::forward(const Tensor& x) const { return group_norm(x, gamma, beta, groups, eps); }
+
+void GroupNorm::collect(Params& params, const std::string& prefix) const {
+    params.push_back({prefix + ".weight", gamma});
+    params.push_back({prefix + ".bias", beta});
+}
+
+ResBlock2d::ResBlock2d(int in_channels, int out_channels, int time_dim, int groups, Rng& rng)
+    : norm1(groups, in_channels),
+      norm2(groups, out_channels),
+      conv1(in_channels, out_channels, 3, rng),
+      conv2(out_channels, out_channels, 3, rng),
+      time(time_dim, out_channels, rng),
+      has_skip(in_channels != out_channels) {
+    if (has_skip) skip = Conv2d(in_channels, out_channels, 1, rng);
+}
+
+Tensor ResBlock2d::forward(const Tensor& x, const Tensor& time_act) const {
+    Tensor h = conv1.forward(silu(norm1.forward(x)));
+    h = add_channel_vector(h, time.forward(time_act));
+    h = conv2.forward(silu(norm2.forward(h)));
+    return add(h, has_skip ? skip.forward(x) : x);
+}
+
+void ResBlock2d::collect(Params& params, const std::string& prefix) const {
+    norm1.collect(params, prefix + ".norm1");
+    conv1.collect(params, prefix + ".conv1");
+    time.collect(params, prefix + ".time");
+    norm2.collect(params, prefix + ".norm2");
+    conv2.collect(params, prefix + ".conv2");
+    if (has_skip) skip.collect(params, prefix + ".skip");
+}
+
+SelfAttention2d::SelfAttention2d(int channels, int heads_, int groups, Rng& rng)
+    : norm(groups, channels), qkv(channels, 3 * channels, 1, rng), proj(channels, channels, 1, rng), heads(heads_) {}
+
+Tensor SelfAttention2d::forward(const Tensor& x) const {
+    return add(x, proj.forward(spatial_attention(qkv.forward(norm.forward(x)), heads)));
+}
+
+void SelfAttention2d::collect(Params& params, const std::string& prefix) const {
+    norm.collect(params, prefix + ".norm");
+    qkv.collect(params, prefix + ".qkv");
+    proj.collect(params, prefix + ".proj");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CNN of [003]
+// ---------------------------------------------------------------------------------------------
+namespace {
+const int kTimeFeatures = 32;  // width of the sinusoidal embedding of t
+}
+
+ImageCNN::ImageCNN(Rng& rng) : time_mlp({kTimeFeatures, 128, 128, 16}, Activation::GELU, rng) {
+    const int channels[] = {1, 16, 32, 32, 16, 1};
+    for (int i = 0; i < 5; ++i) convs.emplace_back(channels[i], channels[i + 1], i < 4 ? 7 : 3, rng);
+}
+
+Tensor ImageCNN::forward(const Tensor& x, const std::vector<float>& t) const {
+    const Tensor time = time_mlp.forward(timestep_embedding(t, kTimeFeatures));  // (B, 16)
+    Tensor h = gelu(add_channel_vector(convs[0].forward(x), time));
+    for (size_t i = 1; i + 1 < convs.size(); ++i) h = gelu(convs[i].forward(h));
+    return convs.back().forward(h);
+}
+
+Params ImageCNN::params() const {
+    Params p;
+    time_mlp.collect(p, "time_mlp");
+    for (size_t i = 0; i < convs.size(); ++i) convs[i].collect(p, "convs." + std::to_string(i));
+    return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The small U-Net
+// ---------------------------------------------------------------------------------------------
+namespace {
+const int kTimeDim = 128, kGroups = 8, kHeads = 4;
+}
+
+SmallUNet::SmallUNet(Rng& rng)
+    : time1(kTimeFeatures, kTimeDim, rng),
+      time2(kTimeDim, kTimeDim, rng),
+      stem(1, 32, 3, rng),
+      down0(32, 32, 3, rng, 2, 1),
+      down1(64, 64, 3, rng, 2, 1),
+      head(32, 1, 3, rng),
+      block0(32, 32, kTimeDim, kGroups, rng),
+      block1(32, 64, kTimeDim, kGroups, rng),
+      mid1(64, 64, kTimeDim, kGroups, rng),
+      mid2(64, 64, kTimeDim, kGroups, rng),
+      up1(64 + 64, 64, kTimeDim, kGroups, rng),
+      up0(64 + 32, 32, kTimeDim, kGroups, rng),
+      attn(64, kHeads, kGroups, rng),
+      head_norm(kGroups, 32) {}
+
+Tensor SmallUNet::forward(const Tensor& x, const std::vector<float>& t) const {
+    const Tensor e = silu(time2.forward(silu(time1.forward(timestep_embedding(t, kTimeFeatures)))));  // (B, 128)
+    const Tensor s0 = block0.forward(stem.forward(x), e);            // (B, 32, 28, 28)
+    const Tensor s1 = block1.forward(down0.forward(s0), e);          // (B, 64, 14, 14)
+    Tensor h = mid1.forward(down1.forward(s1), e);                   // (B, 64, 7, 7)
+    h = mid2.forward(attn.forward(h), e);
+    h = up1.forward(concat({upsample2x(h), s1}), e);                 // (B, 64, 14, 14)
+    h = up0.forward(concat({upsample2x(h), s0}), e);                 // (B, 32, 28, 28)
+    return head.forward(silu(head_norm.forward(h)));                 // (B, 1, 28, 28)
+}
+
+Params SmallUNet::params() const {
+    Params p;
+    time1.collect(p, "time1");
+    time2.collect(p, "time2");
+    stem.collect(p, "stem");
+    block0.collect(p, "block0");
+    down0.collect(p, "down0");
+    block1.collect(p, "block1");
+    down1.collect(p, "down1");
+    mid1.collect(p, "mid1");
+    attn.collect(p, "attn");
+    mid2.collect(p, "mid2");
+    up1.collect(p, "up1");
+    up0.collect(p, "up0");
+    head_norm.collect(p, "head_norm");
+    head.collect(p, "head");
+    return p;
+}
+
+}  // namespace ddpm

@@ -1,0 +1,413 @@
+// fast/image_kernels.cpp: conv2d (groups = 1) as im2col + the register-tile matrix product, forward
+// and both products of the backward, installed into fast_kernels() at start-up. Each gives the same
+// bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): the im2col row order is
+// the reference's tap order (ic, kh, kw), and each matrix product runs its sum in the reference's
+// order (gemm_acc: k increasing, from the value already in C, a multiply and an add per term).
+//
+// Threads: the forward and dinp work one image per chunk; dweight one block of kConvGradImages
+// images per chunk, each into its own partial sum, the partials then added in block order, as the
+// reference does. The matrix products inside a chunk run on that chunk's thread.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/image_kernels.h"
+#include "core/kernels.h"
+#include "core/pool.h"
+
+namespace ddpm {
+namespace {
+
+struct ConvGeometry {
+    int C, H, W, K, stride, pad, OH, OW;
+    int64_t P() const { return int64_t(OH) * OW; }
+    int taps() const { return C * K * K; }
+};
+
+// cols (taps, P): row k = (ic, kh, kw) holds, for every output position p, the input value tap k
+// reads there (0 in the padding). x is one image (C, H, W).
+void im2col_rows(float* cols, const float* x, const ConvGeometry& g) {
+    const int64_t P = g.P();
+    for (int ic = 0; ic < g.C; ++ic)
+        for (int kh = 0; kh < g.K; ++kh)
+            for (int kw = 0; kw < g.K; ++kw) {
+                float* row = cols + (int64_t(ic * g.K + kh) * g.K + kw) * P;
+                const float* plane = x + int64_t(ic) * g.H * g.W;
+                for (int oh = 0; oh < g.OH; ++oh) {
+                    float* out = row + int64_t(oh) * g.OW;
+                    const int ih = oh * g.stride - g.pad + kh;
+                    if (ih < 0 || ih >= g.H) {
+                        std::fill(out, out + g.OW, 0.0f);
+                        continue;
+                    }
+                    const float* line = plane + int64_t(ih) * g.W;
+                    for (int ow = 0; ow < g.OW; ++ow) {
+                        const int iw = ow * g.stride - g.pad + kw;
+                        out[ow] = (iw >= 0 && iw < g.W) ? line[iw] : 0.0f;
+                    }
+                }
+            }
+}
+
+// patches (P, taps): the transpose of im2col_rows, one row of taps per output position.
+void im2col_positions(float* patches, const float* x, const ConvGeometry& g) {
+    const int taps = g.taps();
+    for (int oh = 0; oh < g.OH; ++oh)
+        for (int ow = 0; ow < g.OW; ++ow) {
+            float* row = patches + (int64_t(oh) * g.OW + ow) * taps;
+            for (int ic = 0; ic < g.C; ++ic) {
+                const float* plane = x + int64_t(ic) * g.H * g.W;
+                for (int kh = 0; kh < g.K; ++kh) {
+                    const int ih = oh * g.stride - g.pad + kh;
+                    float* out = row + (ic * g.K + kh) * g.K;
+                    if (ih < 0 || ih >= g.H) {
+                        std::fill(out, out + g.K, 0.0f);
+                        continue;
+                    }
+                    const float* line = plane + int64_t(ih) * g.W;
+                    for (int kw = 0; kw < g.K; ++kw) {
+                        const int iw = ow * g.stride - g.pad + kw;
+                        out[kw] = (iw >= 0 && iw < g.W) ? line[iw] : 0.0f;
+                    }
+                }
+            }
+        }
+}
+
+// dx (C, H, W) += the columns dcols (taps, P) scattered back, taps in order, positions in order.
+void col2im_add(float* dx, const float* dcols, const ConvGeometry& g) {
+    const int64_t P = g.P();
+    for (int ic = 0; ic < g.C; ++ic)
+        for (int kh = 0; kh < g.K; ++kh)
+            for (int kw = 0; kw < g.K; ++kw) {
+                const float* row = dcols + (int64_t(ic * g.K + kh) * g.K + kw) * P;
+                float* plane = dx + int64_t(ic) * g.H * g.W;
+                for (int oh = 0; oh < g.OH; ++oh) {
+                    const int ih = oh * g.stride - g.pad + kh;
+                    if (ih < 0 || ih >= g.H) continue;
+                    float* line = plane + int64_t(ih) * g.W;
+                    const float* in = row + int64_t(oh) * g.OW;
+                    for (int ow = 0; ow < g.OW; ++ow) {
+                        const int iw = ow * g.stride - g.pad + kw;
+                        if (iw >= 0 && iw < g.W) line[iw] += in[ow];
+                    }
+                }
+            }
+}
+
+// One scratch buffer per thread, grown as needed (an image's columns are up to a few MB).
+float* scratch(std::vector<float>& buffer, int64_t n) {
+    if (int64_t(buffer.size()) < n) buffer.resize(size_t(n));
+    return buffer.data();
+}
+
+thread_local std::vector<float> tl_cols;
+
+void conv2d_forward_im2col(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
+                           int W, int OC, int K, int stride, int pad) {
+    const ConvGeometry g{C, H, W, K, stride, pad, conv_out_size(H, K, stride, pad), conv_out_size(W, K, stride, pad)};
+    const int64_t P = g.P();
+    const int taps = g.taps();
+    parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
+        float* cols = scratch(tl_cols, int64_t(taps) * P);
+        for (int64_t b = b0; b < b1; ++b) {
+            im2col_rows(cols, inp + b * C * int64_t(H) * W, g);
+            float* y = out + b * OC * P;  // (OC, P)
+            for (int o = 0; o < OC; ++o) std::fill(y + o * P, y + (o + 1) * P, bias ? bias[o] : 0.0f);
+            gemm_acc(y, weight, cols, OC, taps, int(P));  // y (OC,P) += weight (OC,taps) . cols (taps,P)
+        }
+    });
+}
+
+void conv2d_backward_im2col(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                            const float* weight, int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+    const ConvGeometry g{C, H, W, K, stride, pad, conv_out_size(H, K, stride, pad), conv_out_size(W, K, stride, pad)};
+    const int64_t P = g.P(), HW = int64_t(H) * W;
+    const int taps = g.taps();
+
+    if (dbias)
+        for (int o = 0; o < OC; ++o) {
+            double s = 0.0;
+            for (int b = 0; b < B; ++b)
+                for (int64_t p = 0; p < P; ++p) s += dout[(int64_t(b) * OC + o) * P + p];
+            dbias[o] += float(s);
+        }
+
+    const int blocks = (B + kConvGradImages - 1) / kConvGradImages;
+    std::vector<float> partial(dweight ? size_t(blocks) * OC * taps : 0, 0.0f);  // (blocks, OC, taps)
+    parallel_for(blocks, [&](int64_t blk) {
+        float* cols = scratch(tl_cols, int64_t(taps) * P);  // dcols (taps, P), then patches (P, taps)
+        const int b_begin = int(blk) * kConvGradImages, b_end = std::min(B, b_begin + kConvGradImages);
+        for (int b = b_begin; b < b_end; ++b) {
+            const float* g_out = dout + int64_t(b) * OC * P;  // (OC, P)
+            if (dinp) {
+                std::fill(cols, cols + int64_t(taps) * P, 0.0f);
+                gemm_acc_tn(cols, weight, g_out, taps, OC, int(P));  // dcols = weight^T (taps,OC) . dout (OC,P)
+                col2im_add(dinp + int64_t(b) * C * HW, cols, g);
+            }
+            if (dweight) {
+                im2col_positions(cols, inp + int64_t(b) * C * HW, g);
+                gemm_acc(partial.data() + blk * OC * taps, g_out, cols, OC, int(P), taps);  // (OC,P) . (P,taps)
+            }
+        }
+    });
+    if (dweight)
+        for (int blk = 0; blk < blocks; ++blk) {
+            const float* part = partial.data() + int64_t(blk) * OC * taps;
+            for (int64_t i = 0; i < int64_t(OC) * taps; ++i) dweight[i] += part[i];
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stride 1: an implicit im2col. With the image stored padded, (C, Hp, Wp), Hp = H + 2 pad, and the
+// output computed on the padded width, p' = oh * Wp + ow (the columns ow >= OW are junk and dropped),
+// tap k = (ic, kh, kw) reads x_pad[off[k] + p'] with off[k] = ic Hp Wp + kh Wp + kw: row k of the
+// im2col matrix is the padded image itself, shifted. No columns are written; the matrix products read
+// the image in place. The junk columns of dout are zero, so their terms add +-0: nothing changes
+// (a sum started from +0 never becomes -0; caveat: a -0 already in dinp would become +0).
+// ---------------------------------------------------------------------------------------------
+typedef float vec16 __attribute__((vector_size(64)));
+const int kLanes = 16;
+
+inline vec16 load16(const float* p) {
+    vec16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline void store16(float* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
+
+// A(m, k) = a_row[m][k * ak]; B(k, n) = b[b_off[k] + n]; C (M, N) with rows ldc apart.
+struct Operands {
+    const float* const* a_row;
+    int64_t ak;
+    const float* b;
+    const int64_t* b_off;
+    float* c;
+    int64_t ldc;
+    int K;
+};
+
+// C[m0 .. m0+R, n0 .. n0+16V] += A . B, k in increasing order, a multiply and an add per term
+template <int R, int V>
+void tile(const Operands& o, int m0, int n0) {
+    vec16 acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
+    const float* __restrict a[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) a[r] = o.a_row[m0 + r];
+    for (int k = 0; k < o.K; ++k) {
+        const float* __restrict b = o.b + o.b_off[k] + n0;
+        vec16 bk[V];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const float x = a[r][k * o.ak];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) acc[r][v] += x * bk[v];
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
+}
+
+// columns [n0, N) that do not fill a vector: a scalar chain per element, R rows at once
+template <int R>
+void tile_narrow(const Operands& o, int m0, int n0, int N) {
+    for (int n = n0; n < N; ++n) {
+        float acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = o.c[(m0 + r) * o.ldc + n];
+        for (int k = 0; k < o.K; ++k) {
+            const float b = o.b[o.b_off[k] + n];
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) acc[r] += o.a_row[m0 + r][k * o.ak] * b;
+        }
+        for (int r = 0; r < R; ++r) o.c[(m0 + r) * o.ldc + n] = acc[r];
+    }
+}
+
+template <int R>
+void row_block(const Operands& o, int m0, int N) {
+    int n = 0;
+    for (; n + 2 * kLanes <= N; n += 2 * kLanes) tile<R, 2>(o, m0, n);
+    if (n + kLanes <= N) {
+        tile<R, 1>(o, m0, n);
+        n += kLanes;
+    }
+    if (n < N) tile_narrow<R>(o, m0, n, N);
+}
+
+// C (M, N) += A (M, K) . B (K, N)
+void product(const Operands& o, int M, int N) {
+    int m = 0;
+    for (; m + 8 <= M; m += 8) row_block<8>(o, m, N);
+    switch (M - m) {
+        case 7: row_block<7>(o, m, N); break;
+        case 6: row_block<6>(o, m, N); break;
+        case 5: row_block<5>(o, m, N); break;
+        case 4: row_block<4>(o, m, N); break;
+        case 3: row_block<3>(o, m, N); break;
+        case 2: row_block<2>(o, m, N); break;
+        case 1: row_block<1>(o, m, N); break;
+        default: break;
+    }
+}
+
+int64_t round_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
+
+// The padded geometry of a stride-1 convolution.
+struct Padded {
+    int C, H, W, K, pad, Hp, Wp, OH, OW;
+    int64_t plane, P, Np;  // Hp * Wp; OH * Wp positions on the padded width; P rounded up to a vector
+    std::vector<int64_t> off;  // (taps) where tap k starts in the padded image
+    Padded(int C_, int H_, int W_, int K_, int pad_)
+        : C(C_), H(H_), W(W_), K(K_), pad(pad_), Hp(H_ + 2 * pad_), Wp(W_ + 2 * pad_),
+          OH(H_ + 2 * pad_ - K_ + 1), OW(W_ + 2 * pad_ - K_ + 1) {
+        plane = int64_t(Hp) * Wp;
+        P = int64_t(OH) * Wp;
+        Np = round_up(P, kLanes);
+        for (int ic = 0; ic < C; ++ic)
+            for (int kh = 0; kh < K; ++kh)
+                for (int kw = 0; kw < K; ++kw) off.push_back(ic * plane + int64_t(kh) * Wp + kw);
+    }
+    int taps() const { return C * K * K; }
+    // values of a padded image, with room for the reads of the last positions past its end
+    int64_t padded_size() const { return C * plane + Np + int64_t(K) * Wp + K; }
+
+    // x (C,H,W) -> x_pad (zeros around, and after the end)
+    void pad_image(float* x_pad, const float* x) const {
+        std::fill(x_pad, x_pad + padded_size(), 0.0f);
+        for (int c = 0; c < C; ++c)
+            for (int h = 0; h < H; ++h)
+                std::memcpy(x_pad + c * plane + int64_t(h + pad) * Wp + pad, x + (int64_t(c) * H + h) * W,
+                            sizeof(float) * size_t(W));
+    }
+};
+
+thread_local std::vector<float> tl_pad, tl_out, tl_dout, tl_doutT, tl_g;
+thread_local std::vector<const float*> tl_rows;
+
+void conv2d_forward_implicit(float* out, const float* inp, const float* weight, const float* bias, int B, int C,
+                             int H, int W, int OC, int K, int pad) {
+    const Padded g(C, H, W, K, pad);
+    const int taps = g.taps();
+    parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
+        float* x_pad = scratch(tl_pad, g.padded_size());
+        float* y_pad = scratch(tl_out, OC * g.Np);  // (OC, Np)
+        tl_rows.resize(size_t(OC));
+        for (int o = 0; o < OC; ++o) tl_rows[size_t(o)] = weight + int64_t(o) * taps;
+        for (int64_t b = b0; b < b1; ++b) {
+            g.pad_image(x_pad, inp + b * C * int64_t(H) * W);
+            for (int o = 0; o < OC; ++o) std::fill(y_pad + o * g.Np, y_pad + (o + 1) * g.Np, bias ? bias[o] : 0.0f);
+            const Operands ops{tl_rows.data(), 1, x_pad, g.off.data(), y_pad, g.Np, taps};
+            product(ops, OC, int(g.Np));  // y (OC, Np) += weight (OC, taps) . shifted images (taps, Np)
+            float* y = out + b * OC * int64_t(g.OH) * g.OW;
+            for (int o = 0; o < OC; ++o)
+                for (int oh = 0; oh < g.OH; ++oh)
+                    std::memcpy(y + (int64_t(o) * g.OH + oh) * g.OW, y_pad + o * g.Np + int64_t(oh) * g.Wp,
+                                sizeof(float) * size_t(g.OW));
+        }
+    });
+}
+
+void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                              const float* weight, int B, int C, int H, int W, int OC, int K, int pad) {
+    const Padded g(C, H, W, K, pad);
+    const int taps = g.taps();
+    const int64_t P_out = int64_t(g.OH) * g.OW, HW = int64_t(H) * W;
+    const int kTapBlock = 16;  // taps of dinp's product per pass (their rows stay in cache)
+
+    if (dbias)
+        for (int o = 0; o < OC; ++o) {
+            double s = 0.0;
+            for (int b = 0; b < B; ++b)
+                for (int64_t p = 0; p < P_out; ++p) s += dout[(int64_t(b) * OC + o) * P_out + p];
+            dbias[o] += float(s);
+        }
+
+    std::vector<int64_t> dout_rows(static_cast<size_t>(OC)), doutT_rows(static_cast<size_t>(g.P));
+    for (int o = 0; o < OC; ++o) dout_rows[size_t(o)] = o * g.Np;
+    for (int64_t p = 0; p < g.P; ++p) doutT_rows[size_t(p)] = p * OC;
+    const int blocks = (B + kConvGradImages - 1) / kConvGradImages;
+    std::vector<float> partial(dweight ? size_t(blocks) * taps * OC : 0, 0.0f);  // (blocks, taps, OC)
+    parallel_for(blocks, [&](int64_t blk) {
+        float* x_pad = scratch(tl_pad, g.padded_size());
+        float* d_pad = scratch(tl_dout, OC * g.Np);  // dout on the padded width (OC, Np), junk = 0
+        tl_rows.resize(size_t(std::max(taps, 1)));
+        const int b_begin = int(blk) * kConvGradImages, b_end = std::min(B, b_begin + kConvGradImages);
+        for (int b = b_begin; b < b_end; ++b) {
+            const float* g_out = dout + int64_t(b) * OC * P_out;
+            std::fill(d_pad, d_pad + OC * g.Np, 0.0f);
+            for (int o = 0; o < OC; ++o)
+                for (int oh = 0; oh < g.OH; ++oh)
+                    std::memcpy(d_pad + o * g.Np + int64_t(oh) * g.Wp, g_out + (int64_t(o) * g.OH + oh) * g.OW,
+                                sizeof(float) * size_t(g.OW));
+            if (dinp) {  // dx_pad = dinp padded; per block of taps G = W^T dout, scattered tap by tap
+                float* dx_pad = x_pad;
+                g.pad_image(dx_pad, dinp + int64_t(b) * C * HW);
+                float* G = scratch(tl_g, kTapBlock * g.Np);
+                for (int k0 = 0; k0 < taps; k0 += kTapBlock) {
+                    const int rows = std::min(kTapBlock, taps - k0);
+                    std::fill(G, G + rows * g.Np, 0.0f);
+                    for (int r = 0; r < rows; ++r) tl_rows[size_t(r)] = weight + k0 + r;
+                    const Operands ops{tl_rows.data(), taps, d_pad, dout_rows.data(), G, g.Np, OC};
+                    product(ops, rows, int(g.Np));  // G (rows, Np) = W^T (rows, OC) . dout (OC, Np)
+                    for (int r = 0; r < rows; ++r) {
+                        float* __restrict dst = dx_pad + g.off[size_t(k0 + r)];
+                        const float* __restrict src = G + r * g.Np;
+                        for (int64_t p = 0; p < g.P; ++p) dst[p] += src[p];
+                    }
+                }
+                float* dx = dinp + int64_t(b) * C * HW;
+                for (int c = 0; c < C; ++c)
+                    for (int h = 0; h < H; ++h)
+                        std::memcpy(dx + (int64_t(c) * H + h) * W, dx_pad + c * g.plane + int64_t(h + pad) * g.Wp + pad,
+                                    sizeof(float) * size_t(W));
+            }
+            if (dweight) {  // partial^T (taps, OC) += shifted images (taps, P) . dout^T (P, OC)
+                g.pad_image(x_pad, inp + int64_t(b) * C * HW);
+                float* dT = scratch(tl_doutT, g.P * OC);
+                for (int64_t p = 0; p < g.P; ++p)
+                    for (int o = 0; o < OC; ++o) dT[p * OC + o] = d_pad[o * g.Np + p];
+                for (int k = 0; k < taps; ++k) tl_rows[size_t(k)] = x_pad + g.off[size_t(k)];
+                const Operands ops{tl_rows.data(), 1, dT, doutT_rows.data(), partial.data() + blk * taps * OC, OC,
+                                   int(g.P)};
+                product(ops, taps, OC);
+            }
+        }
+    });
+    if (dweight)
+        for (int blk = 0; blk < blocks; ++blk) {
+            const float* part = partial.data() + int64_t(blk) * taps * OC;
+            for (int o = 0; o < OC; ++o)
+                for (int k = 0; k < taps; ++k) dweight[int64_t(o) * taps + k] += part[int64_t(k) * OC + o];
+        }
+}
+
+void conv2d_forward_fast(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
+                         int W, int OC, int K, int stride, int pad) {
+    if (stride == 1) return conv2d_forward_implicit(out, inp, weight, bias, B, C, H, W, OC, K, pad);
+    conv2d_forward_im2col(out, inp, weight, bias, B, C, H, W, OC, K, stride, pad);
+}
+
+void conv2d_backward_fast(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+    if (stride == 1) return conv2d_backward_implicit(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, K, pad);
+    conv2d_backward_im2col(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, K, stride, pad);
+}
+
+const bool kInstalled = [] {
+    FastKernels& k = fast_kernels();
+    k.conv2d_forward = conv2d_forward_fast;
+    k.conv2d_backward = conv2d_backward_fast;
+    return true;
+}();
+
+}  // namespace
+}  // namespace ddpm
