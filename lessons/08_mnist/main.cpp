@@ -1,10 +1,15 @@
 // Lesson 08: MNIST. The forward process on real images and the corruption it does, measured
 // beside its closed form ([004] Q3, Fig. 1-3); the metrics that [003]'s tables use, on cases whose
-// answers are known.
+// answers are known; [003]'s CNN trained on the images, its samples and reconstructions; [003]
+// Table 1 (two constant schedules and the cosine one), scored with a classifier trained here.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
+#include "diffusion/classifier.h"
+#include "diffusion/ddim.h"
 #include "diffusion/image_metrics.h"
+#include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/plot.h"
@@ -13,7 +18,8 @@ using namespace ddpm;
 
 namespace {
 
-enum Stream : uint64_t { kForwardNoise = 1, kMetricNoise = 2 };
+enum Stream : uint64_t { kForwardNoise = 1, kMetricNoise = 2, kSampleStart = 3, kSampleNoise = 4, kReconNoise = 5,
+                         kReconStart = 6, kEvalTriples = 7, kFloor = 8 };
 
 // mean of x^2 over one image: what the closed form of the MSE needs
 double mean_square(const float* x, int64_t n) {
@@ -140,6 +146,192 @@ void metrics_on_known_cases(const LessonArgs& args, const ImageSet& test) {
     t.save_tsv(args.out("metrics_known.tsv"));
 }
 
+// ---- 3. the scorer: a classifier trained here -----------------------------------------------------
+// data/models/mnist_classifier.ckpt (make classifier); trained here when it is missing.
+MnistClassifier scorer(const ImageSet& test) {
+    const std::string path = "data/models/mnist_classifier.ckpt";
+    MnistClassifier model;
+    if (std::filesystem::exists(path)) {
+        model = classifier_from_checkpoint(load_checkpoint(path), path);
+    } else {
+        std::fprintf(stderr, "  %s missing (make classifier writes it): training it here\n", path.c_str());
+        model = train_classifier(load_mnist("train"), ClassifierConfig());
+    }
+    std::fprintf(stderr, "  classifier: test accuracy %.4f\n", classifier_accuracy(model, test));
+    return model;
+}
+
+// The Frechet distance of `samples` (n images) to n test images, on the classifier's features,
+// and its floor: n training images against the same test images.
+struct Frechet {
+    double distance = 0.0, floor = 0.0;
+};
+Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train,
+                const ImageSet& test) {
+    const std::vector<float> fs = classifier_features(scorer, samples, n);
+    const std::vector<float> ft = classifier_features(scorer, test.x.data(), n);
+    const std::vector<float> fr = classifier_features(scorer, train.x.data(), n);
+    return {frechet_distance(fs.data(), n, ft.data(), n, kClassifierFeatures),
+            frechet_distance(fr.data(), n, ft.data(), n, kClassifierFeatures)};
+}
+
+// ---- 4. training [003]'s CNN ---------------------------------------------------------------------
+struct Run {
+    std::string name;
+    Schedule schedule;
+    ImageModel ema;
+    std::vector<double> train_loss, val_loss;  // per report block
+    int steps = 0;
+};
+
+// Algorithm 1 on the 80% split; the loss of the EMA model on fixed triples of the 20% every block.
+Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const ImageSet& train, int steps,
+              int blocks, const std::string& grid_prefix) {
+    std::vector<int> train_rows, val_rows;
+    split_80_20(train.n, args.seed, train_rows, val_rows);
+    ImageTrainConfig c;
+    c.seed = args.seed;
+    ImageTrainer tr(ImageArch::CNN, c, s);
+    Run run{name, s, {}, {}, {}, steps};
+    Stopwatch clock;
+    double block_loss = 0.0;
+    const int per_block = std::max(1, steps / blocks);
+    for (int step = 1; step <= steps; ++step) {
+        block_loss += tr.train_step(train, train_rows);
+        if (step % per_block == 0 || step == steps) {
+            const int in_block = step % per_block == 0 ? per_block : step % per_block;
+            run.train_loss.push_back(block_loss / in_block);
+            block_loss = 0.0;
+            const ImageModel ema = tr.ema_model();
+            run.val_loss.push_back(image_eval_loss(ema, s, train, val_rows, 512, args.seed + kEvalTriples));
+            std::fprintf(stderr, "  %s: step %d/%d  train %.4f  val %.4f  %.0f images/s\n", name.c_str(), step, steps,
+                         run.train_loss.back(), run.val_loss.back(), step * c.batch / clock.seconds());
+            if (!grid_prefix.empty()) {  // 16 samples from one fixed x_T after each block (DDIM, 25 steps)
+                std::vector<float> x(size_t(16) * 784);
+                Rng(args.seed, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
+                ddim_sample(x.data(), 16, 784, s, image_eps_function(ema), ddim_timesteps(s.T, 25, Spacing::Uniform),
+                            0.0f, args.seed);
+                for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+                plot::save_image_grid(args.out(grid_prefix + "_step" + std::to_string(step) + ".png"), x.data(), 16,
+                                      1, 28, 28, 8, -1.0f, 1.0f, 2);
+            }
+        }
+    }
+    run.ema = tr.ema_model();
+    return run;
+}
+
+// x_0 -> z_t -> back to x_0 with the model: ancestral steps from t down to 1, the predicted x_0
+// clipped to [-1, 1] (Ho et al.'s sampler for images), noise from Rng(seed, kReconNoise).
+void reconstruct(float* x, int n, const Schedule& s, const ImageModel& model, int t_start, uint64_t seed) {
+    const int64_t values = int64_t(n) * 784;
+    std::vector<float> eps(static_cast<size_t>(values)), z(eps.size()), x0(eps.size());
+    Rng(seed, kReconStart).fill_normal(eps.data(), values);
+    q_sample(x, x, eps.data(), values, s, t_start);  // z_t, eq. (1.2)
+    const EpsFunction f = image_eps_function(model);
+    Rng noise(seed, kReconNoise);
+    for (int t = t_start; t >= 1; --t) {
+        f(eps.data(), x, n, t);
+        noise.fill_normal(z.data(), values);
+        predict_x0(x0.data(), x, eps.data(), values, s, t);
+        for (float& v : x0) v = std::min(1.0f, std::max(-1.0f, v));
+        q_posterior_mean(x, x0.data(), x, values, s, t);
+        if (t > 1) {
+            const float sigma = float(sigma_of(s, t, Variance::BetaTilde));
+            for (int64_t i = 0; i < values; ++i) x[i] += sigma * z[size_t(i)];
+        }
+    }
+}
+
+// the first t with alpha_bar_t < 1/2: where each schedule's reconstructions start
+int t_half(const Schedule& s) {
+    int t = 1;
+    while (t < s.T && s.alpha_bar[size_t(t)] >= 0.5) ++t;
+    return t;
+}
+
+void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& test, const MnistClassifier& judge) {
+    const int batch = ImageTrainConfig().batch;
+    // [003]: 50 epochs of the 80% split. Quick: 250 steps (two thirds of an epoch) for the main run
+    // and 100 for each model of Table 8.4, which buys blobs, not digits (the README shows them).
+    const int steps = args.full ? 50 * (train.n * 4 / 5) / batch : 250;
+    const int table_steps = args.full ? steps : 100;
+    const int n_score = args.full ? 1000 : 128, n_recon = args.full ? 10000 : 16, ddim_steps = 25;
+    std::vector<Run> runs;
+    runs.push_back(
+        train_cnn(args, "linear T=1000", linear_schedule(1000), train, steps, args.full ? 50 : 5, "cnn_samples"));
+
+    // loss curves
+    plot::Figure fig(1, 1, 560, 380);
+    {
+        plot::Axes& ax = fig.at(0, 0);
+        std::vector<float> x, tl, vl;
+        for (size_t k = 0; k < runs[0].train_loss.size(); ++k) {
+            x.push_back(float((k + 1) * std::max(1, steps / int(runs[0].train_loss.size()))));
+            tl.push_back(float(runs[0].train_loss[k]));
+            vl.push_back(float(runs[0].val_loss[k]));
+        }
+        ax.line(x, tl, plot::colors::blue, 1.5f, "training (mean over the block)");
+        ax.line(x, vl, plot::colors::orange, 1.5f, "validation (EMA weights, 512 fixed triples)");
+        ax.title("[003]'s CNN, linear schedule: L_simple");
+        ax.xlabel("step (batch 128)");
+        ax.ylabel("loss");
+    }
+    fig.save(args.out("cnn_loss.png"));
+
+    // Table 8.4: [003] Table 1, with the cosine schedule beside its two constant ones
+    for (auto [name, s] : std::vector<std::pair<std::string, Schedule>>{
+             {"constant 0.001 T=2000", constant_schedule(2000, 0.001)},
+             {"constant 0.1 T=200", constant_schedule(200, 0.1)},
+             {"cosine T=1000", cosine_schedule(1000)}})
+        runs.push_back(train_cnn(args, name, s, train, table_steps, args.full ? 50 : 1, ""));
+    Table table({"model", "steps", "alpha_bar_T", "test_loss", "rmse", "ssim", "psnr", "frechet", "frechet_floor",
+                 "t_recon"});
+    std::vector<float> grid;  // unconditional samples of each model, 8 per row
+    for (const Run& run : runs) {
+        const Schedule& s = run.schedule;
+        std::vector<int> test_rows(static_cast<size_t>(test.n));
+        for (int i = 0; i < test.n; ++i) test_rows[size_t(i)] = i;
+        const double test_loss = image_eval_loss(run.ema, s, test, test_rows, args.full ? 10000 : 1024, args.seed + kEvalTriples);
+        // conditional: test images degraded to z_t at the schedule's t_half and brought back
+        const int tc = t_half(s);
+        std::vector<float> recon(test.x.begin(), test.x.begin() + int64_t(n_recon) * 784);
+        reconstruct(recon.data(), n_recon, s, run.ema, tc, args.seed);
+        double e = 0, q = 0, p = 0;
+        for (int i = 0; i < n_recon; ++i) {
+            e += rmse(test.image(i), recon.data() + int64_t(i) * 784, 784) / n_recon;
+            q += ssim(test.image(i), recon.data() + int64_t(i) * 784, 28, 28, 2.0) / n_recon;
+            p += psnr(test.image(i), recon.data() + int64_t(i) * 784, 784, 2.0) / n_recon;
+        }
+        // unconditional: from x_T ~ N(0, I); DDIM with 25 steps in quick mode, DDPM in full
+        std::vector<float> x(size_t(n_score) * 784);
+        Rng(args.seed, kSampleStart + 100).fill_normal(x.data(), int64_t(x.size()));
+        if (args.full) {
+            SampleOptions o;
+            o.seed = args.seed + kSampleNoise;
+            o.clip_x0 = 1.0f;
+            ddpm_sample(x.data(), n_score, 784, s, image_eps_function(run.ema), o);
+        } else {
+            ddim_sample(x.data(), n_score, 784, s, image_eps_function(run.ema),
+                        ddim_timesteps(s.T, ddim_steps, Spacing::Uniform), 0.0f, args.seed + kSampleNoise);
+        }
+        for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+        grid.insert(grid.end(), x.begin(), x.begin() + 8 * 784);
+        const Frechet fd = frechet(judge, x.data(), n_score, train, test);
+        table.add_row({run.name, std::to_string(run.steps), fmt_sci(s.alpha_bar[size_t(s.T)], 2), fmt(test_loss, 4),
+                       fmt(e, 3), fmt(q, 3), fmt(p, 2), fmt(fd.distance, 1), fmt(fd.floor, 1), std::to_string(tc)});
+    }
+    table.print("Table 8.4: [003] Table 1 on our CNN: test loss (L_simple), RMSE / SSIM / PSNR of test images "
+                "reconstructed from z_t at t_recon (alpha_bar < 1/2), Frechet distance of unconditional samples (" +
+                std::to_string(n_score) + ", " + (args.full ? "DDPM" : "DDIM " + std::to_string(ddim_steps) + " steps") +
+                ") and its floor");
+    table.save_tsv(args.out("table1.tsv"));
+    std::vector<std::string> rows;
+    for (const Run& run : runs) rows.push_back(run.name);
+    plot::save_image_grid(args.out("cnn_samples_by_schedule.png"), grid.data(), int(runs.size()) * 8, 1, 28, 28, 8,
+                          -1.0f, 1.0f, 2, rows);
+}
+
 int lesson(int argc, char** argv) {
     LessonArgs args = parse_lesson_args(argc, argv, "08_mnist");
     std::printf("%s\n", notation_banner());
@@ -148,6 +340,9 @@ int lesson(int argc, char** argv) {
     std::fprintf(stderr, "  MNIST test set: %d images of %d x %d\n", test.n, test.h, test.w);
     forward_on_images(args, test);
     metrics_on_known_cases(args, test);
+    const ImageSet train = load_mnist("train");
+    const MnistClassifier judge = scorer(test);
+    cnn_lesson(args, train, test, judge);
     std::fprintf(stderr, "[08_mnist] done in %.1f s\n", clock.seconds());
     return 0;
 }

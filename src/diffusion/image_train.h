@@ -1,0 +1,72 @@
+// image_train.h: Algorithm 1 of Ho et al. (2020) on images, for the networks of core/image_nn.h.
+//
+// The same recipe as train.h's Trainer on vectors: x_0 from the data, t ~ U{1..T}, eps ~ N(0, I),
+// a step of Adam on || eps - eps_theta(sqrt(ab_t) x_0 + sqrt(1 - ab_t) eps, t) ||^2, clipping, EMA;
+// here x_0 is a batch of (1, 28, 28) images and eps_theta is [003]'s CNN or the small U-Net.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/image_nn.h"
+#include "core/optim.h"
+#include "diffusion/images.h"
+#include "diffusion/sampler.h"
+#include "diffusion/schedule.h"
+
+namespace ddpm {
+
+enum class ImageArch { CNN, UNet };
+const char* arch_name(ImageArch arch);  // "cnn", "unet"
+
+// One of the two networks, chosen when it is built.
+struct ImageModel {
+    ImageArch arch = ImageArch::CNN;
+    ImageCNN cnn;
+    SmallUNet unet;
+
+    ImageModel() = default;
+    ImageModel(ImageArch arch, Rng& rng);
+    Tensor forward(const Tensor& x, const std::vector<float>& t) const;  // (B,1,28,28), B timesteps
+    Params params() const;
+};
+
+struct ImageTrainConfig {
+    int batch = 128;
+    float lr = 2e-4f;          // [003]'s Adam learning rate
+    float ema_decay = 0.999f;  // with the warm-up of optim.h
+    double clip = 1.0;
+    uint64_t seed = 0;
+};
+
+enum ImageTrainStream : uint64_t { kImageInit = 80, kImageIndex = 81, kImageTimestep = 82, kImageNoise = 83 };
+
+struct ImageTrainer {
+    ImageTrainConfig config;
+    Schedule schedule;
+    ImageModel model;
+    Params params;
+    Adam adam;
+    EMA ema;
+    int64_t step = 0;
+    Rng index_rng, t_rng, eps_rng;
+
+    ImageTrainer(ImageArch arch, const ImageTrainConfig& config, Schedule schedule);
+    // One step on a batch drawn (with replacement) from data.image(rows[k]); returns the loss.
+    float train_step(const ImageSet& data, const std::vector<int>& rows);
+    ImageModel ema_model() const;
+};
+
+// L_simple of `model` on n fixed triples (x_0 = data.image(rows[k % rows.size()]), t and eps drawn
+// from Rng(seed, ...)), without a graph: the validation and test loss, the same triples every call.
+double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSet& data, const std::vector<int>& rows,
+                       int n, uint64_t seed);
+
+// The network as an EpsFunction over rows of one image each (rows, 784), in batches of 64, no graph.
+EpsFunction image_eps_function(const ImageModel& model);
+
+// 80/20: a seeded permutation of 0..n-1 cut into its first 80% (training) and the rest (validation).
+void split_80_20(int n, uint64_t seed, std::vector<int>& train_rows, std::vector<int>& val_rows);
+
+}  // namespace ddpm

@@ -1,0 +1,72 @@
+// The classification loss (core/loss.h) and the shipped MNIST classifier (data/models/).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/loss.h"
+#include "diffusion/classifier.h"
+#include "helpers.h"
+
+using namespace ddpm;
+using namespace testing_helpers;
+
+TEST_CASE("loss: softmax cross-entropy has its value and its gradient") {
+    // equal logits: the loss is log K for any label
+    Tensor z = Tensor::zeros(Shape{3, 4}, true);
+    CHECK(softmax_cross_entropy(z, {0, 1, 3}).item() == doctest::Approx(std::log(4.0)).epsilon(1e-6));
+    // a large margin: the loss is near 0, and the logits' scale does not overflow
+    Tensor big = Tensor::from(Shape{1, 3}, {1000.0f, 0.0f, -1000.0f});
+    CHECK(softmax_cross_entropy(big, {0}).item() == doctest::Approx(0.0).epsilon(1e-6));
+    CHECK(std::isfinite(softmax_cross_entropy(big, {2}).item()));
+    const std::vector<int> labels = {2, 0, 1, 2, 4};
+    GradFunction f = [&](const std::vector<Tensor>& in) { return softmax_cross_entropy(in[0], labels); };
+    GradcheckResult r = gradcheck(f, {randn(Shape{5, 5}, 60)});
+    CHECK(r.ok);
+    CHECK(argmax_rows(Tensor::from(Shape{2, 3}, {0.1f, 0.7f, 0.2f, 5.0f, -1.0f, 4.0f})) == std::vector<int>{1, 0});
+    CHECK_THROWS(softmax_cross_entropy(z, {0, 1, 4}));  // label outside [0, K)
+}
+
+namespace {
+
+std::string sha256_of(const std::string& path) {
+    FILE* p = popen(("sha256sum '" + path + "' 2>/dev/null").c_str(), "r");
+    if (!p) return "";
+    char buf[65] = {0};
+    const size_t n = std::fread(buf, 1, 64, p);
+    pclose(p);
+    return std::string(buf, n);
+}
+
+// The sha256 the README's table gives for `file`.
+std::string documented_sha256(const std::string& file) {
+    std::ifstream in("data/models/README.md");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("| " + file + " | ", 0) == 0) {
+            std::istringstream fields(line.substr(file.size() + 4));
+            std::string sha;
+            fields >> sha;
+            return sha;
+        }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("classifier: the shipped weights are the documented file, and load") {
+    const std::string path = "data/models/mnist_classifier.ckpt";
+    REQUIRE(std::ifstream(path).good());
+    CHECK(sha256_of(path) == documented_sha256("mnist_classifier.ckpt"));
+    const MnistClassifier model = classifier_from_checkpoint(load_checkpoint(path), path);
+    CHECK(count_values(model.params()) == 16 * 25 + 16 + 32 * 16 * 25 + 32 + 1568 * 128 + 128 + 128 * 10 + 10);
+    if (!std::ifstream("data/mnist/t10k-images-idx3-ubyte")) {
+        MESSAGE("skipped the accuracy: no data/mnist/ (make data)");
+        return;
+    }
+    const IdxArray x = load_idx("data/mnist/t10k-images-idx3-ubyte"), y = load_idx("data/mnist/t10k-labels-idx1-ubyte");
+    const ImageSet test = images_from_idx(x, &y, "t10k");
+    CHECK(classifier_accuracy(model, test) >= 0.985);
+}
