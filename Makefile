@@ -88,7 +88,17 @@ deps:
 	@sh src/tools/ensure_deps.sh
 
 # ---- compiling --------------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.cpp | deps
+# The compiler and its flags, kept in a file that changes only when they do: every object depends on
+# it, so a build with other flags (OPTFLAGS=..., CXX=clang++) never mixes with objects of the last.
+FLAGS_FILE := $(BUILD)/compile_flags
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CXX) $(CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(CXXFLAGS)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/obj/%.o: %.cpp $(FLAGS_FILE) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
