@@ -222,6 +222,9 @@ void make_fake_root(const fs::path& root) {
     write_file(root / "out/01_forward/moments.tsv", "x");
     write_file(root / ".git/HEAD", "x");
     write_file(root / "scratch.cpp", "not copied");
+    write_file(root / "docs/notation.md", "# notation\n");
+    write_file(root / "docs/instructors.md", "# for instructors\n");
+    write_file(root / "docs/student/README.md", "# ddpm.cpp, your copy\n");
 }
 
 }  // namespace
@@ -247,8 +250,14 @@ TEST_CASE("tools: the student tree replaces regions and copies only the course")
     CHECK(read_text_file(dst / "src/notes.txt") == read_text_file(root / "src/notes.txt"));
     CHECK(fs::exists(dst / "lessons/01_forward/expected/moments.tsv"));
     CHECK(fs::exists(dst / "Makefile"));
-    CHECK(fs::exists(dst / "README.md"));
+    // The student's README replaces the instructor's; the instructors' notes stay behind.
+    CHECK(read_text_file(dst / "README.md") == "# ddpm.cpp, your copy\n");
+    CHECK(fs::exists(dst / "docs/notation.md"));
+    CHECK_FALSE(fs::exists(dst / "docs/instructors.md"));
+    CHECK_FALSE(fs::exists(dst / "docs/student"));
     CHECK(fs::exists(dst / "STUDENT_TREE"));
+    CHECK(read_text_file(dst / "STUDENT_TREE").find("make test T=L01.1") != std::string::npos);
+    CHECK(read_text_file(dst / "STUDENT_TREE").find("regenerate") == std::string::npos);
     CHECK_FALSE(fs::exists(dst / "out"));
     CHECK_FALSE(fs::exists(dst / "build"));
     CHECK_FALSE(fs::exists(dst / ".git"));
