@@ -3,6 +3,7 @@
 #   make               build everything, then run the lessons in order (quick settings) -> out/
 #   make lesson L=00   build and run one lesson
 #   make test          build and run every test and graded check; prints the grade table
+#   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
 #   make plot-demo     draw every kind of figure of src/lessonkit/plot.h into out/plot_demo/
@@ -137,8 +138,11 @@ build-tests: $(TEST_BIN) $(DDPM_BIN)
 
 ddpm: $(BUILD)/ddpm
 
+# T=L04.1 runs the checks of one task (T=L04: every task of lesson 04), with the grade table of those.
+COMMA       := ,
+TEST_FILTER := $(if $(T),-tc='$(T) *$(COMMA)$(T).*')
 test: $(TEST_BIN) $(DDPM_BIN)
-	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
+	DDPM_GRADES_TSV=$(BUILD)/grades$(if $(T),-$(T)).tsv ./$(TEST_BIN) $(TEST_FILTER)
 
 # Every call of src/lessonkit/plot.h in one set of figures, to look at: out/plot_demo/*.png
 plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)
