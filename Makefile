@@ -51,6 +51,9 @@ CXXFLAGS := -std=c++17 $(OPTFLAGS) -ffp-contract=off -Wall -Wextra -Isrc -pthrea
 ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
 endif
+ifeq ($(FAST),1)
+CXXFLAGS += -DDDPM_FAST_BUILD=1  # only tests/test_fast.cpp looks at it
+endif
 LDFLAGS  := $(OPTFLAGS) -pthread $(EXTRA_LDFLAGS)
 
 ifneq ($(THREADS),)
