@@ -3,6 +3,7 @@
 #   make               build everything, then run the lessons in order (quick settings) -> out/
 #   make lesson L=00   build and run one lesson
 #   make test          build and run every test and graded check; prints the grade table
+#   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
 #   make plot-demo     draw every kind of figure of src/lessonkit/plot.h into out/plot_demo/
@@ -51,6 +52,9 @@ CXXFLAGS := -std=c++17 $(OPTFLAGS) -ffp-contract=off -Wall -Wextra -Isrc -pthrea
 ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
 endif
+ifeq ($(FAST),1)
+CXXFLAGS += -DDDPM_FAST_BUILD=1  # only tests/test_fast.cpp looks at it
+endif
 LDFLAGS  := $(OPTFLAGS) -pthread $(EXTRA_LDFLAGS)
 
 ifneq ($(THREADS),)
@@ -89,7 +93,17 @@ deps:
 	@sh src/tools/ensure_deps.sh
 
 # ---- compiling --------------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.cpp | deps
+# The compiler and its flags, kept in a file that changes only when they do: every object depends on
+# it, so a build with other flags (OPTFLAGS=..., CXX=clang++) never mixes with objects of the last.
+FLAGS_FILE := $(BUILD)/compile_flags
+$(FLAGS_FILE): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CXX) $(CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(CXXFLAGS)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/obj/%.o: %.cpp $(FLAGS_FILE) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
@@ -128,8 +142,11 @@ build-tests: $(TEST_BIN) $(DDPM_BIN)
 
 ddpm: $(BUILD)/ddpm
 
+# T=L04.1 runs the checks of one task (T=L04: every task of lesson 04), with the grade table of those.
+COMMA       := ,
+TEST_FILTER := $(if $(T),-tc='$(T) *$(COMMA)$(T).*')
 test: $(TEST_BIN) $(DDPM_BIN)
-	DDPM_GRADES_TSV=$(BUILD)/grades.tsv ./$(TEST_BIN)
+	DDPM_GRADES_TSV=$(BUILD)/grades$(if $(T),-$(T)).tsv ./$(TEST_BIN) $(TEST_FILTER)
 
 # Every call of src/lessonkit/plot.h in one set of figures, to look at: out/plot_demo/*.png
 plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)

@@ -1,6 +1,7 @@
 // main.cpp of the test binary: runs doctest, then prints the grade table.
 //
-// Each graded task scores its points when it has at least one check and all its checks pass.
+// Each graded task scores its points when it has at least one check and all its checks pass; a task
+// whose checks fail in another task's stub is shown "blocked by" that task (tests/grading.h).
 // With DDPM_GRADES_TSV=FILE the table is also written as TSV (for `make check-student`).
 // The last line is "tests: N passed, M failed" (test cases), for CI.
 #define DOCTEST_CONFIG_IMPLEMENT
@@ -13,88 +14,103 @@
 #include <string>
 
 #include "core/io.h"
+#include "grading.h"
 #include "tasks.h"
 
 namespace {
 
-struct CaseResult {
-    int runs = 0;
-    bool passed = true;
-};
-std::map<std::string, CaseResult> g_cases;  // test case name -> result
+std::map<std::string, grading::CaseResult> g_cases;  // test case name -> result
 std::mutex g_mutex;
-
-// "L00.1 gradcheck of add" -> "L00.1"; "" when the name does not start with a task ID.
-std::string task_of(const std::string& name) {
-    if (name.size() < 6 || name[0] != 'L' || !isdigit(name[1]) || !isdigit(name[2]) || name[3] != '.') return "";
-    size_t end = 4;
-    while (end < name.size() && isdigit(name[end])) ++end;
-    if (end == 4 || (end < name.size() && name[end] != ' ')) return "";
-    return name.substr(0, end);
-}
 
 struct GradeListener : doctest::IReporter {
     const doctest::TestCaseData* current = nullptr;
+    grading::CaseResult run;  // what the current run of the current case saw
     explicit GradeListener(const doctest::ContextOptions&) {}
     void report_query(const doctest::QueryData&) override {}
     void test_run_start() override {}
     void test_run_end(const doctest::TestRunStats&) override {}
-    void test_case_start(const doctest::TestCaseData& tc) override { current = &tc; }
+    void test_case_start(const doctest::TestCaseData& tc) override {
+        current = &tc;
+        run = {};
+    }
     void test_case_reenter(const doctest::TestCaseData&) override {}
     void test_case_end(const doctest::CurrentTestCaseStats& st) override {
         std::lock_guard<std::mutex> lock(g_mutex);
-        CaseResult& r = g_cases[current->m_name];
+        grading::CaseResult& r = g_cases[current->m_name];
         ++r.runs;
         r.passed = r.passed && st.testCaseSuccess;
+        r.other_failure = r.other_failure || run.other_failure;
+        r.stubs.insert(run.stubs.begin(), run.stubs.end());
+        run = {};
     }
-    void test_case_exception(const doctest::TestCaseException&) override {}
+    // An exception that left the test case: a stub's, or something else.
+    void test_case_exception(const doctest::TestCaseException& e) override { saw_failure(e.error_string.c_str()); }
     void subcase_start(const doctest::SubcaseSignature&) override {}
     void subcase_end() override {}
-    void log_assert(const doctest::AssertData&) override {}
+    // A failed check: one that threw (maybe a stub's exception) or one that compared wrong values.
+    void log_assert(const doctest::AssertData& a) override {
+        if (!a.m_failed) return;
+        if (a.m_threw) {
+            saw_failure(a.m_exception.c_str());
+        } else {
+            std::lock_guard<std::mutex> lock(g_mutex);
+            run.other_failure = true;
+        }
+    }
     void log_message(const doctest::MessageData&) override {}
     void test_case_skipped(const doctest::TestCaseData&) override {}
+
+    void saw_failure(const std::string& message) {
+        std::lock_guard<std::mutex> lock(g_mutex);
+        const std::string stub = grading::stub_of(message);
+        if (stub.empty()) {
+            run.other_failure = true;
+        } else {
+            run.stubs.insert(stub);
+        }
+    }
 };
 
 REGISTER_LISTENER("grades", 1, GradeListener);
 
 // Prints the grade table; returns false when a graded check names an unknown task.
 bool report_grades() {
-    struct Tally { int tests = 0, passed = 0; };
-    std::map<std::string, Tally> tally;
-    bool consistent = true;
-    for (const auto& [name, r] : g_cases) {
-        std::string id = task_of(name);
-        if (id.empty()) continue;
-        bool known = false;
-        for (const GradedTask& t : graded_tasks()) known = known || id == t.id;
-        if (!known) {
-            std::printf("graded check '%s' names a task missing from tests/tasks.h\n", name.c_str());
-            consistent = false;
+    std::vector<std::string> unknown;
+    const std::vector<grading::TaskGrade> grades = grading::grade(g_cases, graded_tasks(), &unknown);
+    for (const std::string& name : unknown)
+        std::printf("graded check '%s' names a task missing from tests/tasks.h\n", name.c_str());
+    ddpm::Table table({"task", "points", "tests", "passed", "title", "note"});
+    // With a filter (make test T=L04.1) only some tasks ran: the table shows those.
+    bool all_ran = true;
+    for (const grading::TaskGrade& g : grades) all_ran = all_ran && g.tests > 0;
+    int total = 0, earned = 0, not_run = 0;
+    for (size_t i = 0; i < grades.size(); ++i) {
+        const grading::TaskGrade& g = grades[i];
+        if (!all_ran && g.tests == 0) {
+            ++not_run;
+            continue;
         }
-        tally[id].tests += 1;
-        tally[id].passed += r.passed ? 1 : 0;
-    }
-    ddpm::Table table({"task", "points", "tests", "passed", "title"});
-    int total = 0, earned = 0;
-    for (const GradedTask& t : graded_tasks()) {
-        const Tally& c = tally[t.id];
-        const bool full = c.tests > 0 && c.passed == c.tests;
-        total += t.points;
-        earned += full ? t.points : 0;
-        table.add_row({t.id, std::to_string(full ? t.points : 0) + "/" + std::to_string(t.points),
-                       std::to_string(c.tests), std::to_string(c.passed), t.title});
+        total += g.points;
+        earned += g.full() ? g.points : 0;
+        table.add_row({g.id, std::to_string(g.full() ? g.points : 0) + "/" + std::to_string(g.points),
+                       std::to_string(g.tests), std::to_string(g.passed), graded_tasks()[i].title,
+                       grading::note_of(g)});
     }
     std::printf("\n");
-    table.print("Grade table (a task scores when all of its checks pass):");
-    std::printf("grade: %d/%d points\n", earned, total);
+    table.print("Grade table (a task scores when all of its checks pass; \"blocked by L01.1\": its checks "
+                "fail in the stub of L01.1, solve that first):");
+    std::printf("grade: %d/%d points", earned, total);
+    if (not_run > 0) std::printf(" (%d tasks not run: a filter such as make test T=L04.1 was given)", not_run);
+    std::printf("\n");
     if (const char* path = std::getenv("DDPM_GRADES_TSV")) {
-        ddpm::Table tsv({"task", "points", "tests", "passed", "title"});
-        for (const GradedTask& t : graded_tasks())
-            tsv.add_row({t.id, std::to_string(t.points), std::to_string(tally[t.id].tests),
-                         std::to_string(tally[t.id].passed), t.title});
+        ddpm::Table tsv({"task", "points", "tests", "passed", "title", "blocked_by"});
+        for (size_t i = 0; i < grades.size(); ++i)
+            tsv.add_row({grades[i].id, std::to_string(grades[i].points), std::to_string(grades[i].tests),
+                         std::to_string(grades[i].passed), graded_tasks()[i].title,
+                         grading::blocked_field(grades[i])});
         tsv.save_tsv(path);
     }
-    return consistent;
+    return unknown.empty();
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "diffusion/model.h"
+#ifdef DDPM_FAST_BUILD
+#include "fast/allocator.h"
+#endif
 #include "helpers.h"
 
 using namespace ddpm;
@@ -51,6 +54,17 @@ TEST_CASE("fast: a FAST=1 build installs every fast kernel and the sampling path
     CHECK_FALSE(bool(fast_kernels().gemm_acc));
     CHECK(fast_kernels().installed);
 }
+
+#ifdef DDPM_FAST_BUILD  // the Makefile defines it when it links src/fast/
+TEST_CASE("fast: glibc's allocator keeps freed activations (FAST=1 on glibc)") {
+    REQUIRE(fast_kernels().installed);
+#ifdef __GLIBC__
+    CHECK(allocator_tuned());
+#else
+    CHECK_FALSE(allocator_tuned());
+#endif
+}
+#endif
 
 TEST_CASE("fast: matrix products and the linear layer give the reference's bits") {
     if (!fast_kernels().installed) return;

@@ -23,12 +23,20 @@ TEST_CASE("L04.1 mu from the true eps equals the posterior mean of q(x_{t-1} | x
     }
 }
 
-TEST_CASE("L04.1 p_mean_from_eps by hand") {
-    Schedule s = constant_schedule(3, 0.19);  // alpha = 0.81, sqrt 0.9
+TEST_CASE("L04.1 p_mean_from_eps by hand, at t = 1, 2 and 3") {
+    // At t = 1, alpha_bar_1 = alpha_1, so sqrt(1 - alpha_bar_t) and the typo sqrt(1 - alpha_t) of
+    // [002] eq. 9 and [001] Algorithm 2 line 4 agree there: t = 2 and 3 tell them apart.
+    Schedule s = constant_schedule(3, 0.19);  // alpha_t = 0.81 (sqrt 0.9); alpha_bar_t = 0.81^t
     float xt[1] = {1.0f}, eps[1] = {0.5f}, mu[1];
-    p_mean_from_eps(mu, xt, eps, 1, s, 1);
-    // alpha_bar_1 = 0.81, sqrt(1 - 0.81) = sqrt(0.19)
-    CHECK(mu[0] == doctest::Approx((1.0 - 0.19 / std::sqrt(0.19) * 0.5) / 0.9));
+    for (int t : {1, 2, 3}) {
+        p_mean_from_eps(mu, xt, eps, 1, s, t);
+        const double alpha_bar = std::pow(0.81, t);  // 0.81, 0.6561, 0.531441
+        const double right = (1.0 - 0.19 / std::sqrt(1.0 - alpha_bar) * 0.5) / 0.9;
+        const double typo = (1.0 - 0.19 / std::sqrt(0.19) * 0.5) / 0.9;
+        INFO("t = " << t);
+        CHECK(mu[0] == doctest::Approx(right).epsilon(1e-6));
+        if (t >= 2) CHECK(std::fabs(right - typo) > 0.05);  // the hand value does tell the typo apart
+    }
 }
 
 TEST_CASE("L04.2 p_sample_step adds sigma_t z, none at t = 1") {

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "tools/grades.h"
 #include "tools/studentize.h"
 #include "tools/tabdiff.h"
+#include "grading.h"
 
 namespace fs = std::filesystem;
 using namespace ddpm::tools;
@@ -219,6 +222,9 @@ void make_fake_root(const fs::path& root) {
     write_file(root / "out/01_forward/moments.tsv", "x");
     write_file(root / ".git/HEAD", "x");
     write_file(root / "scratch.cpp", "not copied");
+    write_file(root / "docs/notation.md", "# notation\n");
+    write_file(root / "docs/instructors.md", "# for instructors\n");
+    write_file(root / "docs/student/README.md", "# ddpm.cpp, your copy\n");
 }
 
 }  // namespace
@@ -244,8 +250,14 @@ TEST_CASE("tools: the student tree replaces regions and copies only the course")
     CHECK(read_text_file(dst / "src/notes.txt") == read_text_file(root / "src/notes.txt"));
     CHECK(fs::exists(dst / "lessons/01_forward/expected/moments.tsv"));
     CHECK(fs::exists(dst / "Makefile"));
-    CHECK(fs::exists(dst / "README.md"));
+    // The student's README replaces the instructor's; the instructors' notes stay behind.
+    CHECK(read_text_file(dst / "README.md") == "# ddpm.cpp, your copy\n");
+    CHECK(fs::exists(dst / "docs/notation.md"));
+    CHECK_FALSE(fs::exists(dst / "docs/instructors.md"));
+    CHECK_FALSE(fs::exists(dst / "docs/student"));
     CHECK(fs::exists(dst / "STUDENT_TREE"));
+    CHECK(read_text_file(dst / "STUDENT_TREE").find("make test T=L01.1") != std::string::npos);
+    CHECK(read_text_file(dst / "STUDENT_TREE").find("regenerate") == std::string::npos);
     CHECK_FALSE(fs::exists(dst / "out"));
     CHECK_FALSE(fs::exists(dst / "build"));
     CHECK_FALSE(fs::exists(dst / ".git"));
@@ -445,9 +457,9 @@ TEST_CASE("tools: grades rows are parsed") {
 }
 
 TEST_CASE("tools: expect pass wants every test of every task to pass") {
-    GradeRow all_pass{2, "L00.1", "1", 3, 3, ""};
-    GradeRow some_fail{3, "L00.2", "1", 3, 2, ""};
-    GradeRow no_tests{4, "L00.3", "1", 0, 0, ""};
+    GradeRow all_pass{2, "L00.1", "1", 3, 3, "", ""};
+    GradeRow some_fail{3, "L00.2", "1", 3, 2, "", ""};
+    GradeRow no_tests{4, "L00.3", "1", 0, 0, "", ""};
     CHECK(grade_problem(all_pass, Expect::pass).empty());
     CHECK(grade_problem(some_fail, Expect::pass) == "1 of 3 tests fail");
     CHECK(grade_problem(no_tests, Expect::pass) == "no test ran for this task");
@@ -456,10 +468,10 @@ TEST_CASE("tools: expect pass wants every test of every task to pass") {
 }
 
 TEST_CASE("tools: expect fail wants every task to fail without its solution") {
-    GradeRow all_pass{2, "L00.1", "1", 3, 3, ""};
-    GradeRow some_fail{3, "L00.2", "1", 3, 2, ""};
-    GradeRow all_fail{4, "L00.3", "1", 3, 0, ""};
-    GradeRow no_tests{5, "L00.4", "1", 0, 0, ""};
+    GradeRow all_pass{2, "L00.1", "1", 3, 3, "", ""};
+    GradeRow some_fail{3, "L00.2", "1", 3, 2, "", ""};
+    GradeRow all_fail{4, "L00.3", "1", 3, 0, "", ""};
+    GradeRow no_tests{5, "L00.4", "1", 0, 0, "", ""};
     CHECK(grade_problem(all_pass, Expect::fail) == "all 3 tests pass without the solution");
     CHECK(grade_problem(some_fail, Expect::fail).empty());
     CHECK(grade_problem(all_fail, Expect::fail).empty());
@@ -483,4 +495,70 @@ TEST_CASE("tools: malformed grades files name the line") {
           "g.tsv:3: passed (4) is more than tests (3)");
     CHECK(grades_error(kGradesHeader + "L00.1\t1\t3\t3\tx\nL00.1\t1\t3\t3\tx\n") ==
           "g.tsv:3: task L00.1 is listed twice (first at line 2)");
+}
+
+TEST_CASE("tools: grades files with the blocked_by column, and the table names the blocking task") {
+    const std::string header = "task\tpoints\ttests\tpassed\ttitle\tblocked_by\n";
+    std::vector<GradeRow> rows = parse_grades(
+        header + "L01.1\t2\t3\t0\tschedule\t-\nL03.1\t3\t2\t0\tloss\tL01.1\nL04.1\t3\t2\t1\tmean\tL01.1,L01.3\n",
+        "g.tsv");
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0].blocked_by.empty());
+    CHECK(rows[1].blocked_by == "L01.1");
+    CHECK(rows[2].blocked_by == "L01.1,L01.3");
+    const std::string table = grades_table(rows, Expect::fail);
+    CHECK(table.find("L03.1         3      2       0  OK (blocked by L01.1)") != std::string::npos);
+    CHECK(table.find("OK (blocked by L01.1,L01.3)") != std::string::npos);
+    CHECK(grades_error(header + "L01.1\t2\t3\t0\tschedule\n").rfind("g.tsv:2: expected 6", 0) == 0);
+    CHECK(grades_error(header + "L01.1\t2\t3\t0\tschedule\tL1.1\n") ==
+          "g.tsv:2: blocked_by 'L1.1' is not '-' or IDs like L01.1,L01.3");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The grade table of the test binary (tests/grading.h): "blocked by"
+// ---------------------------------------------------------------------------------------------
+TEST_CASE("tools: the grade table says 'blocked by L01.1' where a check fails in another task's stub") {
+    using grading::CaseResult;
+    CHECK(grading::stub_of("not implemented: L01.1 (see lessons/01_forward/README.md)") == "L01.1");
+    CHECK(grading::stub_of("L03.1: not implemented: L11.10 (see x)") == "L11.10");
+    CHECK(grading::stub_of("not implemented: soon") == "");
+    CHECK(grading::stub_of("eq. (4.3) disagrees") == "");
+
+    const std::vector<GradedTask> tasks = {{"L01.1", 2, "schedule"}, {"L03.1", 3, "loss"}, {"L04.1", 3, "mean"},
+                                           {"L04.2", 2, "step"}, {"L07.1", 3, "ddim"}};
+    std::map<std::string, CaseResult> cases;
+    auto failed = [](std::set<std::string> stubs, bool other = false) {
+        CaseResult r;
+        r.runs = 1;
+        r.passed = false;
+        r.stubs = std::move(stubs);
+        r.other_failure = other;
+        return r;
+    };
+    CaseResult pass;
+    pass.runs = 1;
+    cases["L01.1 alpha_bar by hand"] = failed({"L01.1"});             // its own stub: not blocked
+    cases["L03.1 the loss by hand"] = failed({"L01.1"});              // only L01.1's stub
+    cases["L03.1 the loss is deterministic"] = failed({"L01.1"});
+    cases["L04.1 by hand"] = failed({"L04.1"});                       // its own stub ...
+    cases["L04.1 against the posterior"] = failed({"L01.1"});         // ... and L01.1's
+    cases["L04.2 sigma z"] = failed({}, true);                        // a wrong value: its own failure
+    cases["L07.1 eta = 1 is DDPM"] = pass;
+    cases["L09.1 a task nobody listed"] = pass;
+    cases["sampler: not graded"] = failed({"L01.1"});
+
+    std::vector<std::string> unknown;
+    const std::vector<grading::TaskGrade> g = grading::grade(cases, tasks, &unknown);
+    REQUIRE(g.size() == 5);
+    CHECK(unknown == std::vector<std::string>{"L09.1 a task nobody listed"});
+    CHECK(grading::note_of(g[0]) == "");
+    CHECK(g[1].tests == 2);
+    CHECK(g[1].passed == 0);
+    CHECK(grading::note_of(g[1]) == "blocked by L01.1");
+    CHECK(grading::blocked_field(g[1]) == "L01.1");
+    CHECK(grading::note_of(g[2]) == "also blocked by L01.1");
+    CHECK(grading::note_of(g[3]) == "");
+    CHECK(grading::blocked_field(g[3]) == "-");
+    CHECK(g[4].full());
+    CHECK(grading::note_of(g[4]) == "");
 }

@@ -25,10 +25,13 @@ void schedules(const LessonArgs& args) {
     fig.suptitle("Noise schedules: how fast the signal fades");
     int colour = 0;
     for (const Schedule& s : seed_schedules()) {
-        int t_half = 0;  // the first t with alpha_bar_t < 1/2: the signal's power has halved
-        while (t_half < s.T && s.alpha_bar[size_t(t_half)] >= 0.5) ++t_half;
+        // the first t with alpha_bar_t < 1/2, where the signal's power has halved; "never" when
+        // alpha_bar stays above 1/2 up to T (linear at T = 50 ends at 0.603)
+        int t_half = 0;
+        while (t_half <= s.T && s.alpha_bar[size_t(t_half)] >= 0.5) ++t_half;
         t.add_row({s.name, std::to_string(s.T), fmt_sci(s.beta[1]), fmt_sci(s.beta[size_t(s.T)]),
-                   fmt_sci(s.alpha_bar[size_t(s.T)]), std::to_string(t_half), fmt_sci(s.snr[size_t(s.T)])});
+                   fmt_sci(s.alpha_bar[size_t(s.T)]), t_half > s.T ? "never" : std::to_string(t_half),
+                   fmt_sci(s.snr[size_t(s.T)])});
         std::vector<float> u, ab, beta, log_snr;
         for (int k = 1; k <= s.T; ++k) {
             u.push_back(float(k) / s.T);
@@ -47,6 +50,7 @@ void schedules(const LessonArgs& args) {
     fig.at(0, 0).title("alpha_bar_t: the signal kept");
     fig.at(0, 0).xlabel("t / T");
     fig.at(0, 0).ylabel("alpha_bar_t");
+    fig.at(0, 0).ylim(0.0f, 1.9f);  // room above the curves for the legend (alpha_bar_t <= 1)
     fig.at(0, 1).title("beta_t (log scale)");
     fig.at(0, 1).xlabel("t / T");
     fig.at(0, 1).ylabel("beta_t");
@@ -120,6 +124,7 @@ void distributions(const LessonArgs& args, const Schedule& s) {
             ax.line(grid, pdf, plot::colors::black, 1.5f);
             ax.title((row == 0 ? "iterative, t = " : "direct, t = ") + std::to_string(k));
             ax.xlabel("x_t");
+            ax.ylabel("density");
             ax.xlim(-4.0f, 4.0f);
             ax.ylim(0.0f, 0.9f);
         }

@@ -137,10 +137,12 @@ int lesson(int argc, char** argv) {
              const double ab = s.alpha_bar[size_t(t)];
              for (int64_t i = 0; i < count; ++i) xt[i] = float(std::sqrt(ab) * x0[i] + std::sqrt(ab) * eps[i]);
          }},
-        {"[002] eq. 9: noise sqrt(1 - alpha_t) in place of sqrt(1 - alpha_bar_t)",
+        // [004] Q1 defines its noise as eps ~ N(0, 1 - alpha_bar_t) and then scales it by
+        // sqrt(1 - alpha_bar_t) again: noise of variance (1 - alpha_bar_t)^2.
+        {"[004] Q1: noise of variance 1 - alpha_bar_t, scaled by sqrt(1 - alpha_bar_t) again",
          [&](float* xt, const float* x0, const float* eps, int64_t count, int t) {
-             const double ab = s.alpha_bar[size_t(t)], a = s.alpha[size_t(t)];
-             for (int64_t i = 0; i < count; ++i) xt[i] = float(std::sqrt(ab) * x0[i] + std::sqrt(1 - a) * eps[i]);
+             const double ab = s.alpha_bar[size_t(t)];
+             for (int64_t i = 0; i < count; ++i) xt[i] = float(std::sqrt(ab) * x0[i] + (1 - ab) * eps[i]);
          }},
     };
     Table verdicts({"closed_form", "max_abs_z", "verdict"});

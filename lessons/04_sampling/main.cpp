@@ -4,6 +4,7 @@
 // against true data, with a distance and its floor.
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "lessonkit/ddpm.h"
 #include "lessonkit/evaluate.h"
@@ -17,7 +18,7 @@ using namespace ddpm;
 
 namespace {
 
-enum Stream : uint64_t { kCheck = 1, kStart = 30 };  // kHeldOut: lessonkit/evaluate.h
+enum Stream : uint64_t { kCheck = 1, kStart = 30, kMemory = 40 };  // kHeldOut: lessonkit/evaluate.h
 
 // ---- 1. the mean from eps against the posterior mean ------------------------------------------
 void check_mean(const LessonArgs& args) {
@@ -42,6 +43,98 @@ void check_mean(const LessonArgs& args) {
     t.print("Table 4.1: mu from the true eps (eq. 4.3) against the posterior mean of q(x_{t-1} | x_t, x_0) (eq. 4.1), "
             "10000 values");
     t.save_tsv(args.out("mean_check.tsv"));
+}
+
+// ---- 1b. the same check on the reverse-mean typos of the seeds ---------------------------------
+// Each form gets x_0, eps and x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, and must
+// return the posterior mean (4.1); the seeds' typos must fail, the right forms must not.
+using MeanForm = std::function<double(double x0, double eps, double xt, const Schedule& s, int t)>;
+
+struct MeanVariant {
+    const char* name;
+    bool right;
+    MeanForm form;
+};
+
+std::vector<MeanVariant> mean_variants() {
+    auto a = [](const Schedule& s, int t) { return s.alpha[size_t(t)]; };
+    auto ab = [](const Schedule& s, int t) { return s.alpha_bar[size_t(t)]; };
+    auto b = [](const Schedule& s, int t) { return s.beta[size_t(t)]; };
+    // x_0 estimated from eps, as [004] writes it (its alpha_t is our alpha_bar_t): right
+    auto x0_hat = [=](double xt, double eps, const Schedule& s, int t) {
+        return (xt - std::sqrt(1 - ab(s, t)) * eps) / std::sqrt(ab(s, t));
+    };
+    return {
+        {"eq. (4.3): (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)", true,
+         [=](double, double eps, double xt, const Schedule& s, int t) {
+             return (xt - b(s, t) / std::sqrt(1 - ab(s, t)) * eps) / std::sqrt(a(s, t));
+         }},
+        {"eq. (4.1) with the true x_0", true,
+         [=](double x0, double, double xt, const Schedule& s, int t) {
+             return std::sqrt(ab(s, t - 1)) * b(s, t) / (1 - ab(s, t)) * x0 +
+                    std::sqrt(a(s, t)) * (1 - ab(s, t - 1)) / (1 - ab(s, t)) * xt;
+         }},
+        {"[002] eq. 9: beta_t / sqrt(1 - alpha_t) in place of beta_t / sqrt(1 - alpha_bar_t)", false,
+         [=](double, double eps, double xt, const Schedule& s, int t) {
+             return (xt - b(s, t) / std::sqrt(1 - a(s, t)) * eps) / std::sqrt(a(s, t));
+         }},
+        {"[001] Algorithm 2 line 4: (1 - alpha_t) / sqrt(1 - alpha_t) in place of ... / sqrt(1 - alpha_bar_t)", false,
+         [=](double, double eps, double xt, const Schedule& s, int t) {
+             return (xt - (1 - a(s, t)) / std::sqrt(1 - a(s, t)) * eps) / std::sqrt(a(s, t));
+         }},
+        {"[002] eq. 7: sqrt(alpha_bar_{t-1} beta_t) x_0 and sqrt(alpha_bar_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)) x_t",
+         false,
+         [=](double x0, double, double xt, const Schedule& s, int t) {
+             return std::sqrt(ab(s, t - 1) * b(s, t)) / (1 - ab(s, t)) * x0 +
+                    std::sqrt(ab(s, t) * (1 - ab(s, t - 1)) / (1 - ab(s, t))) * xt;
+         }},
+        {"[004] as printed: sqrt(alpha_bar_t - 1) in place of sqrt(alpha_bar_{t-1}) (the root of a negative number)",
+         false,
+         [=](double, double eps, double xt, const Schedule& s, int t) {
+             return std::sqrt(ab(s, t) - 1) * b(s, t) / (1 - ab(s, t)) * x0_hat(xt, eps, s, t) +
+                    std::sqrt(1 - b(s, t)) * (1 - ab(s, t - 1)) / (1 - ab(s, t)) * xt;
+         }},
+    };
+}
+
+void check_mean_typos(const LessonArgs& args) {
+    const Schedule s = linear_schedule(1000);
+    const int n = 10000;
+    const double tolerance = 1e-3;  // as Table 4.1: far above float rounding, far below any typo here
+    std::vector<float> x0(static_cast<size_t>(n)), eps(x0.size()), xt(x0.size()), post(x0.size());
+    Rng(args.seed, kCheck).fill_normal(x0.data(), n, 0.0f, 1.5f);
+    Rng(args.seed, kCheck + 1).fill_normal(eps.data(), n);
+    const std::vector<int> ts = {1, 2, 10, 100, 1000};
+    std::vector<std::string> cols = {"form"};
+    for (int k : ts) cols.push_back("diff_t" + std::to_string(k));
+    cols.push_back("verdict");
+    Table table(cols);
+    bool as_expected = true;
+    for (const MeanVariant& v : mean_variants()) {
+        std::vector<std::string> row = {v.name};
+        double worst = 0.0;
+        for (int k : ts) {
+            q_sample(xt.data(), x0.data(), eps.data(), n, s, k);
+            q_posterior_mean(post.data(), x0.data(), xt.data(), n, s, k);
+            double diff = 0.0;
+            for (int i = 0; i < n; ++i) {
+                const double mu = v.form(x0[size_t(i)], eps[size_t(i)], xt[size_t(i)], s, k);
+                const double d = std::fabs(mu - post[size_t(i)]);
+                diff = std::isnan(d) ? NAN : std::fmax(diff, d);
+                if (std::isnan(diff)) break;
+            }
+            row.push_back(std::isnan(diff) ? "nan" : diff < 1e-5 ? "<1e-5" : fmt_sci(diff, 2));
+            worst = std::isnan(diff) || std::isnan(worst) ? NAN : std::fmax(worst, diff);
+        }
+        const bool agree = !std::isnan(worst) && worst <= tolerance;
+        row.push_back(agree ? "agree" : "DISAGREE");
+        table.add_row(row);
+        as_expected = as_expected && agree == v.right;
+    }
+    table.print("Table 4.2: the reverse means of the seeds against the posterior mean (4.1), max |difference| over "
+                "10000 values at each t");
+    table.save_tsv(args.out("mean_typos.tsv"));
+    if (!as_expected) fail("Table 4.2: a right form of the reverse mean failed, or a typo passed");
 }
 
 // ---- 2. samples and distances -------------------------------------------------------------------
@@ -113,7 +206,7 @@ void plot_generated(const LessonArgs& args, const std::vector<Generated>& gens) 
 void trajectories(const LessonArgs& args) {
     Trainer tr = lesson03_model(args, "swiss_roll");
     EpsModel model = tr.ema_model();
-    const int n = 1500, paths = 80;  // snapshots of all n points; paths of the first `paths`
+    const int n = 1500, paths = 40;  // snapshots of all n points; paths of the first `paths`
     const std::vector<int> shown = {1000, 600, 300, 150, 50, 0};
     std::vector<float> x(static_cast<size_t>(2 * n));
     Rng(args.seed, kStart + 1).fill_normal(x.data(), 2 * n);
@@ -137,23 +230,38 @@ void trajectories(const LessonArgs& args) {
                 }
             }
     });
-    plot::Figure fig(1, 1, 600, 540);
-    plot::Axes& ax = fig.at(0, 0);
+    // Left: the paths alone; right: the same paths faint under the 1500 generated x_0, so that the
+    // roll they build is visible.
+    plot::Figure fig(1, 2, 560, 520);
+    fig.suptitle("Reverse trajectories of " + std::to_string(paths) + " points (DDPM, swiss roll model): from x_T "
+                 "(blue) to x_0 (red)");
     std::vector<float> sx, sy, ex, ey;
     for (int i = 0; i < paths; ++i) {
-        ax.line(px[size_t(i)], py[size_t(i)], plot::with_alpha(plot::colors::gray, 70), 1.0f, i == 0 ? "path" : "");
         sx.push_back(px[size_t(i)].front());
         sy.push_back(py[size_t(i)].front());
         ex.push_back(px[size_t(i)].back());
         ey.push_back(py[size_t(i)].back());
     }
-    ax.scatter(snap_x.back(), snap_y.back(), plot::with_alpha(plot::palette(3), 60), 1.5f, "all 1500 x_0");
-    ax.scatter(sx, sy, plot::palette(0), 3.0f, "x_T of the paths");
-    ax.scatter(ex, ey, plot::palette(3), 3.5f, "x_0 of the paths");
-    ax.equal_aspect();
-    ax.title("Reverse trajectories of 80 points, from noise to the swiss roll");
-    ax.xlabel("x_1");
-    ax.ylabel("x_2");
+    for (int panel = 0; panel < 2; ++panel) {
+        plot::Axes& ax = fig.at(0, panel);
+        const int alpha = panel == 0 ? 110 : 30;
+        for (int i = 0; i < paths; ++i)
+            ax.line(px[size_t(i)], py[size_t(i)], plot::with_alpha(plot::colors::gray, alpha), 1.0f,
+                    i == 0 ? "path (every 10th step)" : "");
+        if (panel == 0) {
+            ax.scatter(sx, sy, plot::palette(0), 3.0f, "x_T of the paths");
+        } else {
+            ax.scatter(snap_x.back(), snap_y.back(), plot::with_alpha(plot::palette(1), 200), 1.8f,
+                       "all " + std::to_string(n) + " generated x_0");
+        }
+        ax.scatter(ex, ey, plot::palette(3), panel == 0 ? 3.5f : 3.0f, "x_0 of the paths");
+        ax.xlim(-3.5f, 3.5f);
+        ax.ylim(-3.5f, 3.5f);
+        ax.equal_aspect();
+        ax.title(panel == 0 ? "the paths" : "the paths under all generated points");
+        ax.xlabel("x_1 (first coordinate)");
+        ax.ylabel("x_2 (second coordinate)");
+    }
     fig.save(args.out("reverse_trajectories.png"));
 
     plot::Figure snaps(1, int(shown.size()), 250, 250);
@@ -165,6 +273,8 @@ void trajectories(const LessonArgs& args) {
         a.ylim(-3.5f, 3.5f);
         a.equal_aspect();
         a.title("t = " + std::to_string(shown[k]));
+        a.xlabel("first coordinate");
+        a.ylabel("second coordinate");
     }
     snaps.save(args.out("reverse_snapshots.png"));
 }
@@ -189,26 +299,133 @@ Table point_from_origin(const LessonArgs& args) {
     int left = 0;
     for (int i = 0; i < runs; ++i) left += px[size_t(i)].back() < 0.0f;
     plot::Figure fig(1, 2, 520, 420);
-    fig.suptitle("One starting point, x_T = (0, 0), sampled 200 times: the noise decides the cluster");
+    fig.suptitle("One starting point, x_T = (0, 0), sampled 200 times: the noise decides the cluster (one run in black)");
     plot::Axes& a = fig.at(0, 0);
     plot::Axes& b = fig.at(0, 1);
     for (int i = 0; i < runs; ++i) {
-        const plot::Color c = plot::with_alpha(plot::palette(px[size_t(i)].back() < 0.0f ? 0 : 1), 60);
+        const plot::Color c = plot::with_alpha(plot::palette(px[size_t(i)].back() < 0.0f ? 0 : 1), 28);
         a.line(px[size_t(i)], py[size_t(i)], c, 1.0f);
         b.line(ts, px[size_t(i)], c, 1.0f);
     }
+    // One run drawn on top, so that a single path can be followed from (0, 0) to its cluster.
+    const size_t shown_run = 0;
+    a.line(px[shown_run], py[shown_run], plot::colors::black, 1.6f, "one run");
+    b.line(ts, px[shown_run], plot::colors::black, 1.6f, "the same run");
+    a.scatter({px[shown_run].back()}, {py[shown_run].back()}, plot::colors::red, 5.0f, "its end, x_0");
     a.scatter({0.0f}, {0.0f}, plot::colors::black, 5.0f, "start (0, 0)");
     a.title("paths in the plane, coloured by the end cluster");
-    a.xlabel("x_1");
-    a.ylabel("x_2");
+    a.xlabel("x_1 (first coordinate)");
+    a.ylabel("x_2 (second coordinate)");
     a.equal_aspect();
-    b.title("x_1 against t (time runs right to left)");
+    b.title("first coordinate against t (time runs right to left)");
     b.xlabel("t");
-    b.ylabel("x_1");
+    b.ylabel("first coordinate of x_t");
     fig.save(args.out("point_from_origin.png"));
     Table t({"runs", "ended_left", "ended_right"});
     t.add_row({std::to_string(runs), std::to_string(left), std::to_string(runs - left)});
     return t;
+}
+
+// ---- 4. where a point starts and where it ends ([002] figures 2 and 4) ---------------------------
+// Data points x_0 are noised to x_t0 by the closed form, then the reverse process runs from t0 to
+// 0. Does a point come back to its own place (its cluster, its position s on the roll), or to the
+// nearest place of the data? At t0 = T, x_T is almost independent of x_0, so the end cannot depend
+// on the start; at small t0 the point has not moved far and comes back near itself.
+void reverse_from(float* x, int rows, int dim, int t0, const Schedule& s, const EpsFunction& eps_fn, Rng& noise) {
+    std::vector<float> eps(size_t(rows) * dim), z(eps.size());
+    for (int t = t0; t >= 1; --t) {
+        eps_fn(eps.data(), x, rows, t);
+        noise.fill_normal(z.data(), int64_t(z.size()));
+        p_sample_step(x, x, eps.data(), z.data(), int64_t(z.size()), s, t, Variance::BetaTilde);
+    }
+}
+
+// The index of the point of `ref` (2-D) nearest to (x, y).
+int nearest(const Dataset& ref, float x, float y) {
+    int best = 0;
+    double best_d = INFINITY;
+    for (int j = 0; j < ref.n(); ++j) {
+        const double dx = ref.x[size_t(2 * j)] - x, dy = ref.x[size_t(2 * j + 1)] - y;
+        const double d = dx * dx + dy * dy;
+        if (d < best_d) {
+            best_d = d;
+            best = j;
+        }
+    }
+    return best;
+}
+
+void start_memory(const LessonArgs& args) {
+    const int n = 1000;
+    const std::vector<int> starts = {50, 200, 400, 600, 1000};
+    Table clusters({"t_start", "n", "own_cluster", "mean_dist_own_x0"});
+    Table roll({"t_start", "n", "mean_abs_ds", "near_own_s", "mean_dist_own_x0", "mean_dist_nearest_data"});
+    plot::Figure fig(2, int(starts.size()) + 1, 250, 250);
+    fig.suptitle("Each point coloured by where it STARTED: data x_0 noised to t_start, then the reverse process back "
+                 "to t = 0 (top: swiss roll by position s, bottom: two clusters by cluster)");
+    for (int row = 0; row < 2; ++row) {
+        const std::string set = row == 0 ? "swiss_roll" : "two_clusters";
+        Trainer tr = lesson03_model(args, set);
+        EpsModel model = tr.ema_model();
+        const EpsFunction eps_fn = model_eps_function(model);
+        const Dataset data = make_dataset(set, n, args.seed + kHeldOut);
+        const Dataset ref = make_dataset(set, 20000, args.seed + kHeldOut + 1);  // "the data", for nearest points
+        std::vector<plot::Color> colour(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i)
+            colour[size_t(i)] = row == 0 ? plot::viridis(data.colour[size_t(i)])
+                                         : plot::palette(int(data.colour[size_t(i)]));
+        auto draw = [&](int col, const std::vector<float>& x, const std::string& title) {
+            std::vector<float> xs, ys;
+            for (int i = 0; i < n; ++i) {
+                xs.push_back(x[size_t(2 * i)]);
+                ys.push_back(x[size_t(2 * i + 1)]);
+            }
+            plot::Axes& ax = fig.at(row, col);
+            ax.scatter(xs, ys, colour, 1.8f);
+            ax.xlim(-3.5f, 3.5f);
+            ax.ylim(-3.5f, 3.5f);
+            ax.equal_aspect();
+            ax.title(title);
+            ax.xlabel("first coordinate");
+            ax.ylabel("second coordinate");
+        };
+        draw(0, data.x, set + ": the start x_0");
+        for (size_t c = 0; c < starts.size(); ++c) {
+            const int t0 = starts[c];
+            std::vector<float> x(data.x.size()), eps(data.x.size());
+            Rng(args.seed, kMemory + uint64_t(c)).fill_normal(eps.data(), int64_t(eps.size()));
+            q_sample(x.data(), data.x.data(), eps.data(), int64_t(x.size()), tr.schedule, t0);
+            Rng noise(args.seed, kMemory + 10 + uint64_t(c));
+            reverse_from(x.data(), n, 2, t0, tr.schedule, eps_fn, noise);
+            double own = 0, dist_own = 0, abs_ds = 0, near_own = 0, dist_nearest = 0;
+            for (int i = 0; i < n; ++i) {
+                const float ex = x[size_t(2 * i)], ey = x[size_t(2 * i + 1)];
+                dist_own += std::hypot(ex - data.x[size_t(2 * i)], ey - data.x[size_t(2 * i + 1)]) / n;
+                if (row == 1) {
+                    own += ((ex < 0.0f ? 0.0f : 1.0f) == data.colour[size_t(i)]) ? 1.0 / n : 0.0;
+                } else {
+                    const int j = nearest(ref, ex, ey);
+                    const double ds = std::fabs(double(ref.colour[size_t(j)]) - data.colour[size_t(i)]);
+                    abs_ds += ds / n;
+                    near_own += ds < 0.05 ? 1.0 / n : 0.0;
+                    dist_nearest += std::hypot(ex - ref.x[size_t(2 * j)], ey - ref.x[size_t(2 * j + 1)]) / n;
+                }
+            }
+            if (row == 1)
+                clusters.add_row({std::to_string(t0), std::to_string(n), fmt(own, 3), fmt(dist_own, 3)});
+            else
+                roll.add_row({std::to_string(t0), std::to_string(n), fmt(abs_ds, 3), fmt(near_own, 3), fmt(dist_own, 3),
+                              fmt(dist_nearest, 3)});
+            draw(int(c) + 1, x, "from t_start = " + std::to_string(t0));
+        }
+    }
+    fig.save(args.out("reverse_by_start.png"));
+    roll.print("Table 4.5: swiss roll, where the points end against where they started (s: position along the roll; "
+               "mean_abs_ds 0.333 = no memory)");
+    roll.save_tsv(args.out("start_memory_roll.tsv"));
+    clusters.print("Table 4.6: two clusters, the share of points that end in the cluster they started in (0.5 = no "
+                   "memory)");
+    clusters.save_tsv(args.out("start_memory_clusters.tsv"));
 }
 
 int lesson(int argc, char** argv) {
@@ -216,20 +433,22 @@ int lesson(int argc, char** argv) {
     std::printf("%s\n", notation_banner());
     Stopwatch clock;
     check_mean(args);
+    check_mean_typos(args);
     const int n = args.full ? 8000 : 2000;
     Table distances({"data", "sigma2", "n", "swd", "swd_floor", "floor_sd", "swd_ratio", "energy", "energy_floor"});
     std::vector<Generated> gens;
     for (const std::string set : {"bimodal1d", "two_clusters", "swiss_roll"})
         gens.push_back(sample_set(args, set, n, Variance::BetaTilde, distances));
     sample_set(args, "two_clusters", n, Variance::Beta, distances);
-    distances.print("Table 4.2: generated against held-out data; floor = the same distance for true samples (mean and "
+    distances.print("Table 4.3: generated against held-out data; floor = the same distance for true samples (mean and "
                     "sd over 10)");
     distances.save_tsv(args.out("distances.tsv"));
     plot_generated(args, gens);
     trajectories(args);
     Table origin = point_from_origin(args);
-    origin.print("Table 4.3: where the runs from (0, 0) ended");
+    origin.print("Table 4.4: where the runs from (0, 0) ended");
     origin.save_tsv(args.out("origin.tsv"));
+    start_memory(args);
     std::fprintf(stderr, "[04_sampling] done in %.1f s\n", clock.seconds());
     return 0;
 }

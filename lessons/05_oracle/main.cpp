@@ -107,6 +107,7 @@ void model_against_oracle(const LessonArgs& args, Table& table, plot::Figure& fi
         ax.line(plot_t, model_loss, plot::palette(0), 1.8f, "E|eps - eps_theta|^2 (model's loss)");
         ax.line(plot_t, model_error, plot::palette(3), 1.8f, "E|eps_theta - eps*|^2 (model error)");
         ax.logy();
+        ax.ylim(1e-5f, 1e3f);  // the curves stay below 2; the decades above them hold the legend
         ax.title(m.name + " (" + std::to_string(tr.step) + " training steps)");
         ax.xlabel("t");
         ax.ylabel("mean squared difference per coordinate");

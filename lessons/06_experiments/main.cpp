@@ -109,7 +109,7 @@ double mean_squared_difference(const std::vector<float>& a, const std::vector<fl
     return sum / double(a.size());
 }
 
-// L_simple (eq. 3.1) of the network on the held-out triples (simple_loss rebuilds the same x_t).
+// L_simple (docs/reverse-process.md, eq. 4.8) of the network on the held-out triples (simple_loss rebuilds the same x_t).
 double test_loss(const Lab& lab, const EpsModel& model, const Schedule& s) {
     NoGrad no_grad;
     const Triples tr = held_out_triples(lab, s);
@@ -301,7 +301,8 @@ void sweep_constant_beta(Lab& lab) {
 // ---- sweep 3: the shape of the schedule at T = 1000 -------------------------------------------
 void sweep_schedules(Lab& lab) {
     plot::Figure fig(1, 3, 400, 420);
-    fig.suptitle("Sweep 3 (" + lab.set + "): the shape of the schedule, T = 1000, equal training steps");
+    fig.suptitle("Sweep 3 (" + lab.set + "): three SHAPES of schedule at the same T = 1000 (linear, cosine, sigmoid), "
+                 "equal training steps");
     Table table(with_score_columns({"schedule", "alpha_bar_T", "beta_T"}));
     int col = 0;
     for (const std::string kind : {"linear", "cosine", "sigmoid"}) {
@@ -310,7 +311,7 @@ void sweep_schedules(Lab& lab) {
         const Scored& net = sample_and_score(lab, key, {});
         const Scored& exact = sample_and_score(lab, key, {true});
         add_scores(table, {m.schedule.name, abar_T(m.schedule), fmt(m.schedule.beta[1000], 4)}, m, net, exact);
-        plot_samples(lab, fig.at(0, col++), net, exact, m.schedule.name);
+        plot_samples(lab, fig.at(0, col++), net, exact, kind + ", T = 1000, alpha_bar_T " + fmt_sci(m.schedule.alpha_bar[1000], 1));
     }
     table.print("Table 6.4: linear, cosine and sigmoid schedules, T = 1000");
     table.save_tsv(lab.args.out("schedules.tsv"));
@@ -322,7 +323,7 @@ void sweep_small_T(Lab& lab) {
     const int T = 50;
     const double scale = 1000.0 / T;  // the usual rescaling: about the same total noise as at T = 1000
     plot::Figure fig(1, 4, 330, 350);
-    fig.suptitle("Sweep 4 (" + lab.set + "): T = 50. The linear schedule leaves x_T far from N(0, I); two fixes, "
+    fig.suptitle("Sweep 4 (" + lab.set + "): SMALL T = 50. The linear schedule leaves x_T far from N(0, I); two fixes, "
                  "and a check of the diagnosis");
     Table table(with_score_columns({"setting", "beta_1", "beta_T", "alpha_bar_T", "x_T_from"}));
     struct Setting {

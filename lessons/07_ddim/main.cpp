@@ -46,6 +46,8 @@ void side_by_side(const LessonArgs& args, const Trainer& tr, const EpsModel& mod
         ax.ylim(-3.5f, 3.5f);
         ax.equal_aspect();
         ax.title(title);
+        ax.xlabel("first coordinate");
+        ax.ylabel("second coordinate");
     };
     for (size_t c = 0; c < counts.size(); ++c) {
         std::vector<float> x = x_T;
@@ -128,6 +130,85 @@ bool determinism(const LessonArgs& args, const Trainer& tr, const EpsModel& mode
     return std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// ---- 2b. wall time against steps [004 Q4] --------------------------------------------------------
+// DDPM (1000 steps), DDPM on a strided subsequence (DDIM with eta = 1) and DDIM (eta = 0) at 100,
+// 50 and 10 steps, on the swiss roll from one x_T. Each time is the best of three runs. Times are
+// not deterministic, so this table goes to stderr and to wall_time.txt (not a .tsv: make diff
+// skips it), and to wall_time.png; the deterministic columns (evaluations, SWD ratio) are in Table 7.1
+// too.
+void wall_time(const LessonArgs& args, const Trainer& tr, const EpsModel& model, const std::string& set) {
+    const EpsFunction eps = model_eps_function(model);
+    const int n = args.full ? 8000 : 2000, dim = model.config.dim;
+    const std::vector<float> x_T = start_noise(args, n, dim);
+    const Dataset reference = make_dataset(set, n, args.seed + kHeldOut);
+    const DistanceFloor floor = score_against_set(x_T.data(), n, set, args.seed).floor;
+    struct Run {
+        std::string sampler;
+        int steps;
+        float eta;  // < 0: DDPM's ancestral sampler
+    };
+    const std::vector<Run> runs = {{"ddpm", 1000, -1.0f},      {"ddpm strided (ddim eta=1)", 100, 1.0f},
+                                   {"ddpm strided (ddim eta=1)", 50, 1.0f}, {"ddpm strided (ddim eta=1)", 10, 1.0f},
+                                   {"ddim eta=0", 1000, 0.0f}, {"ddim eta=0", 100, 0.0f},
+                                   {"ddim eta=0", 50, 0.0f},   {"ddim eta=0", 10, 0.0f}};
+    Table table({"data", "sampler", "steps", "network_evals", "swd_ratio", "seconds", "ms_per_1000_points",
+                 "speed_up_vs_ddpm"});
+    double ddpm_seconds = 0.0;
+    plot::Figure fig(1, 1, 620, 440);
+    plot::Axes& ax = fig.at(0, 0);
+    std::vector<float> px[3], py[3];
+    // three rounds over all the runs, so that a busy moment of the machine does not fall on one run only
+    std::vector<double> best(runs.size(), INFINITY), ratio(runs.size(), 0.0);
+    for (int rep = 0; rep < 3; ++rep)
+        for (size_t k = 0; k < runs.size(); ++k) {
+            const Run& r = runs[k];
+            std::vector<float> x = x_T;
+            Stopwatch clock;
+            if (r.eta < 0) {
+                SampleOptions o;
+                o.seed = args.seed;
+                ddpm_sample(x.data(), n, dim, tr.schedule, eps, o);
+            } else {
+                ddim_sample(x.data(), n, dim, tr.schedule, eps, ddim_timesteps(tr.schedule.T, r.steps, Spacing::Uniform),
+                            r.eta, args.seed);
+            }
+            best[k] = std::fmin(best[k], clock.seconds());
+            if (rep == 0)
+                ratio[k] = sliced_wasserstein1(x.data(), n, reference.x.data(), n, dim, 256, args.seed) / floor.swd_mean;
+        }
+    for (size_t k = 0; k < runs.size(); ++k) {
+        const Run& r = runs[k];
+        if (r.eta < 0) ddpm_seconds = best[k];
+        char seconds[32], per_k[32], speed[32];
+        std::snprintf(seconds, sizeof seconds, "%.3f", best[k]);
+        std::snprintf(per_k, sizeof per_k, "%.1f", 1000.0 * best[k] / n * 1000.0);
+        std::snprintf(speed, sizeof speed, "%.1fx", ddpm_seconds / best[k]);
+        table.add_row({set, r.sampler, std::to_string(r.steps), std::to_string(size_t(r.steps) * size_t(n)),
+                       fmt(ratio[k], 2), seconds, per_k, speed});
+        const int series = r.eta < 0 ? 0 : r.eta > 0.5f ? 1 : 2;
+        px[series].push_back(float(std::log10(best[k])));  // a log axis: the times span two decades
+        py[series].push_back(float(ratio[k]));
+    }
+    const std::string title = "Table 7.4: wall time of " + std::to_string(n) + " samples ([004] Q4), best of 3 runs on " +
+                              std::to_string(args.threads) + " threads (machine-dependent, not diffed)";
+    table.print(title, stderr);
+    const std::string path = args.out("wall_time.txt");
+    if (FILE* f = std::fopen(path.c_str(), "w")) {
+        table.print(title, f);
+        std::fclose(f);
+    }
+    ax.scatter(px[0], py[0], plot::colors::black, 5.0f, "DDPM, 1000 steps");
+    ax.line(px[1], py[1], plot::palette(0), 1.5f, "DDPM strided (eta = 1): 100, 50, 10 steps");
+    ax.scatter(px[1], py[1], plot::palette(0), 4.0f);
+    ax.line(px[2], py[2], plot::palette(1), 1.5f, "DDIM (eta = 0): 1000, 100, 50, 10 steps");
+    ax.scatter(px[2], py[2], plot::palette(1), 4.0f);
+    ax.hline(1.0f, plot::colors::gray, 1.0f, true, "the floor (ratio 1)");
+    ax.title("Quality against wall time, " + set + ", " + std::to_string(n) + " samples");
+    ax.xlabel("log10 of the seconds (best of 3, on this machine): -2 is 0.01 s, 0 is 1 s");
+    ax.ylabel("SWD ratio (1 = as good as fresh data)");
+    fig.save(args.out("wall_time.png"));
+}
+
 // ---- 3. inversion: x_0 -> x_T -> x_0 ------------------------------------------------------------
 void inversion(const LessonArgs& args, const Trainer& tr, const EpsModel& model, const std::string& set, Table& table) {
     const EpsFunction eps = model_eps_function(model);
@@ -158,6 +239,8 @@ int lesson(int argc, char** argv) {
     for (const std::string set : {"two_clusters", "eight_gaussians", "swiss_roll"}) sweep(args, set, table);
     table.print("Table 7.1: DDPM and DDIM from the same x_T against held-out data (floor: mean over 10 true samples)");
     table.save_tsv(args.out("steps_eta.tsv"));
+
+    wall_time(args, roll, roll_model, "swiss_roll");
 
     const bool same = determinism(args, roll, roll_model);
     Table det({"check", "result"});

@@ -17,6 +17,7 @@ namespace ddpm::tools {
 namespace {
 
 const char* const kHeader = "task\tpoints\ttests\tpassed\ttitle";
+const char* const kHeaderBlocked = "task\tpoints\ttests\tpassed\ttitle\tblocked_by";
 
 [[noreturn]] void malformed(const std::string& filename, int line, const std::string& problem) {
     throw std::runtime_error(filename + ":" + std::to_string(line) + ": " + problem);
@@ -32,11 +33,14 @@ bool parse_count(const std::string& field, int* value) {
     return true;
 }
 
-GradeRow parse_row(const std::string& line, int line_number, const std::string& filename) {
+GradeRow parse_row(const std::string& line, int line_number, const std::string& filename, bool blocked_column) {
     std::vector<std::string> fields = split_fields(line);
-    if (fields.size() != 5) {
-        malformed(filename, line_number, "expected 5 tab-separated fields (task, points, tests, "
-                                         "passed, title), got " + std::to_string(fields.size()));
+    const size_t want = blocked_column ? 6 : 5;
+    if (fields.size() != want) {
+        malformed(filename, line_number, "expected " + std::to_string(want) +
+                                             " tab-separated fields (task, points, tests, passed, title" +
+                                             (blocked_column ? ", blocked_by" : "") + "), got " +
+                                             std::to_string(fields.size()));
     }
     GradeRow row;
     row.line = line_number;
@@ -56,6 +60,19 @@ GradeRow parse_row(const std::string& line, int line_number, const std::string& 
     if (!parse_count(fields[3], &row.passed)) {
         malformed(filename, line_number, "passed '" + fields[3] + "' is not a count");
     }
+    if (blocked_column && fields[5] != "-") {
+        // comma-separated task IDs
+        size_t start = 0;
+        while (start <= fields[5].size()) {
+            size_t comma = fields[5].find(',', start);
+            if (comma == std::string::npos) comma = fields[5].size();
+            if (!is_task_id(fields[5].substr(start, comma - start))) {
+                malformed(filename, line_number, "blocked_by '" + fields[5] + "' is not '-' or IDs like L01.1,L01.3");
+            }
+            start = comma + 1;
+        }
+        row.blocked_by = fields[5];
+    }
     if (row.passed > row.tests) {
         malformed(filename, line_number, "passed (" + fields[3] + ") is more than tests (" +
                                              fields[2] + ")");
@@ -68,15 +85,17 @@ GradeRow parse_row(const std::string& line, int line_number, const std::string& 
 std::vector<GradeRow> parse_grades(const std::string& text, const std::string& filename) {
     std::vector<std::string> lines = split_lines(text);
     if (lines.empty()) throw std::runtime_error(filename + ": empty, expected a header line");
-    if (lines[0] != kHeader) {
-        malformed(filename, 1, "header must be 'task<TAB>points<TAB>tests<TAB>passed<TAB>title'");
+    if (lines[0] != kHeader && lines[0] != kHeaderBlocked) {
+        malformed(filename, 1, "header must be 'task<TAB>points<TAB>tests<TAB>passed<TAB>title' "
+                               "(and optionally '<TAB>blocked_by')");
     }
+    const bool blocked_column = lines[0] == kHeaderBlocked;
 
     std::vector<GradeRow> rows;
     std::map<std::string, int> first_line_of_task;
     for (size_t i = 1; i < lines.size(); i++) {
         int line_number = static_cast<int>(i + 1);
-        GradeRow row = parse_row(lines[i], line_number, filename);
+        GradeRow row = parse_row(lines[i], line_number, filename, blocked_column);
         auto [previous, inserted] = first_line_of_task.emplace(row.task, line_number);
         if (!inserted) {
             malformed(filename, line_number, "task " + row.task + " is listed twice (first at line "
@@ -142,6 +161,8 @@ std::string grades_table(const std::vector<GradeRow>& rows, Expect expect) {
     for (const GradeRow& row : rows) {
         std::string problem = grade_problem(row, expect);
         std::string verdict = problem.empty() ? "OK" : "PROBLEM: " + problem;
+        // which other task's stub its checks reached: the task to solve first
+        if (!row.blocked_by.empty()) verdict += " (blocked by " + row.blocked_by + ")";
         table += table_row(row.task, row.points, std::to_string(row.tests),
                            std::to_string(row.passed), verdict);
     }

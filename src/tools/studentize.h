@@ -71,7 +71,9 @@ struct StudentTree {
 
 // Copies lessons/ src/ data/ tests/ docs/ .ci/ Makefile README.md (those that exist) from
 // src_root to dst_dir, replacing the regions of every .cpp, .h and .hpp file and skipping
-// directories whose name starts with '.', and writes dst_dir/STUDENT_TREE.
+// directories whose name starts with '.', and writes dst_dir/STUDENT_TREE (a note for the student).
+// When src_root holds docs/student/README.md, that file becomes the tree's README.md, and the
+// instructor's README.md, docs/student/ and docs/instructors.md are left out.
 //
 // The copy is made in "<dst_dir>.partial" and renamed at the end, so an error never leaves a
 // half-written dst_dir. An existing dst_dir is deleted first, but only when it is empty or holds
