@@ -29,6 +29,7 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L04.3", 2, "the exact 1-D Wasserstein-1 between two samples (src/diffusion/metrics.cpp)"},
         {"L07.1", 3, "the DDIM update with eta (src/diffusion/ddim.cpp, ddim_step)"},
         {"L07.2", 2, "the DDIM timestep subsequence (src/diffusion/ddim.cpp, ddim_timesteps)"},
+        {"L08.1", 3, "SSIM in one window (src/diffusion/image_metrics.cpp, ssim)"},
     };
     return tasks;
 }

@@ -19,7 +19,7 @@ TEST_CASE("image metrics: RMSE and PSNR of a constant offset") {
     CHECK(std::isinf(psnr(a.data(), a.data(), 28 * 28, 2.0)));
 }
 
-TEST_CASE("image metrics: SSIM is 1 for identical images, and matches its formula on constant images") {
+TEST_CASE("L08.1 SSIM is 1 for identical images, and matches its formula on constant and mirrored images") {
     const std::vector<float> a = random_values(28 * 28, 2);
     CHECK(ssim(a.data(), a.data(), 28, 28, 2.0) == doctest::Approx(1.0).epsilon(1e-12));
     // two constant images m1, m2: variances and covariance 0, so SSIM = (2 m1 m2 + C1) / (m1^2 + m2^2 + C1)

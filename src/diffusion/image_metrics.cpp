@@ -41,6 +41,7 @@ double ssim(const float* a, const float* b, int H, int W, double data_range) {
     int positions = 0;
     for (int y = 0; y + wh <= H; ++y)
         for (int x = 0; x + ww <= W; ++x) {
+            // BEGIN SOLUTION L08.1
             double mu_a = 0, mu_b = 0, aa = 0, bb = 0, ab = 0;  // weighted moments in the window
             for (int i = 0; i < wh; ++i)
                 for (int j = 0; j < ww; ++j) {
@@ -55,6 +56,7 @@ double ssim(const float* a, const float* b, int H, int W, double data_range) {
             const double var_a = aa - mu_a * mu_a, var_b = bb - mu_b * mu_b, cov = ab - mu_a * mu_b;
             sum += (2 * mu_a * mu_b + c1) * (2 * cov + c2) /
                    ((mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2));
+            // END SOLUTION
             ++positions;
         }
     return sum / positions;
