@@ -15,6 +15,7 @@
 #include "app/normalise.h"
 #include "core/checkpoint.h"
 #include "core/common.h"
+#include "diffusion/csv.h"
 #include "diffusion/data.h"
 #include "core/io.h"
 #include "core/pool.h"
@@ -180,7 +181,7 @@ TEST_CASE("app: train, sample and eval end to end on data far from the origin wi
     const Dataset samples = load_csv(tmp / "samples.csv");
     CHECK(samples.n() == 200);
     CHECK(samples.dim == 2);
-    CHECK(csv_header(tmp / "samples.csv") == std::vector<std::string>{"height", "weight"});
+    CHECK(samples.header == std::vector<std::string>{"height", "weight"});
     // In data units: the columns' means sit near the data's, on the scale of each column's own std.
     const std::vector<double> data_mean = column_means(data), data_std = column_stds(data);
     const std::vector<double> mean = column_means(samples);
@@ -264,7 +265,7 @@ TEST_CASE("app: a constant column is centred with std 1, never NaN; 3 columns wi
     REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "s.csv", "--n", "50"}).status == 0);
     const Dataset s = load_csv(tmp / "s.csv");  // load_csv refuses NaN
     CHECK(s.dim == 3);
-    CHECK(csv_header(tmp / "s.csv").empty());
+    CHECK(s.header.empty());
 }
 
 TEST_CASE("app: --resume after a shorter run gives the checkpoint of one uninterrupted run, byte for byte") {
@@ -337,7 +338,7 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
          new_model},
         {{"train", "--data", data, "--model", new_model, "--lr", "0"}, "ddpm: --lr must be positive, got 0", new_model},
         {{"train", "--data", data, "--model", new_model, "--schedule", "constant", "--beta", "1"},
-         "ddpm: --beta must lie in (0, 1), got 1", new_model},
+         "ddpm: --beta must lie in [1e-12, 1), got 1", new_model},
         {{"train", "--data", data, "--model", new_model, "--ema", "1"}, "ddpm: --ema must lie in [0, 1), got 1",
          new_model},
         {{"train", "--data", data, "--model", new_model, "--hidden", "0"}, "ddpm: --hidden must be from 1 to 65536, got 0",

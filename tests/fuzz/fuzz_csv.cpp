@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "diffusion/data.h"
+#include "diffusion/csv.h"
 #include "one_line.h"
 
 namespace {
