@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +158,37 @@ bool wait_for_file(const std::string& path, pid_t child) {
 }
 
 int64_t step_of(const std::string& model) { return load_model_file(model).trainer.step; }
+
+// Every regular file of a folder (but the runner's captures of stdout and stderr) with its bytes: a
+// failed run must leave this exactly as it was, no file changed, none added (temporary or lock files).
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+    std::map<std::string, std::string> files;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name == "stdout.txt" || name == "stderr.txt") continue;
+        files[name] = e.is_regular_file() ? read_file(e.path().string()) : std::string("(not a regular file)");
+    }
+    return files;
+}
+
+// The names in `dir` that begin with `prefix`.
+std::vector<std::string> names_beginning(const fs::path& dir, const std::string& prefix) {
+    std::vector<std::string> names;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name);
+    }
+    return names;
+}
+
+// A process id that no process has now: a child that has exited and been reaped.
+pid_t dead_pid() {
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    return child;
+}
 
 }  // namespace
 
@@ -322,6 +355,22 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     c.set_meta("data.columns", "2\nrm -rf /");  // text from a file never breaks the line
     const std::string line_break = ckpt("line_break.ckpt", serialize_checkpoint(c));
 
+    // Issue 15: special files, the same file as input and output, typos in line 1, limits
+    const std::string fifo = tmp / "fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
+    const std::string hard_link = tmp / "alias.ckpt";
+    REQUIRE(link(data.c_str(), hard_link.c_str()) == 0);
+    const std::string sym_link = tmp / "link.csv";
+    fs::create_symlink(tmp / "elsewhere.csv", sym_link);
+    const std::string missing = tmp / "missing.csv";
+    const std::string typo = csv("typo.csv", "1.2.3,4\n1,2\n3,4\n");
+    const std::string glued = csv("glued.csv", "12abc,4\n1,2\n3,4\n");
+    const std::string escape = csv("escape.csv", "a,b\x1b[2J\n1,2\n3,4\n");
+    std::string rows = "a,b\n";  // 1,000,001 rows: one more than eval reads
+    for (int i = 0; i <= 1000000; ++i) rows += "1,2\n";
+    const std::string too_long = csv("too_long.csv", rows);
+    rows.clear();
+
     const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
     const std::vector<std::string> train = {"train", "--model", fresh, "--T", "20", "--hidden", "8", "--steps", "5",
                                             "--data"};
@@ -414,17 +463,91 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
          "ddpm: --checkpoint-every must be at least 1, got 0", fresh},
         {"a seed that is not a number", {"eval", "--samples", data, "--data", data, "--seed", "x1"},
          "ddpm: --seed: expected a whole number, got 'x1'", out},
+        // 15.1: an output must be a regular file or not exist, checked before anything else (the data
+        // is missing here: were the check gone, the run would stop at it and /dev/null stay as it is)
+        {"/dev/null as the model", {"train", "--data", missing, "--model", "/dev/null"},
+         "ddpm: /dev/null: is a character device, not a regular file; only regular files are written", fresh},
+        {"/dev/full as the samples", {"sample", "--model", tmp / "missing.ckpt", "--out", "/dev/full"},
+         "ddpm: /dev/full: is a character device, not a regular file; only regular files are written", out},
+        {"a FIFO as the model", {"train", "--data", missing, "--model", fifo},
+         "ddpm: " + fifo + ": is a FIFO, not a regular file; only regular files are written", fresh},
+        {"a symbolic link as the samples", {"sample", "--model", model, "--out", sym_link},
+         "ddpm: " + sym_link + ": is a symbolic link, not a regular file; only regular files are written", out},
+        {"a folder as the model", {"train", "--data", data, "--model", tmp.dir.string()},
+         "ddpm: " + tmp.dir.string() + ": is a directory, not a file", fresh},
+        // 15.2: the same file (device and inode) as input and output
+        {"the data as the model", {"train", "--data", data, "--model", data},
+         "ddpm: " + data + ": --model is the same file as --data " + data + "; writing it would destroy it", fresh},
+        {"a hard link of the data as the model", {"train", "--data", data, "--model", hard_link},
+         "ddpm: " + hard_link + ": --model is the same file as --data " + data + "; writing it would destroy it", fresh},
+        {"the model as the samples", {"sample", "--model", model, "--out", model},
+         "ddpm: " + model + ": --out is the same file as --model " + model + "; writing it would destroy it", out},
+        // 15.3: only regular files are read, each once
+        {"a FIFO as the data", {"train", "--data", fifo, "--model", fresh},
+         "ddpm: " + fifo + ": is a FIFO, not a regular file; only regular files are read", fresh},
+        {"/dev/zero as the data", {"train", "--data", "/dev/zero", "--model", fresh},
+         "ddpm: /dev/zero: is a character device, not a regular file; only regular files are read", fresh},
+        {"/dev/zero as eval's samples", {"eval", "--samples", "/dev/zero", "--data", data},
+         "ddpm: /dev/zero: is a character device, not a regular file; only regular files are read", out},
+        {"a FIFO as the checkpoint", sample_from(fifo),
+         "ddpm: " + fifo + ": is a FIFO, not a regular file; only regular files are read", out},
+        // 15.4: eval reads at most 1,000,000 rows of each file
+        {"eval samples of 1,000,001 rows", {"eval", "--samples", too_long, "--data", data},
+         "ddpm: " + too_long + ":1000002: more than 1000000 rows; the most that is read", out},
+        // 15.6: the memory a run needs, from its flags, before it starts
+        {"a network of 2^38 weights", {"train", "--data", data, "--model", fresh, "--hidden", "65536", "--layers", "64"},
+         "ddpm: --hidden 65536 --layers 64: a network of 270589493250 weights needs about 14105.0 GB (the weights, "
+         "their gradients, Adam's moments, their average and the checkpoint); the tool's limit is 4.0 GB",
+         fresh},
+        {"a network of 25 GB", {"train", "--data", data, "--model", fresh, "--hidden", "8192", "--layers", "8"},
+         "ddpm: --hidden 8192 --layers 8: a network of 470122498 weights needs about 25.0 GB (the weights, their "
+         "gradients, Adam's moments, their average and the checkpoint); the tool's limit is 4.0 GB",
+         fresh},
+        {"a batch too large for the network", {"train", "--data", data, "--model", fresh, "--batch", "1048576", "--hidden", "4096"},
+         "ddpm: --batch 1048576 with --hidden 4096 --layers 3 needs about 414.4 GB (the activations and gradients of "
+         "one step); the tool's limit is 4.0 GB",
+         fresh},
+        {"10^8 samples", {"sample", "--model", model, "--out", out, "--n", "100000000"},
+         "ddpm: --n 100000000 of 2 columns needs about 7.2 GB (the rows of every step and the CSV text; write fewer "
+         "rows per run, with another --seed each); the tool's limit is 4.0 GB",
+         out},
+        // 15.7: line 1 is a header only when no field reads as a number; names hold no control byte
+        {"a typo in the first row", train_on(typo),
+         "ddpm: " + typo + ":1: column 1: '1.2.3' is not a number, but column 2 '4' is (a header line holds names only)",
+         fresh},
+        {"a number glued to text in the first row", train_on(glued),
+         "ddpm: " + glued + ":1: column 1: '12abc' is not a number, but column 2 '4' is (a header line holds names only)",
+         fresh},
+        {"a typo in the first row (eval)", {"eval", "--samples", data, "--data", typo},
+         "ddpm: " + typo + ":1: column 1: '1.2.3' is not a number, but column 2 '4' is (a header line holds names only)",
+         out},
+        {"an escape sequence in a header name", train_on(escape),
+         "ddpm: " + escape + ":1: column 2: header name 'b?[2J' holds a control byte", fresh},
+        {"a beta that is 0 as a float", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "1e-50"},
+         "ddpm: --beta must lie in [1e-12, 1), got 1e-50", fresh},
+        {"a beta that is 1 as a float",
+         {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "0.9999999999"},
+         "ddpm: --beta must lie in [1e-12, 1), got 0.9999999999 (1 as a float)", fresh},
+        {"a learning rate that is 0 as a float", {"train", "--data", data, "--model", fresh, "--lr", "1e-50"},
+         "ddpm: --lr must lie within the range of a float, got 1e-50", fresh},
+        // 15.10: an existing model and bad data: the error alone, no note that the model will be replaced
+        {"bad data for an existing model", {"train", "--data", text, "--model", model},
+         "ddpm: " + text + ":3: column 2: 'abc' is not a number", out},
     };
     for (const Case& k : cases) {
         INFO(k.row);
+        const std::map<std::string, std::string> before = snapshot(tmp.dir);
         const Run r = run_tool(tmp, k.args);
         CHECK(r.status == 1);
         CHECK(r.err == k.message + "\n");  // exactly one line
         CHECK(r.out.empty());
         CHECK(!fs::exists(k.output));
-        CHECK(!fs::exists(k.output + ".tmp"));
+        CHECK(snapshot(tmp.dir) == before);  // no file changed, none left behind (temporary, lock)
     }
     CHECK(read_file(model) == good);  // the failed resumes left the model alone
+    struct stat st {};
+    REQUIRE(stat("/dev/null", &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));  // still the device
 }
 
 TEST_CASE("reliability: shown() keeps text from a file to one short line") {
