@@ -528,6 +528,14 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"a beta that is 1 as a float",
          {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "0.9999999999"},
          "ddpm: --beta must lie in [1e-12, 1), got 0.9999999999 (1 as a float)", fresh},
+        {"a linear schedule of 10^6 steps", {"train", "--data", data, "--model", fresh, "--T", "1000000"},
+         "ddpm: --T 1000000 with --schedule linear takes alpha_bar_T to 1.19e-322, below the 8.6e-78 that sampling "
+         "needs (1 / sqrt(alpha_bar_T) must be a float); use a smaller --T or another --schedule",
+         fresh},
+        {"a constant beta that leaves no signal", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "0.5"},
+         "ddpm: --beta 0.5 with --T 1000 takes alpha_bar_T to 9.33e-302, below the 8.6e-78 that sampling needs "
+         "(1 / sqrt(alpha_bar_T) must be a float); use a smaller --T or --beta",
+         fresh},
         {"a learning rate that is 0 as a float", {"train", "--data", data, "--model", fresh, "--lr", "1e-50"},
          "ddpm: --lr must lie within the range of a float, got 1e-50", fresh},
         // 15.10: an existing model and bad data: the error alone, no note that the model will be replaced
@@ -555,4 +563,160 @@ TEST_CASE("reliability: shown() keeps text from a file to one short line") {
     CHECK(shown("a\nb\rc\x7f") == "a?b?c?");
     CHECK(shown(std::string(100, 'x')) == std::string(37, 'x') + "...");
     CHECK(shown("abcdef", 6) == "abcdef");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: signals before training, sample's signals, two writers, leftovers, limits
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+// Waits until `path` exists while the child runs (the lock file appears once the handlers are in place).
+bool wait_for_lock(const std::string& path, pid_t child) { return wait_for_file(path, child); }
+
+}  // namespace
+
+TEST_CASE("reliability: SIGTERM and SIGINT end a run that is still reading its data, leaving nothing") {
+    TempDir tmp("early_signal");
+    std::string rows = "a,b\n";  // some 30 MB: reading and checking it takes a while
+    Rng rng(3, 0);
+    for (int i = 0; i < 2000000; ++i) rows += std::to_string(rng.normal()) + "," + std::to_string(rng.normal()) + "\n";
+    write_text(tmp / "big.csv", rows);
+    rows.clear();
+    for (const int signal : {SIGTERM, SIGINT}) {
+        const std::string name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+        INFO(name);
+        const std::string model = tmp / "m.ckpt";
+        const pid_t child = start_tool({"train", "--data", tmp / "big.csv", "--model", model, "--steps", "5"},
+                                       tmp / "out.txt", tmp / "err.txt");
+        REQUIRE(wait_for_lock(model + ".ddpm-lock", child));
+        kill(child, signal);
+        const int raw = wait_for(child, 60.0);
+        REQUIRE(WIFEXITED(raw));
+        CHECK(WEXITSTATUS(raw) == 128 + signal);
+        CHECK(read_file(tmp / "err.txt") == "ddpm train: " + name + " before the first step; " + model + " was not written\n");
+        CHECK(read_file(tmp / "out.txt").empty());
+        CHECK(names_beginning(tmp.dir, "m.ckpt").empty());  // no model, no lock file, no temporary file
+    }
+}
+
+TEST_CASE("reliability: sample stops on SIGTERM and SIGINT and leaves no file of its own") {
+    TempDir tmp("sample_signal");
+    write_cloud(tmp / "data.csv", 200, 4);
+    const Run trained = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "m.ckpt", "--steps", "5",
+                                       "--hidden", "8", "--layers", "1", "--batch", "16"});
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    for (const int signal : {SIGTERM, SIGINT}) {
+        const std::string name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+        INFO(name);
+        const std::string out = tmp / "s.csv";
+        const pid_t child = start_tool({"sample", "--model", tmp / "m.ckpt", "--out", out, "--n", "400000"},
+                                       tmp / "out.txt", tmp / "err.txt");
+        REQUIRE(wait_for_lock(out + ".ddpm-lock", child));
+        kill(child, signal);
+        const int raw = wait_for(child, 60.0);
+        REQUIRE(WIFEXITED(raw));
+        CHECK(WEXITSTATUS(raw) == 128 + signal);
+        CHECK(last_line(read_file(tmp / "err.txt")) == "ddpm sample: " + name + ": stopped; " + out + " was not written");
+        CHECK(read_file(tmp / "out.txt").empty());
+        CHECK(names_beginning(tmp.dir, "s.csv").empty());
+    }
+}
+
+TEST_CASE("reliability: a second writer of the same model is refused at once; a later run cleans up after a SIGKILL") {
+    TempDir tmp("two_writers");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string model = tmp / "m.ckpt";
+    const pid_t first = start_tool(long_run(tmp / "data.csv", model), tmp / "out1.txt", tmp / "err1.txt");
+    REQUIRE(wait_for_lock(model + ".ddpm-lock", first));
+    const Run second = run_tool(tmp, long_run(tmp / "data.csv", model));
+    CHECK(second.status == 1);
+    CHECK(second.err == "ddpm: " + model + ": another ddpm run (process " + std::to_string(first) +
+                            " train) is writing it; wait for it to end, or choose another path\n");
+    CHECK(second.out.empty());
+    // The first run goes on undisturbed; killed once its first checkpoint is there, it may leave its
+    // lock file and a temporary file. Neither stops --resume, which removes both.
+    REQUIRE(wait_for_file(model, first));
+    kill(first, SIGKILL);
+    wait_for(first);
+    const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--resume"});
+    REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+    CHECK(read_file(model) == uninterrupted(tmp / "data.csv"));
+    CHECK(names_beginning(tmp.dir, "m.ckpt.").empty());
+}
+
+TEST_CASE("reliability: a run removes only the temporary files of ddpm runs that are gone, never a user's FILE.tmp") {
+    TempDir tmp("leftovers");
+    write_cloud(tmp / "data.csv", 200, 5);
+    const Run trained = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "m.ckpt", "--steps", "5",
+                                       "--T", "20", "--hidden", "8", "--layers", "1", "--batch", "16"});
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    const std::string out = tmp / "s.csv";
+    const std::string users = out + ".tmp", stale = out + ".ddpm-" + std::to_string(dead_pid()) + "-3.tmp",
+                      live = out + ".ddpm-" + std::to_string(getpid()) + "-4.tmp", other = out + ".ddpm-x-1.tmp";
+    for (const std::string& f : {users, stale, live, other}) write_text(f, "mine");
+    const Run sampled = run_tool(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", out, "--n", "10"});
+    REQUIRE_MESSAGE(sampled.status == 0, sampled.err);
+    CHECK(read_file(users) == "mine");  // a user's file, whatever its name looks like
+    CHECK(!fs::exists(stale));          // a ddpm run's, whose process is gone
+    CHECK(read_file(live) == "mine");   // a running process's (this one)
+    CHECK(read_file(other) == "mine");  // not a name the tool makes
+    CHECK(names_beginning(tmp.dir, "s.csv").size() == 4);  // s.csv and the three kept
+}
+
+TEST_CASE("reliability: whatever train accepts, sample and --resume load (4096 columns, a 70 kB header, T = 10^6)") {
+    TempDir tmp("limits");
+    // 8 rows of 4096 columns, named column_name_0001 ... (a header line of 73 kB)
+    std::string text;
+    std::vector<std::string> names;
+    for (int c = 0; c < 4096; ++c) {
+        char name[32];
+        std::snprintf(name, sizeof name, "column_name_%04d", c + 1);
+        names.push_back(name);
+        text += (c ? "," : "") + names.back();
+    }
+    text += "\n";
+    Rng rng(9, 0);
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 4096; ++c) text += std::to_string(rng.normal()) + (c + 1 < 4096 ? "," : "\n");
+    write_text(tmp / "wide.csv", text);
+    const std::vector<std::string> small = {"--hidden", "4", "--layers", "1", "--batch", "4", "--T", "20"};
+    std::vector<std::string> args = {"train", "--data", tmp / "wide.csv", "--model", tmp / "wide.ckpt", "--steps", "2"};
+    args.insert(args.end(), small.begin(), small.end());
+    Run r = run_tool(tmp, args);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    r = run_tool(tmp, {"sample", "--model", tmp / "wide.ckpt", "--out", tmp / "wide_s.csv", "--n", "3"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(load_csv(tmp / "wide_s.csv").header == names);
+    r = run_tool(tmp, {"train", "--data", tmp / "wide.csv", "--model", tmp / "wide.ckpt", "--resume", "--steps", "3"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(step_of(tmp / "wide.ckpt") == 3);
+
+    // The largest T: a schedule of 10^6 betas (an entry of some 25 MB) loads back (the cosine one: the
+    // linear schedule takes alpha_bar_T below what sampling needs long before, and is refused).
+    write_cloud(tmp / "data.csv", 50, 6);
+    r = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "long.ckpt", "--steps", "1", "--T", "1000000",
+                       "--schedule", "cosine", "--hidden", "4", "--layers", "1", "--batch", "4"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    r = run_tool(tmp, {"sample", "--model", tmp / "long.ckpt", "--out", tmp / "long.csv", "--n", "3", "--sampler", "ddim",
+                       "--steps", "2"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(load_csv(tmp / "long.csv").n() == 3);
+}
+
+TEST_CASE("reliability: eval computes the energy distance on at most 20000 rows of each part, and says so") {
+    TempDir tmp("eval_limits");
+    Rng rng(11, 0);
+    std::string samples = "x\n", data = "x\n";
+    for (int i = 0; i < 20001; ++i) samples += std::to_string(rng.normal()) + "\n";
+    for (int i = 0; i < 40010; ++i) data += std::to_string(rng.normal()) + "\n";
+    write_text(tmp / "samples.csv", samples);
+    write_text(tmp / "data.csv", data);
+    const Run r = run_tool(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "data.csv", "--seed", "3"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(r.out.find("sizes: 20001 of 20001 sample rows; the 40010 data rows split (seed 3) into a floor part of 20001 "
+                     "rows and a reference part of 20009") != std::string::npos);
+    CHECK(r.out.find("energy: on the first 20000 rows of the samples and of the floor part and the first 20000 of the "
+                     "reference part (at most 20000 each, in the seeded order of the split)") != std::string::npos);
+    const Run again = run_tool(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "data.csv", "--seed", "3"});
+    CHECK(again.out == r.out);  // the subsample is a function of the seed
 }

@@ -20,6 +20,23 @@ namespace ddpm {
 namespace {
 
 // ---- a new model, or the one to resume --------------------------------------------------------
+// The schedule the flags ask for, if the samplers can run it: alpha_bar_T must not fall below
+// kMinAlphaBar (a constant beta of 0.5 over 1000 steps, or the linear schedule over 10^6, would train
+// and then give samples that are not finite).
+Schedule new_schedule(const TrainArgs& a) {
+    Schedule s = make_schedule(a.schedule, a.T, a.beta);
+    const double last = s.alpha_bar[size_t(s.T)];
+    if (!(last >= kMinAlphaBar)) {
+        const std::string flags = a.schedule == "constant"
+                                      ? "--beta " + fmt_g(a.beta) + " with --T " + std::to_string(a.T)
+                                      : "--T " + std::to_string(a.T) + " with --schedule " + a.schedule;
+        fail(flags + " takes alpha_bar_T to " + fmt_g(last, 3) + ", below the " + fmt_g(kMinAlphaBar, 2) +
+             " that sampling needs (1 / sqrt(alpha_bar_T) must be a float); use a smaller --T" +
+             (a.schedule == "constant" ? " or --beta" : " or another --schedule"));
+    }
+    return s;
+}
+
 ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation& norm) {
     EpsModelConfig mc;  // the defaults (emb 32, GELU) with the data's dimension
     mc.dim = data.dim;
@@ -31,7 +48,7 @@ ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation
     tc.lr = float(a.lr);
     tc.ema_decay = float(a.ema);
     tc.seed = a.seed;
-    return ModelFile{norm, Trainer(mc, tc, make_schedule(a.schedule, a.T, a.beta)), a.steps};
+    return ModelFile{norm, Trainer(mc, tc, new_schedule(a)), a.steps};
 }
 
 template <typename V>
@@ -152,7 +169,10 @@ int run_train(const TrainArgs& a) {
     const bool replaces = !a.resume && file_id(a.model).known;
     // The memory a new run asks for, from its flags; a resumed one's network is bounded by the file
     // it is read from (parse_model_file), and its batch is checked once the file is read.
-    if (!a.resume) check_train_memory(data.n(), data.dim, a.hidden, a.layers, a.residual, a.batch, "");
+    if (!a.resume) {
+        check_train_memory(data.n(), data.dim, a.hidden, a.layers, a.residual, a.batch, "");
+        new_schedule(a);  // (cheap: T + 1 numbers) refused before anything else is built
+    }
     const Normalisation norm = a.resume ? Normalisation{} : fit_normalisation(data, a.data, &notes);
     ModelFile mf = a.resume ? resumed_model(a, data, notes) : new_model(a, data, norm);
     if (a.resume) {

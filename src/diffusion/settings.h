@@ -67,6 +67,10 @@ inline constexpr int64_t kMaxCsvValues = int64_t(1) << 27;     // rows x columns
 inline constexpr int64_t kMaxHeaderName = 1024;                // bytes of one name of a header line
 inline constexpr int64_t kMaxEvalRows = 1000000;               // rows of each file `ddpm eval` reads
 inline constexpr int64_t kEnergyRows = 20000;                  // rows of each part in eval's energy distance
+// The least alpha_bar_T a new schedule may reach: 1 / FLT_MAX^2, so that 1 / sqrt(alpha_bar_T), by
+// which the samplers scale a prediction of x_0, is a float. (Linear with T = 10^6 reaches 0; the
+// cosine schedule about 4e-33.)
+inline constexpr double kMinAlphaBar = 1.0 / (double(FLT_MAX) * double(FLT_MAX));
 inline constexpr int64_t kMemoryLimit = 4000000000;         // what a run may need: 4 GB
 
 // "--batch must be from 1 to 1048576, got 0"; the flag's text is quoted as given.
