@@ -13,6 +13,8 @@
 
 #include "app/cli.h"
 #include "app/normalise.h"
+#include "diffusion/settings.h"
+#include "diffusion/train.h"
 #include "core/checkpoint.h"
 #include "core/common.h"
 #include "diffusion/csv.h"
@@ -132,6 +134,28 @@ TEST_CASE("app: --help returns 0 for the tool and for every subcommand") {
     const Outcome none = run_ddpm(tmp, {});
     CHECK(none.status == 1);
     CHECK(none.err.find("ddpm: no command given") == 0);
+}
+
+TEST_CASE("app: the help texts give the defaults of the settings table") {
+    const std::string train = train_help(), sample = sample_help();
+    for (const IntSetting* s : {&setting::steps, &setting::batch, &setting::T, &setting::hidden, &setting::layers,
+                                &setting::checkpoint_every}) {
+        CAPTURE(s->flag);
+        const size_t at = train.find(std::string("  ") + s->flag + " ");
+        REQUIRE(at != std::string::npos);
+        const std::string line = train.substr(at, train.find('\n', at) - at);
+        CHECK(line.find("(default " + std::to_string(s->fallback)) != std::string::npos);
+    }
+    CHECK(sample.find("(default " + std::to_string(setting::sample_rows.fallback) + ")") != std::string::npos);
+    CHECK(train.find("1 to " + std::to_string(setting::threads.hi)) != std::string::npos);
+    TrainArgs t;  // the parsed defaults are the table's
+    CHECK(t.batch == setting::batch.fallback);
+    CHECK(t.lr == setting::lr.fallback);
+    CHECK(t.ema == setting::ema.fallback);
+    TrainConfig c;  // and the trainer's
+    CHECK(c.batch == t.batch);
+    CHECK(c.lr == float(t.lr));
+    CHECK(c.ema_decay == float(t.ema));
 }
 
 TEST_CASE("app: parsing fills the arguments, also in the --flag=value form") {

@@ -630,8 +630,8 @@ TEST_CASE("reliability: a second writer of the same model is refused at once; a 
     REQUIRE(wait_for_lock(model + ".ddpm-lock", first));
     const Run second = run_tool(tmp, long_run(tmp / "data.csv", model));
     CHECK(second.status == 1);
-    CHECK(second.err == "ddpm: " + model + ": another ddpm run (process " + std::to_string(first) +
-                            " train) is writing it; wait for it to end, or choose another path\n");
+    CHECK(second.err == "ddpm: " + model + ": 'ddpm train' (process " + std::to_string(first) +
+                            ") is writing it; wait for it to end, or choose another path\n");
     CHECK(second.out.empty());
     // The first run goes on undisturbed; killed once its first checkpoint is there, it may leave its
     // lock file and a temporary file. Neither stops --resume, which removes both.

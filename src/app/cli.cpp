@@ -35,7 +35,8 @@ const char* train_help() {
            "in the checkpoint, so that `ddpm sample` writes rows in the units of FILE.csv.\n"
            "\n"
            "  --data FILE.csv        training data (required)\n"
-           "  --model OUT.ckpt       checkpoint to write (required); written atomically\n"
+           "  --model OUT.ckpt       checkpoint to write (required); written atomically; a regular file or a new\n"
+           "                         one, never --data; a second run writing it at the same time is refused\n"
            "  --steps N              total optimiser steps (default 20000; with --resume: the checkpoint's)\n"
            "  --batch B              rows per step, drawn with replacement (default 256)\n"
            "  --lr LR                Adam learning rate, > 0 (default 1e-3)\n"
@@ -54,7 +55,8 @@ const char* train_help() {
            "\n"
            "SIGINT (Ctrl-C) or SIGTERM saves the last completed step to OUT.ckpt and exits with 130 or 143;\n"
            "--resume continues it. A loss that is not finite stops training (exit 1) and leaves the last\n"
-           "checkpoint written, which never holds a value that is not finite.\n";
+           "checkpoint written, which never holds a value that is not finite. A run that would need more than\n"
+           "4 GB (from --hidden, --layers, --batch and the data) is refused before it starts.\n";
 }
 
 const char* sample_help() {
@@ -66,7 +68,7 @@ const char* sample_help() {
            "file's header line, if it had one, and is written atomically.\n"
            "\n"
            "  --model IN.ckpt        checkpoint of `ddpm train` (required)\n"
-           "  --out FILE.csv         where to write the rows (required)\n"
+           "  --out FILE.csv         where to write the rows (required); a regular file or a new one\n"
            "  --n N                  number of rows (default 8000)\n"
            "  --sampler S            ddpm (default; Ho et al. Algorithm 2) or ddim (Song et al. 2021)\n"
            "  --steps K              reverse steps: ddpm runs all T of them (K must equal T); ddim runs K\n"
@@ -88,6 +90,8 @@ const char* eval_help() {
            "when larger. Printed: the sliced Wasserstein-1 and energy distances d(A, R), and their floors\n"
            "d(F, R): what a true sample of the same size scores. swd / floor near 1 is as good as it gets;\n"
            "the energy floor is an unbiased estimate of 0, so read energy - floor instead.\n"
+           "Each file may hold at most 1000000 rows. The energy distance, quadratic in the rows, uses at most\n"
+           "20000 rows of each part: the first ones, in the seeded order of the split (printed when it does).\n"
            "\n"
            "  --samples A.csv        generated rows (required)\n"
            "  --data B.csv           data rows, at least 4 (required)\n"

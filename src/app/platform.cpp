@@ -136,10 +136,15 @@ OutputLock::OutputLock(const std::string& path, const std::string& command) : lo
             const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
             close(fd);
             if (e == EWOULDBLOCK) {
+                // the lock file holds "<pid> <command>"
                 std::string holder = n > 0 ? std::string(pid, size_t(n)) : "";
                 while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-                fail(path + ": another ddpm run" + (holder.empty() ? "" : " (process " + shown(holder) + ")") +
-                     " is writing it; wait for it to end, or choose another path");
+                const size_t space = holder.find(' ');
+                const std::string who = space == std::string::npos
+                                            ? "another ddpm run"
+                                            : "'ddpm " + shown(holder.substr(space + 1)) + "' (process " +
+                                                  shown(holder.substr(0, space)) + ")";
+                fail(path + ": " + who + " is writing it; wait for it to end, or choose another path");
             }
             fail(path + ": cannot lock " + lock_path_ + ": " + std::strerror(e));
         }

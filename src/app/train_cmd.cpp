@@ -137,11 +137,7 @@ class Saver {
 // "1.5 -20" for a summary line: %.6g, at most 8 values.
 std::string short_list(const std::vector<double>& values) {
     std::string out;
-    char buf[32];
-    for (size_t i = 0; i < values.size() && i < 8; ++i) {
-        std::snprintf(buf, sizeof buf, "%s%.6g", i ? " " : "", values[i]);
-        out += buf;
-    }
+    for (size_t i = 0; i < values.size() && i < 8; ++i) out += (i ? " " : "") + fmt_g(values[i], 6);
     if (values.size() > 8) out += " ...";
     return out;
 }
