@@ -44,6 +44,14 @@ void copy_for_handler(char* dest, size_t size, const std::string& text) {
     dest[n] = '\0';
 }
 
+// A line for the handler to print: cut to fit, but always ending in its line break.
+void copy_line_for_handler(char* dest, size_t size, const std::string& line) {
+    copy_for_handler(dest, size - 1, line);
+    const size_t n = std::strlen(dest);
+    dest[n] = '\n';
+    dest[n + 1] = '\0';
+}
+
 extern "C" void on_stop_signal(int signal) {
     g_signal = signal;
     if (g_deferred) return;
@@ -212,14 +220,14 @@ StopSignals::StopSignals(const std::string& stopped_line) : saved_(new Saved) {
         std::string line = stopped_line;
         const size_t at = line.find("%s");
         if (at != std::string::npos) line.replace(at, 2, i == 0 ? "SIGINT" : "SIGTERM");
-        copy_for_handler(g_stopped[i], sizeof g_stopped[i] - 1, shown(line, line.size()) + "\n");
+        copy_line_for_handler(g_stopped[i], sizeof g_stopped[i], shown(line, line.size()));
     }
     g_signal = 0;
     g_deferred = 0;
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;  // no SA_RESTART: a blocking call returns EINTR
+    action.sa_flags = SA_RESTART | SA_RESETHAND;  // (before defer() the handler does not return)
     sigaction(SIGINT, &action, &saved_->old_int);
     sigaction(SIGTERM, &action, &saved_->old_term);
 }
