@@ -57,7 +57,9 @@ int run_eval(const EvalArgs& a) {
     const int dim = data.dim;
 
     // Both in the data's standard units, so that every column counts alike.
-    const Normalisation nm = fit_normalisation(data, a.data);
+    std::vector<std::string> notes;  // printed now that every check has passed
+    const Normalisation nm = fit_normalisation(data, a.data, &notes);
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
     const std::vector<float> zs = standardise(nm, samples.x), zd = standardise(nm, data.x);
 
     // data = floor part F (the first n_floor rows of a shuffle) + reference part R (the rest);

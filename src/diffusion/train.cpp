@@ -48,8 +48,10 @@ Trainer::Trainer(const EpsModelConfig& model_config, const TrainConfig& c, Sched
       index_rng(c.seed, kIndexStream),
       t_rng(c.seed, kTimestepStream),
       eps_rng(c.seed, kNoiseStream) {
-    if (c.batch < 1) fail("batch must be at least 1, got " + std::to_string(c.batch));
-    if (!(c.lr > 0.0f)) fail("learning rate must be positive");
+    // the bounds of the settings table, which the tool's flags and a checkpoint's entries share
+    if (c.batch < setting::batch.lo || c.batch > setting::batch.hi)
+        fail("batch must be " + bounds_text(setting::batch) + ", got " + std::to_string(c.batch));
+    if (!(c.lr > 0.0f) || !std::isfinite(c.lr)) fail("learning rate must be positive and finite, got " + fmt_g(c.lr));
 }
 
 StepStats Trainer::train_step(const float* data, int n) {
