@@ -178,7 +178,9 @@ int run_train(const TrainArgs& a) {
     check_writable(a.model);
     Trainer& tr = mf.trainer;
     // Notes only once every check has passed: an error is the one line a failed run prints.
-    if (replaces) notes.insert(notes.begin(), "ddpm: note: " + a.model + " exists and will be replaced (--resume continues it instead)");
+    if (replaces)
+        notes.insert(notes.begin(),
+                     "ddpm: note: " + a.model + " exists and will be replaced (--resume continues it instead)");
     for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
 
     const std::vector<float> z = standardise(mf.norm, data.x);  // (n, dim), what the network sees
