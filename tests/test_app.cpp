@@ -171,6 +171,66 @@ TEST_CASE("app: the help texts give the defaults of the settings table") {
     CHECK(c.ema_decay == float(t.ema));
 }
 
+TEST_CASE("app: what a flag accepts, a checkpoint's entry accepts, and no more (one settings table)") {
+    for (const IntSetting* s : {&setting::hidden, &setting::layers, &setting::T, &setting::batch, &setting::seed,
+                                &setting::steps}) {
+        const std::string flag = s->flag;
+        CAPTURE(flag);
+        for (const int64_t v : {s->lo, s->hi, s->fallback}) {
+            if (v == 0 && s->lo > 0) continue;
+            Checkpoint c;
+            c.set_meta(s->key, std::to_string(v));
+            CHECK(parse_setting(*s, std::to_string(v)) == v);
+            CHECK(checkpoint_setting(c, *s, "m.ckpt") == v);
+        }
+        if (s->lo > INT64_MIN) {
+            const std::string below = std::to_string(s->lo - 1);
+            Checkpoint c;
+            c.set_meta(s->key, below);
+            CHECK_THROWS_WITH(parse_setting(*s, below),
+                              (std::string(s->flag) + " must be " + bounds_text(*s) + ", got " + below).c_str());
+            CHECK_THROWS(checkpoint_setting(c, *s, "m.ckpt"));
+        }
+        if (s->hi < INT64_MAX) {
+            const std::string above = std::to_string(s->hi + 1);
+            Checkpoint c;
+            c.set_meta(s->key, above);
+            CHECK_THROWS(parse_setting(*s, above));
+            CHECK_THROWS_WITH(checkpoint_setting(c, *s, "m.ckpt"),
+                              ("m.ckpt: entry '" + std::string(s->key) + "' should be a whole number from " +
+                               std::to_string(s->lo) + " to " + std::to_string(s->hi) + ", not '" + above + "'")
+                                  .c_str());
+        }
+    }
+    for (const RealSetting* s : {&setting::lr, &setting::ema}) {
+        const std::string flag = s->flag;
+        CAPTURE(flag);
+        for (const std::string text : {"1e-3", "0.5", "0.999", "1e-38", "0", "1", "0.9999999999", "1e-50", "3e38", "1e39", "-1"}) {
+            CAPTURE(text);
+            Checkpoint c;
+            c.set_meta(s->key, text);
+            bool flag_ok = true, entry_ok = true;
+            try {
+                parse_setting(*s, text);
+            } catch (const std::exception&) {
+                flag_ok = false;
+            }
+            try {
+                checkpoint_setting(c, *s, "m.ckpt");
+            } catch (const std::exception&) {
+                entry_ok = false;
+            }
+            CHECK(flag_ok == entry_ok);
+        }
+    }
+    CHECK(parse_setting(setting::ema, "0.999") == 0.999);
+    CHECK_THROWS_WITH(parse_setting(setting::ema, "0.9999999999"), "--ema must lie in [0, 1), got 0.9999999999 (1 as a float)");
+    CHECK_THROWS_WITH(parse_setting(setting::lr, "1e-50"), "--lr must lie within the range of a float, got 1e-50");
+    CHECK_THROWS_WITH(parse_setting(setting::lr, "-1"), "--lr must be positive, got -1");
+    CHECK(parse_setting(setting::ema, "1e-50") == 1e-50);  // 0 as a float, which is a decay --ema allows
+    CHECK_THROWS_WITH(parse_setting(setting::eta, "x"), "--eta: expected a number, got 'x'");
+}
+
 TEST_CASE("app: parsing fills the arguments, also in the --flag=value form") {
     TrainArgs t;
     REQUIRE(parse_train_args({"--data", "d.csv", "--model=m.ckpt", "--T", "200", "--schedule", "constant", "--beta=0.02",

@@ -53,7 +53,7 @@ double parse_setting(const RealSetting& s, const std::string& text) {
     if (!within(s, v)) fail(flag + " " + must(s) + got);
     // The run uses the float: 0.9999999999 is 1 and 1e-50 is 0 by then.
     const float f = float(v);
-    if (f == 0.0f && v != 0.0) fail(flag + " must lie within the range of a float" + got);
+    if (f == 0.0f && v != 0.0 && !within(s, 0.0)) fail(flag + " must lie within the range of a float" + got);
     if (!within(s, double(f))) fail(flag + " " + must(s) + got + " (" + fmt_g(double(f)) + " as a float)");
     return v;
 }
