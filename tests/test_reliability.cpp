@@ -371,6 +371,11 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     const std::string too_long = csv("too_long.csv", rows);
     rows.clear();
 
+    const std::string wide_model = tmp / "wide.ckpt";  // one hidden layer of 65536: small to store, wide to run
+    const Run wide_trained = run_tool(tmp, {"train", "--data", data, "--model", wide_model, "--hidden", "65536", "--layers",
+                                            "1", "--batch", "2", "--steps", "1", "--T", "20"});
+    REQUIRE_MESSAGE(wide_trained.status == 0, wide_trained.err);
+
     const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
     const std::vector<std::string> train = {"train", "--model", fresh, "--T", "20", "--hidden", "8", "--steps", "5",
                                             "--data"};
@@ -510,6 +515,10 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"10^8 samples", {"sample", "--model", model, "--out", out, "--n", "100000000"},
          "ddpm: --n 100000000 of 2 columns needs about 7.2 GB (the rows of every step and the CSV text; write fewer "
          "rows per run, with another --seed each); the tool's limit is 4.0 GB",
+         out},
+        {"256 threads on a wide network", {"sample", "--model", wide_model, "--out", out, "--n", "200000", "--threads", "256"},
+         "ddpm: --threads 256 on a network of width 65536 needs about 137.5 GB (the buffers of 512 rows that each "
+         "thread keeps; use fewer --threads); the tool's limit is 4.0 GB",
          out},
         // 15.7: line 1 is a header only when no field reads as a number; names hold no control byte
         {"a typo in the first row", train_on(typo),

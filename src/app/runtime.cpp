@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -70,14 +71,22 @@ void check_train_memory(int64_t rows, int dim, int hidden, int layers, bool resi
              "the data and its standardised copy");
 }
 
-void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual) {
+void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual, int threads) {
     const int emb = int(setting::emb_dim.fallback);
     const double weights = double(eps_model_values(dim, emb, hidden, layers, residual));
     // x_t, eps, the noise and x_0 of every row, the rows in data units, and the CSV text (at most 16
     // bytes a value)
     const double values = double(n) * double(dim);
-    const double bytes = values * (5.0 * kFloat + 16.0) + 2.0 * kFloat * weights;
+    const double rows = values * (5.0 * kFloat + 16.0);
+    // every thread that evaluates the network keeps four buffers of a chunk's rows by the widest layer
+    const int64_t chunk = std::min<int64_t>(n, 512), chunks = (n + 511) / 512;
+    const double buffers = double(std::min<int64_t>(threads, chunks)) * 4.0 * double(chunk) *
+                           double(std::max(hidden, dim + emb)) * kFloat;
+    const double bytes = rows + buffers + 2.0 * kFloat * weights;
     if (bytes <= double(kMemoryLimit)) return;
+    if (buffers > rows)
+        too_much("--threads " + std::to_string(threads) + " on a network of width " + std::to_string(hidden), bytes,
+                 "the buffers of 512 rows that each thread keeps; use fewer --threads");
     too_much("--n " + std::to_string(n) + " of " + std::to_string(dim) + " columns", bytes,
              "the rows of every step and the CSV text; write fewer rows per run, with another --seed each");
 }

@@ -37,7 +37,7 @@ int run_sample(const SampleArgs& a) {
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
     {
         const EpsModelConfig& m = mf.trainer.model.config;
-        check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual);
+        check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads());
     }
     check_writable(a.out);
 
