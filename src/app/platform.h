@@ -4,7 +4,11 @@
 //
 // Portability: on a system without them (Windows), platform.cpp is the one file to replace: identities
 // from GetFileInformationByHandle, LockFileEx for flock, SetConsoleCtrlHandler for the signals; every
-// caller depends only on this header.
+// caller depends only on this header. A fallback in standard C++ alone would be: std::filesystem::
+// equivalent for the identity, std::filesystem::status before reading (a FIFO could then still be
+// swapped in between), a lock file created exclusively (std::fopen mode "wx"; a SIGKILL then leaves it
+// to be removed by hand), std::signal with a flag for the handlers, and a random tag for the
+// temporary names (the default of core/io.h), whose leftovers no later run could tell from a user's.
 #pragma once
 
 #include <cstdint>
