@@ -586,7 +586,7 @@ bool wait_for_lock(const std::string& path, pid_t child) { return wait_for_file(
 
 TEST_CASE("reliability: SIGTERM and SIGINT end a run that is still reading its data, leaving nothing") {
     TempDir tmp("early_signal");
-    std::string rows = "a,b\n";  // some 30 MB: reading and checking it takes a while
+    std::string rows = "a,b\n";  // some 40 MB: reading and checking it takes a while
     Rng rng(3, 0);
     for (int i = 0; i < 2000000; ++i) rows += std::to_string(rng.normal()) + "," + std::to_string(rng.normal()) + "\n";
     write_text(tmp / "big.csv", rows);
