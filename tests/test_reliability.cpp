@@ -45,8 +45,11 @@ std::string tool_path() {
     return (self.parent_path().parent_path() / "ddpm").string();
 }
 
-// Starts the tool with stdout and stderr sent to files; returns its process id.
-pid_t start_tool(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+// Starts the tool with stdout and stderr sent to files; returns its process id. SIGINT and SIGTERM
+// start at their default action (a runner started in the background may have SIGINT ignored, which
+// the tool would keep), unless `inherit_signals`.
+pid_t start_tool(const std::vector<std::string>& args, const std::string& out, const std::string& err,
+                 bool inherit_signals = false) {
     const std::string tool = tool_path();
     REQUIRE_MESSAGE(fs::exists(tool), tool << " is missing: 'make test' builds it (or set DDPM_TOOL)");
     std::vector<std::string> words = args;
@@ -58,8 +61,19 @@ pid_t start_tool(const std::vector<std::string>& args, const std::string& out, c
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (!inherit_signals) {
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGTERM);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    }
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, tool.c_str(), &files, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid, tool.c_str(), &files, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&files);
     REQUIRE_MESSAGE(rc == 0, "posix_spawn " << tool << ": " << std::strerror(rc));
     return pid;
@@ -728,4 +742,26 @@ TEST_CASE("reliability: eval computes the energy distance on at most 20000 rows 
                      "reference part (at most 20000 each, in the seeded order of the split)") != std::string::npos);
     const Run again = run_tool(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "data.csv", "--seed", "3"});
     CHECK(again.out == r.out);  // the subsample is a function of the seed
+}
+
+TEST_CASE("reliability: a SIGINT the tool was started with ignored (a shell's background job) stays ignored") {
+    TempDir tmp("ignored_sigint");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string model = tmp / "m.ckpt";
+    // Ignored dispositions survive exec: the child starts with SIGINT ignored, as `ddpm train ... &` would.
+    struct sigaction ignore {}, saved {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGINT, &ignore, &saved);
+    const pid_t child = start_tool(long_run(tmp / "data.csv", model), tmp / "out.txt", tmp / "err.txt", true);
+    sigaction(SIGINT, &saved, nullptr);
+    REQUIRE(wait_for_file(model, child));  // training, with a first checkpoint
+    kill(child, SIGINT);                   // ignored
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    kill(child, SIGTERM);                  // not ignored: saves and stops (or the run had ended: 0)
+    const int raw = wait_for(child);
+    REQUIRE(WIFEXITED(raw));
+    CHECK((WEXITSTATUS(raw) == 143 || WEXITSTATUS(raw) == 0));
+    CHECK(read_file(tmp / "err.txt").find("SIGINT") == std::string::npos);
+    CHECK(names_beginning(tmp.dir, "m.ckpt.").empty());
 }

@@ -228,8 +228,12 @@ StopSignals::StopSignals(const std::string& stopped_line) : saved_(new Saved) {
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART | SA_RESETHAND;  // (before defer() the handler does not return)
-    sigaction(SIGINT, &action, &saved_->old_int);
-    sigaction(SIGTERM, &action, &saved_->old_term);
+    // A signal the program was started with ignored stays ignored: a shell ignores SIGINT for a job it
+    // starts in the background, and nohup ignores SIGHUP; Ctrl-C in the terminal is not for them.
+    sigaction(SIGINT, nullptr, &saved_->old_int);
+    sigaction(SIGTERM, nullptr, &saved_->old_term);
+    if (saved_->old_int.sa_handler != SIG_IGN) sigaction(SIGINT, &action, nullptr);
+    if (saved_->old_term.sa_handler != SIG_IGN) sigaction(SIGTERM, &action, nullptr);
 }
 
 StopSignals::~StopSignals() {  // the program (or a test runner calling run_train) gets its own handlers back

@@ -60,7 +60,8 @@ void remove_stale_temp_files(const std::string& path);
 // once: the temporary file being written (if any) and the lock file are removed, `stopped_line` is
 // printed and the exit status is 128 + the signal. After defer(), a signal only sets a flag that
 // received() returns (the training loop saves and stops between steps). SA_RESETHAND: a second
-// signal stops the program on the spot.
+// signal stops the program on the spot. A signal that was ignored when the program started (SIGINT
+// for a shell's background job) stays ignored.
 class StopSignals {
  public:
     // stopped_line: the line printed when a signal ends the run before defer(), with "%s" for the
