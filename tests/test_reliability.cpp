@@ -765,3 +765,14 @@ TEST_CASE("reliability: a SIGINT the tool was started with ignored (a shell's ba
     CHECK(read_file(tmp / "err.txt").find("SIGINT") == std::string::npos);
     CHECK(names_beginning(tmp.dir, "m.ckpt.").empty());
 }
+
+TEST_CASE("reliability: results that cannot be written to stdout are an error, not a silent success") {
+    TempDir tmp("stdout_full");
+    write_cloud(tmp / "data.csv", 100, 7);
+    // stdout on /dev/full: every write of it fails (ENOSPC)
+    const int raw = wait_for(start_tool({"eval", "--samples", tmp / "data.csv", "--data", tmp / "data.csv"}, "/dev/full",
+                                        tmp / "err.txt"));
+    REQUIRE(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 1);
+    CHECK(last_line(read_file(tmp / "err.txt")) == "ddpm: stdout: the results could not be written: No space left on device");
+}

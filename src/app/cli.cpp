@@ -1,7 +1,9 @@
 #include "app/cli.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "app/commands.h"
 #include "core/common.h"
@@ -273,7 +275,9 @@ bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o) {
 // ---------------------------------------------------------------------------------------------
 // The program
 // ---------------------------------------------------------------------------------------------
-int ddpm_main(int argc, char** argv) {
+namespace {
+
+int run_command(int argc, char** argv) {
     if (argc < 2) fail("no command given: train, sample or eval (try 'ddpm --help')");
     const std::string command = argv[1];
     const std::vector<std::string> args(argv + 2, argv + argc);
@@ -294,6 +298,21 @@ int ddpm_main(int argc, char** argv) {
         return parse_eval_args(args, o) ? run_eval(o) : 0;
     }
     fail("unknown command '" + command + "' (train, sample or eval; try 'ddpm --help')");
+}
+
+}  // namespace
+
+int ddpm_main(int argc, char** argv) {
+    const int status = run_command(argc, argv);
+    // Results that did not reach stdout (a full disk, /dev/full, a closed file) are an error, not a
+    // silent success.
+    errno = 0;
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        const int e = errno;
+        std::clearerr(stdout);
+        fail(std::string("stdout: the results could not be written") + (e ? std::string(": ") + std::strerror(e) : ""));
+    }
+    return status;
 }
 
 }  // namespace ddpm
