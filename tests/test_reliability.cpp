@@ -593,8 +593,26 @@ TEST_CASE("reliability: shown() keeps text from a file to one short line") {
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-// Waits until `path` exists while the child runs (the lock file appears once the handlers are in place).
-bool wait_for_lock(const std::string& path, pid_t child) { return wait_for_file(path, child); }
+// Waits until the child holds the lock file `path`: the file names its process id (written once the
+// signal handlers know the file; a file merely created may still be a stale one, or not yet known).
+bool wait_for_lock(const std::string& path, pid_t child) {
+    const std::string holder = std::to_string(child) + " ";
+    for (int i = 0; i < 60000; ++i) {
+        std::error_code ec;
+        if (fs::is_regular_file(path, ec)) {
+            std::string text;
+            try {
+                text = read_file(path);
+            } catch (const std::exception&) {
+            }
+            if (text.compare(0, holder.size(), holder) == 0) return true;
+        }
+        int status = 0;
+        if (waitpid(child, &status, WNOHANG) == child) return false;  // ended early: reaped here
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return false;
+}
 
 }  // namespace
 

@@ -165,12 +165,13 @@ OutputLock::OutputLock(const std::string& path, const std::string& command) : lo
         close(fd);
     }
     if (fd_ < 0) fail(path + ": cannot lock " + lock_path_ + " (it keeps being replaced)");
+    // From here on a signal handler removes the file, which says who holds it once it is written.
+    copy_for_handler(g_lock_path, sizeof g_lock_path, lock_path_.size() < sizeof g_lock_path ? lock_path_ : "");
     const std::string pid = std::to_string(getpid()) + " " + command + "\n";
     if (ftruncate(fd_, 0) == 0) {
         ssize_t ignored = pwrite(fd_, pid.data(), pid.size(), 0);
         (void)ignored;
     }
-    copy_for_handler(g_lock_path, sizeof g_lock_path, lock_path_.size() < sizeof g_lock_path ? lock_path_ : "");
 }
 
 OutputLock::~OutputLock() {
