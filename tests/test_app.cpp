@@ -13,8 +13,11 @@
 
 #include "app/cli.h"
 #include "app/normalise.h"
+#include "diffusion/settings.h"
+#include "diffusion/train.h"
 #include "core/checkpoint.h"
 #include "core/common.h"
+#include "diffusion/csv.h"
 #include "diffusion/data.h"
 #include "core/io.h"
 #include "core/pool.h"
@@ -105,6 +108,19 @@ std::vector<std::string> small_train(const std::string& data, const std::string&
     return args;
 }
 
+// The files beside `path` whose names extend its own ("m.ckpt.ddpm-12-1.tmp", "m.ckpt.ddpm-lock", "m.ckpt.tmp").
+std::vector<std::string> beside(const std::string& path) {
+    std::vector<std::string> names;
+    const fs::path p(path);
+    const std::string prefix = p.filename().string() + ".";
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(p.parent_path(), ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name);
+    }
+    return names;
+}
+
 std::vector<double> doubles_of(const std::string& text) {
     std::vector<double> v;
     const char* p = text.c_str();
@@ -131,6 +147,88 @@ TEST_CASE("app: --help returns 0 for the tool and for every subcommand") {
     const Outcome none = run_ddpm(tmp, {});
     CHECK(none.status == 1);
     CHECK(none.err.find("ddpm: no command given") == 0);
+}
+
+TEST_CASE("app: the help texts give the defaults of the settings table") {
+    const std::string train = train_help(), sample = sample_help();
+    for (const IntSetting* s : {&setting::steps, &setting::batch, &setting::T, &setting::hidden, &setting::layers,
+                                &setting::checkpoint_every}) {
+        CAPTURE(s->flag);
+        const size_t at = train.find(std::string("  ") + s->flag + " ");
+        REQUIRE(at != std::string::npos);
+        const std::string line = train.substr(at, train.find('\n', at) - at);
+        CHECK(line.find("(default " + std::to_string(s->fallback)) != std::string::npos);
+    }
+    CHECK(sample.find("(default " + std::to_string(setting::sample_rows.fallback) + ")") != std::string::npos);
+    CHECK(train.find("1 to " + std::to_string(setting::threads.hi)) != std::string::npos);
+    TrainArgs t;  // the parsed defaults are the table's
+    CHECK(t.batch == setting::batch.fallback);
+    CHECK(t.lr == setting::lr.fallback);
+    CHECK(t.ema == setting::ema.fallback);
+    TrainConfig c;  // and the trainer's
+    CHECK(c.batch == t.batch);
+    CHECK(c.lr == float(t.lr));
+    CHECK(c.ema_decay == float(t.ema));
+}
+
+TEST_CASE("app: what a flag accepts, a checkpoint's entry accepts, and no more (one settings table)") {
+    for (const IntSetting* s : {&setting::hidden, &setting::layers, &setting::T, &setting::batch, &setting::seed,
+                                &setting::steps}) {
+        const std::string flag = s->flag;
+        CAPTURE(flag);
+        for (const int64_t v : {s->lo, s->hi, s->fallback}) {
+            if (v == 0 && s->lo > 0) continue;
+            Checkpoint c;
+            c.set_meta(s->key, std::to_string(v));
+            CHECK(parse_setting(*s, std::to_string(v)) == v);
+            CHECK(checkpoint_setting(c, *s, "m.ckpt") == v);
+        }
+        if (s->lo > INT64_MIN) {
+            const std::string below = std::to_string(s->lo - 1);
+            Checkpoint c;
+            c.set_meta(s->key, below);
+            CHECK_THROWS_WITH(parse_setting(*s, below),
+                              (std::string(s->flag) + " must be " + bounds_text(*s) + ", got " + below).c_str());
+            CHECK_THROWS(checkpoint_setting(c, *s, "m.ckpt"));
+        }
+        if (s->hi < INT64_MAX) {
+            const std::string above = std::to_string(s->hi + 1);
+            Checkpoint c;
+            c.set_meta(s->key, above);
+            CHECK_THROWS(parse_setting(*s, above));
+            CHECK_THROWS_WITH(checkpoint_setting(c, *s, "m.ckpt"),
+                              ("m.ckpt: entry '" + std::string(s->key) + "' should be a whole number from " +
+                               std::to_string(s->lo) + " to " + std::to_string(s->hi) + ", not '" + above + "'")
+                                  .c_str());
+        }
+    }
+    for (const RealSetting* s : {&setting::lr, &setting::ema}) {
+        const std::string flag = s->flag;
+        CAPTURE(flag);
+        for (const std::string text : {"1e-3", "0.5", "0.999", "1e-38", "0", "1", "0.9999999999", "1e-50", "3e38", "1e39", "-1"}) {
+            CAPTURE(text);
+            Checkpoint c;
+            c.set_meta(s->key, text);
+            bool flag_ok = true, entry_ok = true;
+            try {
+                parse_setting(*s, text);
+            } catch (const std::exception&) {
+                flag_ok = false;
+            }
+            try {
+                checkpoint_setting(c, *s, "m.ckpt");
+            } catch (const std::exception&) {
+                entry_ok = false;
+            }
+            CHECK(flag_ok == entry_ok);
+        }
+    }
+    CHECK(parse_setting(setting::ema, "0.999") == 0.999);
+    CHECK_THROWS_WITH(parse_setting(setting::ema, "0.9999999999"), "--ema must lie in [0, 1), got 0.9999999999 (1 as a float)");
+    CHECK_THROWS_WITH(parse_setting(setting::lr, "1e-50"), "--lr must lie within the range of a float, got 1e-50");
+    CHECK_THROWS_WITH(parse_setting(setting::lr, "-1"), "--lr must be positive, got -1");
+    CHECK(parse_setting(setting::ema, "1e-50") == 1e-50);  // 0 as a float, which is a decay --ema allows
+    CHECK_THROWS_WITH(parse_setting(setting::eta, "x"), "--eta: expected a number, got 'x'");
 }
 
 TEST_CASE("app: parsing fills the arguments, also in the --flag=value form") {
@@ -172,7 +270,7 @@ TEST_CASE("app: train, sample and eval end to end on data far from the origin wi
     REQUIRE_MESSAGE(train.status == 0, train.err);
     CHECK(train.out.find("wrote") != std::string::npos);
     CHECK(fs::exists(tmp / "m.ckpt"));
-    CHECK(!fs::exists(tmp / "m.ckpt.tmp"));
+    CHECK(beside(tmp / "m.ckpt").empty());  // no temporary or lock file
 
     const Outcome sample =
         run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "samples.csv", "--n", "200", "--seed", "3"});
@@ -180,7 +278,7 @@ TEST_CASE("app: train, sample and eval end to end on data far from the origin wi
     const Dataset samples = load_csv(tmp / "samples.csv");
     CHECK(samples.n() == 200);
     CHECK(samples.dim == 2);
-    CHECK(csv_header(tmp / "samples.csv") == std::vector<std::string>{"height", "weight"});
+    CHECK(samples.header == std::vector<std::string>{"height", "weight"});
     // In data units: the columns' means sit near the data's, on the scale of each column's own std.
     const std::vector<double> data_mean = column_means(data), data_std = column_stds(data);
     const std::vector<double> mean = column_means(samples);
@@ -264,7 +362,7 @@ TEST_CASE("app: a constant column is centred with std 1, never NaN; 3 columns wi
     REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "s.csv", "--n", "50"}).status == 0);
     const Dataset s = load_csv(tmp / "s.csv");  // load_csv refuses NaN
     CHECK(s.dim == 3);
-    CHECK(csv_header(tmp / "s.csv").empty());
+    CHECK(s.header.empty());
 }
 
 TEST_CASE("app: --resume after a shorter run gives the checkpoint of one uninterrupted run, byte for byte") {
@@ -337,7 +435,7 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
          new_model},
         {{"train", "--data", data, "--model", new_model, "--lr", "0"}, "ddpm: --lr must be positive, got 0", new_model},
         {{"train", "--data", data, "--model", new_model, "--schedule", "constant", "--beta", "1"},
-         "ddpm: --beta must lie in (0, 1), got 1", new_model},
+         "ddpm: --beta must lie in [1e-12, 1), got 1", new_model},
         {{"train", "--data", data, "--model", new_model, "--ema", "1"}, "ddpm: --ema must lie in [0, 1), got 1",
          new_model},
         {{"train", "--data", data, "--model", new_model, "--hidden", "0"}, "ddpm: --hidden must be from 1 to 65536, got 0",
@@ -385,7 +483,7 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
         CHECK(o.status == 1);
         CHECK(last_line(o.err) == c.message);
         CHECK(!fs::exists(c.output));
-        CHECK(!fs::exists(c.output + ".tmp"));
+        CHECK(beside(c.output).empty());
     }
     // the model used by the failed resume is untouched and still loads
     CHECK(load_checkpoint(model).get_meta("train.step") == "50");

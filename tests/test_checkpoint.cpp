@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "diffusion/train.h"
 #include "helpers.h"
 
 using namespace ddpm;
@@ -63,7 +64,7 @@ TEST_CASE("checkpoint: params save to a file atomically and load into a model of
     add_params(c, pa);
     save_checkpoint(dir + "/m.ckpt", c);
     CHECK(std::filesystem::exists(dir + "/m.ckpt"));
-    CHECK_FALSE(std::filesystem::exists(dir + "/m.ckpt.tmp"));
+    CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);  // no temporary file
     read_params(load_checkpoint(dir + "/m.ckpt"), pb, "m.ckpt");
     for (size_t k = 0; k < pa.size(); ++k)
         CHECK(std::memcmp(pa[k].tensor.data(), pb[k].tensor.data(), pa[k].tensor.numel() * sizeof(float)) == 0);
@@ -144,4 +145,50 @@ TEST_CASE("checkpoint: a tensor without values round-trips") {
     REQUIRE(back.find_tensor("none") != nullptr);
     CHECK(back.find_tensor("none")->shape() == Shape{3, 0});
     CHECK(serialize_checkpoint(back) == bytes);
+}
+
+TEST_CASE("checkpoint: the writer and the reader share one limit on strings") {
+    Checkpoint c = sample_checkpoint();
+    c.set_meta("long", std::string(200000, 'x'));  // longer than the 65536 the reader once allowed
+    const Checkpoint back = parse_checkpoint(serialize_checkpoint(c), "model.ckpt");
+    CHECK(back.get_meta("long") == c.get_meta("long"));
+    // What the reader would refuse, the writer does not write.
+    std::string bytes = serialize_checkpoint(sample_checkpoint());
+    const uint32_t too_long = kMaxCheckpointString + 1;
+    std::memcpy(&bytes[20], &too_long, 4);  // the length of the first key
+    const uint64_t sum = fnv1a64(bytes.data(), bytes.size() - 8);
+    std::memcpy(&bytes[bytes.size() - 8], &sum, 8);
+    CHECK(error_of(bytes) == "model.ckpt: offset 24: a metadata key length " + std::to_string(too_long) + " is implausible");
+    c.set_meta("huge", std::string(kMaxCheckpointString + 1, 'x'));
+    CHECK_THROWS_WITH(serialize_checkpoint(c), ("checkpoint: the value of huge 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' of " +
+                                                std::to_string(kMaxCheckpointString + 1) + " bytes is longer than the " +
+                                                std::to_string(kMaxCheckpointString) + " a checkpoint holds")
+                                                   .c_str());
+}
+
+TEST_CASE("checkpoint: trainer_from_checkpoint checks its entries before it builds anything") {
+    EpsModelConfig mc;
+    mc.hidden = 8;
+    mc.layers = 1;
+    TrainConfig tc;
+    const Trainer tr(mc, tc, linear_schedule(20));
+    Checkpoint c = trainer_checkpoint(tr);
+    CHECK(trainer_from_checkpoint(c, "t.ckpt").step == 0);
+    c.set_meta("model.hidden", "65536");  // 2^32 weights described by a file of a few kB
+    c.set_meta("model.layers", "2");
+    int64_t stored = 0;
+    for (const auto& nt : c.tensors) stored += nt.second.numel();
+    const int64_t weights = (2 + 32) * 65536LL + 65536 + (65536LL * 65536 + 65536) + 65536LL * 2 + 2;
+    CHECK_THROWS_WITH(trainer_from_checkpoint(c, "t.ckpt"),
+                      ("t.ckpt: the model it describes (2 layers of 65536) has " + std::to_string(weights) +
+                       " weights; the file holds " + std::to_string(stored) + " values, fewer than the weights and their average")
+                          .c_str());
+    c = trainer_checkpoint(tr);
+    c.set_meta("train.lr", "1e-50");  // 0 as the float Adam uses
+    CHECK_THROWS_WITH(trainer_from_checkpoint(c, "t.ckpt"),
+                      "t.ckpt: entry 'train.lr' is not a number in the range the tool writes: '1e-50'");
+    c = trainer_checkpoint(tr);
+    c.set_meta("schedule.T", "1000001");
+    CHECK_THROWS_WITH(trainer_from_checkpoint(c, "t.ckpt"),
+                      "t.ckpt: entry 'schedule.T' should be a whole number from 1 to 1000000, not '1000001'");
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "diffusion/csv.h"
 #include "diffusion/data.h"
 #include "core/io.h"
 #include "core/pool.h"
@@ -326,7 +327,8 @@ TEST_CASE("data: CSV round trip keeps every float bit for bit") {
     CHECK(back.n() == d.n());
     CHECK(back.colour.empty());
     CHECK(same_bits(back.x, d.x));
-    CHECK_FALSE(std::filesystem::exists(dir.file("roll.csv.tmp")));
+    for (const auto& e : std::filesystem::directory_iterator(dir.path))  // no temporary file is left
+        CHECK(e.path().filename().string().rfind("roll.csv.", 0) != 0);
 
     save_csv(dir.file("plain.csv"), d);  // no header
     CHECK(same_bits(load_csv(dir.file("plain.csv")).x, d.x));
@@ -350,8 +352,27 @@ TEST_CASE("data: CSV header detection and the lenient parts of the format") {
     write_bytes(p, "1,2\n3,4\n");
     CHECK(load_csv(p).n() == 2);  // all numbers: line 1 is data
 
-    write_bytes(p, "1,label\n3,4\n");
-    CHECK(load_csv(p).x == std::vector<float>{3, 4});  // one text field is enough for a header
+    CHECK(with_header.header == std::vector<std::string>{"x", "y"});  // the file is read once, header and all
+
+    write_bytes(p, "x,\n3,4\n");  // an empty name (pandas' index column) is still a header
+    CHECK(load_csv(p).header == std::vector<std::string>{"x", ""});
+    CHECK(load_csv(p).x == std::vector<float>{3, 4});
+
+    // A header is a line with no field that reads as a number: a line of both is an error naming the
+    // line, never a header silently dropped (a typo in the first row) nor data.
+    CHECK(csv_error(p, "1,label\n3,4\n") ==
+          p + ":1: column 2: 'label' is not a number, but column 1 '1' is (a header line holds names only)");
+    CHECK(csv_error(p, "1.2.3,4\n5,6\n") ==
+          p + ":1: column 1: '1.2.3' is not a number, but column 2 '4' is (a header line holds names only)");
+    CHECK(csv_error(p, "12abc,4\n5,6\n") ==
+          p + ":1: column 1: '12abc' is not a number, but column 2 '4' is (a header line holds names only)");
+    CHECK(csv_error(p, "x,inf\n5,6\n") ==
+          p + ":1: column 1: 'x' is not a number, but column 2 'inf' is (a header line holds names only)");
+    // Header names: no control byte (it would reach messages and the model file), at most 1024 bytes.
+    CHECK(csv_error(p, "x,a\x1b[31mb\n5,6\n") == p + ":1: column 2: header name 'a?[31mb' holds a control byte");
+    CHECK(csv_error(p, "x," + std::string(1025, 'n') + "\n5,6\n") ==
+          p + ":1: column 2: header name of 1025 bytes; at most 1024");
+    CHECK(csv_error(p, "x," + std::string(1024, 'n') + "\n5,6\n").empty());
 
     // Spaces and tabs around fields, CRLF, a byte-order mark, '+' and exponents, blank lines at the end.
     write_bytes(p, "\xEF\xBB\xBF time , value\r\n 1.5 ,\t+2e1\r\n-0.25,3E-2 \r\n\r\n  \n\n");
@@ -396,6 +417,17 @@ TEST_CASE("data: every CSV error is one line naming the file and the line") {
     CHECK_THROWS_WITH(load_csv(missing), (missing + ": cannot open: No such file or directory").c_str());
     CHECK_THROWS_WITH(load_csv(dir.path), (dir.path + ": is a directory, not a file").c_str());
 
+    // What the tool reads at most: 4096 columns, checked on line 1 (before a value is kept), and a
+    // row limit when the caller gives one.
+    std::string wide;
+    for (int c = 0; c < 4097; ++c) wide += (c ? "," : "") + std::to_string(c);
+    CHECK(csv_error(p, wide + "\n") == p + ": 4097 columns; the tool takes at most 4096");
+    write_bytes(p, "x\n1\n2\n3\n");
+    CHECK(load_csv(p, 3).n() == 3);
+    CHECK_THROWS_WITH(load_csv(p, 2), (p + ":4: more than 2 rows; the most that is read").c_str());
+    // Not a regular file: refused before it is opened (a FIFO would block, /dev/zero never end).
+    CHECK_THROWS_WITH(load_csv("/dev/zero"), "/dev/zero: is a character device, not a regular file; only regular files are read");
+
     // Binary junk: still one line, the field cut short and its control bytes shown as '?'.
     const std::string junk = csv_error(p, "1,2\n3,\x01\x02\rabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n");
     CHECK(junk == p + ":2: column 2: '???abcdefghijklmnopqrstuvwxyzabcdefgh...' is not a number");
@@ -407,9 +439,12 @@ TEST_CASE("data: save_csv refuses what load_csv could not read back") {
     const std::string p = dir.file("out.csv");
     Dataset d = make_two_clusters(10, 0);
     CHECK_THROWS_WITH(save_csv(p, d, {"x"}), (p + ": header has 1 name for 2 columns").c_str());
-    CHECK_THROWS_WITH(save_csv(p, d, {"x,1", "y"}), (p + ": header name 'x,1' contains a comma or a line break").c_str());
-    CHECK_THROWS_WITH(save_csv(p, d, {"1", "2"}),
-                      (p + ": header names all read as numbers; load_csv would take them for data").c_str());
+    CHECK_THROWS_WITH(save_csv(p, d, {"x,1", "y"}), (p + ": header name 'x,1' contains a comma").c_str());
+    CHECK_THROWS_WITH(save_csv(p, d, {"x\ny", "y"}), (p + ": header name 'x?y' holds a control byte").c_str());
+    CHECK_THROWS_WITH(save_csv(p, d, {"1", "2"}), (p + ": header name '1' reads as a number").c_str());
+    CHECK_THROWS_WITH(save_csv(p, d, {"x", "nan"}), (p + ": header name 'nan' reads as a number").c_str());
+    CHECK_THROWS_WITH(save_csv(p, d, {"", ""}), (p + ": header names are all empty").c_str());
+    CHECK_THROWS_WITH(save_csv(p, d, {" x", "y"}), (p + ": header name ' x' begins or ends with a space").c_str());
     d.x[3] = NAN;
     CHECK_THROWS_WITH(save_csv(p, d), (p + ": row 2 column 2 is nan; a CSV of ours holds finite numbers only").c_str());
     CHECK_FALSE(std::filesystem::exists(p));

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "app/model_file.h"
 #include "core/checkpoint.h"
 #include "core/common.h"
+#include "diffusion/csv.h"
 #include "diffusion/data.h"
 #include "core/io.h"
 #include "core/rng.h"
@@ -42,8 +45,11 @@ std::string tool_path() {
     return (self.parent_path().parent_path() / "ddpm").string();
 }
 
-// Starts the tool with stdout and stderr sent to files; returns its process id.
-pid_t start_tool(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+// Starts the tool with stdout and stderr sent to files; returns its process id. SIGINT and SIGTERM
+// start at their default action (a runner started in the background may have SIGINT ignored, which
+// the tool would keep), unless `inherit_signals`.
+pid_t start_tool(const std::vector<std::string>& args, const std::string& out, const std::string& err,
+                 bool inherit_signals = false) {
     const std::string tool = tool_path();
     REQUIRE_MESSAGE(fs::exists(tool), tool << " is missing: 'make test' builds it (or set DDPM_TOOL)");
     std::vector<std::string> words = args;
@@ -55,8 +61,19 @@ pid_t start_tool(const std::vector<std::string>& args, const std::string& out, c
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (!inherit_signals) {
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGTERM);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    }
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, tool.c_str(), &files, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid, tool.c_str(), &files, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&files);
     REQUIRE_MESSAGE(rc == 0, "posix_spawn " << tool << ": " << std::strerror(rc));
     return pid;
@@ -156,6 +173,37 @@ bool wait_for_file(const std::string& path, pid_t child) {
 
 int64_t step_of(const std::string& model) { return load_model_file(model).trainer.step; }
 
+// Every regular file of a folder (but the runner's captures of stdout and stderr) with its bytes: a
+// failed run must leave this exactly as it was, no file changed, none added (temporary or lock files).
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+    std::map<std::string, std::string> files;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name == "stdout.txt" || name == "stderr.txt") continue;
+        files[name] = e.is_regular_file() ? read_file(e.path().string()) : std::string("(not a regular file)");
+    }
+    return files;
+}
+
+// The names in `dir` that begin with `prefix`.
+std::vector<std::string> names_beginning(const fs::path& dir, const std::string& prefix) {
+    std::vector<std::string> names;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name);
+    }
+    return names;
+}
+
+// A process id that no process has now: a child that has exited and been reaped.
+pid_t dead_pid() {
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    return child;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +229,7 @@ TEST_CASE("reliability: SIGKILL in the middle of training, then --resume, gives 
     const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--resume", "--threads", "2"});
     REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
     CHECK(read_file(model) == whole);
-    CHECK(!fs::exists(model + ".tmp"));
+    CHECK(names_beginning(tmp.dir, "killed.ckpt.").empty());  // what the kill left (a temporary file, the lock file) is gone
 }
 
 TEST_CASE("reliability: SIGTERM and SIGINT save the last completed step and exit 143 and 130; --resume finishes it") {
@@ -207,7 +255,7 @@ TEST_CASE("reliability: SIGTERM and SIGINT save the last completed step and exit
         CHECK(said == "ddpm train: " + name + ": saved step " + std::to_string(at) + " of 4000 to " + model +
                           "; 'ddpm train --resume' continues it");
         CHECK(read_file(tmp / "out.txt").empty());  // the summary belongs to a finished run
-        CHECK(!fs::exists(model + ".tmp"));
+        CHECK(names_beginning(tmp.dir, name + ".ckpt.").empty());  // no temporary file, no lock file
         if (signal != SIGTERM) continue;
 
         const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--resume"});
@@ -235,7 +283,7 @@ TEST_CASE("reliability: a loss that is not finite stops training; the file on di
     CHECK(said.find("); " + tmp / "m.ckpt" + " keeps the checkpoint of step 1; try a smaller --lr") != std::string::npos);
     const ModelFile kept = load_model_file(tmp / "m.ckpt");  // refuses any value that is not finite
     CHECK(kept.trainer.step == 1);
-    CHECK(!fs::exists(tmp / "m.ckpt.tmp"));
+    CHECK(names_beginning(tmp.dir, "m.ckpt.").empty());
 
     // Before any checkpoint: nothing is written.
     args = base;
@@ -244,7 +292,7 @@ TEST_CASE("reliability: a loss that is not finite stops training; the file on di
     CHECK(none.status == 1);
     CHECK(last_line(none.err).find("; no checkpoint of this run was written; try a smaller --lr") != std::string::npos);
     CHECK(!fs::exists(tmp / "none.ckpt"));
-    CHECK(!fs::exists(tmp / "none.ckpt.tmp"));
+    CHECK(names_beginning(tmp.dir, "none.ckpt").empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +321,7 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     const std::string one = csv("one.csv", "a,b\n1,2\n");
     const std::string huge = csv("huge.csv", "a,b\n1,2\n3e38,4\n-5e38,6\n");
     const std::string three = csv("three.csv", "1,2,3\n4,5,6\n7,8,9\n10,11,12\n");
-    const std::string wide = csv("wide.csv", std::string(4096, ',') + "\n");  // 4097 empty fields
+    const std::string wide = csv("wide.csv", std::string(100, ',') + "\n");  // 101 empty fields
     std::string many;  // 5000 columns of numbers, two rows
     for (int row = 0; row < 2; ++row)
         for (int c = 0; c < 5000; ++c) many += std::to_string(row + c) + (c + 1 < 5000 ? "," : "\n");
@@ -320,6 +368,27 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     c = load_checkpoint(model);
     c.set_meta("data.columns", "2\nrm -rf /");  // text from a file never breaks the line
     const std::string line_break = ckpt("line_break.ckpt", serialize_checkpoint(c));
+
+    // Issue 15: special files, the same file as input and output, typos in line 1, limits
+    const std::string fifo = tmp / "fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
+    const std::string hard_link = tmp / "alias.ckpt";
+    REQUIRE(link(data.c_str(), hard_link.c_str()) == 0);
+    const std::string sym_link = tmp / "link.csv";
+    fs::create_symlink(tmp / "elsewhere.csv", sym_link);
+    const std::string missing = tmp / "missing.csv";
+    const std::string typo = csv("typo.csv", "1.2.3,4\n1,2\n3,4\n");
+    const std::string glued = csv("glued.csv", "12abc,4\n1,2\n3,4\n");
+    const std::string escape = csv("escape.csv", "a,b\x1b[2J\n1,2\n3,4\n");
+    std::string rows = "a,b\n";  // 1,000,001 rows: one more than eval reads
+    for (int i = 0; i <= 1000000; ++i) rows += "1,2\n";
+    const std::string too_long = csv("too_long.csv", rows);
+    rows.clear();
+
+    const std::string wide_model = tmp / "wide.ckpt";  // one hidden layer of 65536: small to store, wide to run
+    const Run wide_trained = run_tool(tmp, {"train", "--data", data, "--model", wide_model, "--hidden", "65536", "--layers",
+                                            "1", "--batch", "2", "--steps", "1", "--T", "20"});
+    REQUIRE_MESSAGE(wide_trained.status == 0, wide_trained.err);
 
     const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
     const std::vector<std::string> train = {"train", "--model", fresh, "--T", "20", "--hidden", "8", "--steps", "5",
@@ -374,9 +443,9 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"empty checkpoint", sample_from(no_bytes),
          "ddpm: " + no_bytes + offset(0) + "file ends inside the magic number (truncated?)", out},
         {"checkpoint describing a giant network", sample_from(giant),
-         "ddpm: " + giant + ": the model it describes (64 layers of 65536) needs at least " +
-             std::to_string((2 + 32) * 65536LL + 63LL * 65536 * 65536 + 65536LL * 2) + " values, the file holds " +
-             std::to_string(stored),
+         "ddpm: " + giant + ": the model it describes (64 layers of 65536) has " +
+             std::to_string((2 + 32 + 1) * 65536LL + 63LL * (65536LL * 65536 + 65536) + 65536LL * 2 + 2) +
+             " weights; the file holds " + std::to_string(stored) + " values, fewer than the weights and their average",
          out},
         {"checkpoint holding NaN", sample_from(not_finite),
          "ddpm: " + not_finite + ": tensor '" + load_checkpoint(model).tensors[1].first +
@@ -391,9 +460,9 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"T = 0", {"train", "--data", data, "--model", fresh, "--T", "0"}, "ddpm: --T must be from 1 to 1000000, got 0",
          fresh},
         {"beta = 1", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "1"},
-         "ddpm: --beta must lie in (0, 1), got 1", fresh},
+         "ddpm: --beta must lie in [1e-12, 1), got 1", fresh},
         {"beta > 1", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "1.5"},
-         "ddpm: --beta must lie in (0, 1), got 1.5", fresh},
+         "ddpm: --beta must lie in [1e-12, 1), got 1.5", fresh},
         {"negative steps", {"train", "--data", data, "--model", fresh, "--steps", "-5"},
          "ddpm: --steps must be at least 1, got -5", fresh},
         {"negative sampling steps", {"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "-3"},
@@ -408,22 +477,108 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"a learning rate beyond a float", {"train", "--data", data, "--model", fresh, "--lr", "1e39"},
          "ddpm: --lr must lie within the range of a float, got 1e39", fresh},
         {"an EMA decay that rounds to 1", {"train", "--data", data, "--model", fresh, "--ema", "0.999999999"},
-         "ddpm: --ema must lie in [0, 1), got 0.999999999", fresh},
+         "ddpm: --ema must lie in [0, 1), got 0.999999999 (1 as a float)", fresh},
         {"checkpoint-every 0", {"train", "--data", data, "--model", fresh, "--checkpoint-every", "0"},
          "ddpm: --checkpoint-every must be at least 1, got 0", fresh},
         {"a seed that is not a number", {"eval", "--samples", data, "--data", data, "--seed", "x1"},
          "ddpm: --seed: expected a whole number, got 'x1'", out},
+        // 15.1: an output must be a regular file or not exist, checked before anything else (the data
+        // is missing here: were the check gone, the run would stop at it and /dev/null stay as it is)
+        {"/dev/null as the model", {"train", "--data", missing, "--model", "/dev/null"},
+         "ddpm: /dev/null: is a character device, not a regular file; only regular files are written", fresh},
+        {"/dev/full as the samples", {"sample", "--model", tmp / "missing.ckpt", "--out", "/dev/full"},
+         "ddpm: /dev/full: is a character device, not a regular file; only regular files are written", out},
+        {"a FIFO as the model", {"train", "--data", missing, "--model", fifo},
+         "ddpm: " + fifo + ": is a FIFO, not a regular file; only regular files are written", fresh},
+        {"a symbolic link as the samples", {"sample", "--model", model, "--out", sym_link},
+         "ddpm: " + sym_link + ": is a symbolic link, not a regular file; only regular files are written", out},
+        {"a folder as the model", {"train", "--data", data, "--model", tmp.dir.string()},
+         "ddpm: " + tmp.dir.string() + ": is a directory, not a file", fresh},
+        // 15.2: the same file (device and inode) as input and output
+        {"the data as the model", {"train", "--data", data, "--model", data},
+         "ddpm: " + data + ": --model is the same file as --data " + data + "; writing it would destroy it", fresh},
+        {"a hard link of the data as the model", {"train", "--data", data, "--model", hard_link},
+         "ddpm: " + hard_link + ": --model is the same file as --data " + data + "; writing it would destroy it", fresh},
+        {"the model as the samples", {"sample", "--model", model, "--out", model},
+         "ddpm: " + model + ": --out is the same file as --model " + model + "; writing it would destroy it", out},
+        // 15.3: only regular files are read, each once
+        {"a FIFO as the data", {"train", "--data", fifo, "--model", fresh},
+         "ddpm: " + fifo + ": is a FIFO, not a regular file; only regular files are read", fresh},
+        {"/dev/zero as the data", {"train", "--data", "/dev/zero", "--model", fresh},
+         "ddpm: /dev/zero: is a character device, not a regular file; only regular files are read", fresh},
+        {"/dev/zero as eval's samples", {"eval", "--samples", "/dev/zero", "--data", data},
+         "ddpm: /dev/zero: is a character device, not a regular file; only regular files are read", out},
+        {"a FIFO as the checkpoint", sample_from(fifo),
+         "ddpm: " + fifo + ": is a FIFO, not a regular file; only regular files are read", out},
+        // 15.4: eval reads at most 1,000,000 rows of each file
+        {"eval samples of 1,000,001 rows", {"eval", "--samples", too_long, "--data", data},
+         "ddpm: " + too_long + ":1000002: more than 1000000 rows; the most that is read", out},
+        // 15.6: the memory a run needs, from its flags, before it starts
+        {"a network of 2^38 weights", {"train", "--data", data, "--model", fresh, "--hidden", "65536", "--layers", "64"},
+         "ddpm: --hidden 65536 --layers 64: a network of 270589493250 weights needs about 14105.0 GB (the weights, "
+         "their gradients, Adam's moments, their average and the checkpoint); the tool's limit is 4.0 GB",
+         fresh},
+        {"a network of 25 GB", {"train", "--data", data, "--model", fresh, "--hidden", "8192", "--layers", "8"},
+         "ddpm: --hidden 8192 --layers 8: a network of 470122498 weights needs about 25.0 GB (the weights, their "
+         "gradients, Adam's moments, their average and the checkpoint); the tool's limit is 4.0 GB",
+         fresh},
+        {"a batch too large for the network", {"train", "--data", data, "--model", fresh, "--batch", "1048576", "--hidden", "4096"},
+         "ddpm: --batch 1048576 with --hidden 4096 --layers 3 needs about 414.4 GB (the activations and gradients of "
+         "one step); the tool's limit is 4.0 GB",
+         fresh},
+        {"10^8 samples", {"sample", "--model", model, "--out", out, "--n", "100000000"},
+         "ddpm: --n 100000000 of 2 columns needs about 7.2 GB (the rows of every step and the CSV text; write fewer "
+         "rows per run, with another --seed each); the tool's limit is 4.0 GB",
+         out},
+        {"256 threads on a wide network", {"sample", "--model", wide_model, "--out", out, "--n", "200000", "--threads", "256"},
+         "ddpm: --threads 256 on a network of width 65536 needs about 137.5 GB (the buffers of 512 rows that each "
+         "thread keeps; use fewer --threads); the tool's limit is 4.0 GB",
+         out},
+        // 15.7: line 1 is a header only when no field reads as a number; names hold no control byte
+        {"a typo in the first row", train_on(typo),
+         "ddpm: " + typo + ":1: column 1: '1.2.3' is not a number, but column 2 '4' is (a header line holds names only)",
+         fresh},
+        {"a number glued to text in the first row", train_on(glued),
+         "ddpm: " + glued + ":1: column 1: '12abc' is not a number, but column 2 '4' is (a header line holds names only)",
+         fresh},
+        {"a typo in the first row (eval)", {"eval", "--samples", data, "--data", typo},
+         "ddpm: " + typo + ":1: column 1: '1.2.3' is not a number, but column 2 '4' is (a header line holds names only)",
+         out},
+        {"an escape sequence in a header name", train_on(escape),
+         "ddpm: " + escape + ":1: column 2: header name 'b?[2J' holds a control byte", fresh},
+        {"a beta that is 0 as a float", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "1e-50"},
+         "ddpm: --beta must lie in [1e-12, 1), got 1e-50", fresh},
+        {"a beta that is 1 as a float",
+         {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "0.9999999999"},
+         "ddpm: --beta must lie in [1e-12, 1), got 0.9999999999 (1 as a float)", fresh},
+        {"a linear schedule of 10^6 steps", {"train", "--data", data, "--model", fresh, "--T", "1000000"},
+         "ddpm: --T 1000000 with --schedule linear takes alpha_bar_T to 1.19e-322, below the 8.6e-78 that sampling "
+         "needs (1 / sqrt(alpha_bar_T) must be a float); use a smaller --T or another --schedule",
+         fresh},
+        {"a constant beta that leaves no signal", {"train", "--data", data, "--model", fresh, "--schedule", "constant", "--beta", "0.5"},
+         "ddpm: --beta 0.5 with --T 1000 takes alpha_bar_T to 9.33e-302, below the 8.6e-78 that sampling needs "
+         "(1 / sqrt(alpha_bar_T) must be a float); use a smaller --T or --beta",
+         fresh},
+        {"a learning rate that is 0 as a float", {"train", "--data", data, "--model", fresh, "--lr", "1e-50"},
+         "ddpm: --lr must lie within the range of a float, got 1e-50", fresh},
+        // 15.10: an existing model and bad data: the error alone, no note that the model will be replaced
+        {"bad data for an existing model", {"train", "--data", text, "--model", model},
+         "ddpm: " + text + ":3: column 2: 'abc' is not a number", out},
     };
     for (const Case& k : cases) {
         INFO(k.row);
+        const std::map<std::string, std::string> before = snapshot(tmp.dir);
         const Run r = run_tool(tmp, k.args);
         CHECK(r.status == 1);
         CHECK(r.err == k.message + "\n");  // exactly one line
         CHECK(r.out.empty());
         CHECK(!fs::exists(k.output));
-        CHECK(!fs::exists(k.output + ".tmp"));
+        CHECK(snapshot(tmp.dir) == before);  // no file changed, none left behind (temporary, lock)
     }
     CHECK(read_file(model) == good);  // the failed resumes left the model alone
+    struct stat st {};
+    REQUIRE(stat("/dev/null", &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));  // still the device
 }
 
 TEST_CASE("reliability: shown() keeps text from a file to one short line") {
@@ -431,4 +586,211 @@ TEST_CASE("reliability: shown() keeps text from a file to one short line") {
     CHECK(shown("a\nb\rc\x7f") == "a?b?c?");
     CHECK(shown(std::string(100, 'x')) == std::string(37, 'x') + "...");
     CHECK(shown("abcdef", 6) == "abcdef");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: signals before training, sample's signals, two writers, leftovers, limits
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+// Waits until the child holds the lock file `path`: the file names its process id (written once the
+// signal handlers know the file; a file merely created may still be a stale one, or not yet known).
+bool wait_for_lock(const std::string& path, pid_t child) {
+    const std::string holder = std::to_string(child) + " ";
+    for (int i = 0; i < 60000; ++i) {
+        std::error_code ec;
+        if (fs::is_regular_file(path, ec)) {
+            std::string text;
+            try {
+                text = read_file(path);
+            } catch (const std::exception&) {
+            }
+            if (text.compare(0, holder.size(), holder) == 0) return true;
+        }
+        int status = 0;
+        if (waitpid(child, &status, WNOHANG) == child) return false;  // ended early: reaped here
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("reliability: SIGTERM and SIGINT end a run that is still reading its data, leaving nothing") {
+    TempDir tmp("early_signal");
+    std::string rows = "a,b\n";  // some 40 MB: reading and checking it takes a while
+    Rng rng(3, 0);
+    for (int i = 0; i < 2000000; ++i) rows += std::to_string(rng.normal()) + "," + std::to_string(rng.normal()) + "\n";
+    write_text(tmp / "big.csv", rows);
+    rows.clear();
+    for (const int signal : {SIGTERM, SIGINT}) {
+        const std::string name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+        INFO(name);
+        const std::string model = tmp / "m.ckpt";
+        const pid_t child = start_tool({"train", "--data", tmp / "big.csv", "--model", model, "--steps", "5"},
+                                       tmp / "out.txt", tmp / "err.txt");
+        REQUIRE(wait_for_lock(model + ".ddpm-lock", child));
+        kill(child, signal);
+        const int raw = wait_for(child, 60.0);
+        REQUIRE(WIFEXITED(raw));
+        CHECK(WEXITSTATUS(raw) == 128 + signal);
+        CHECK(read_file(tmp / "err.txt") == "ddpm train: " + name + " before the first step; " + model + " was not written\n");
+        CHECK(read_file(tmp / "out.txt").empty());
+        CHECK(names_beginning(tmp.dir, "m.ckpt").empty());  // no model, no lock file, no temporary file
+    }
+}
+
+TEST_CASE("reliability: sample stops on SIGTERM and SIGINT and leaves no file of its own") {
+    TempDir tmp("sample_signal");
+    write_cloud(tmp / "data.csv", 200, 4);
+    const Run trained = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "m.ckpt", "--steps", "5",
+                                       "--hidden", "8", "--layers", "1", "--batch", "16"});
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    for (const int signal : {SIGTERM, SIGINT}) {
+        const std::string name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+        INFO(name);
+        const std::string out = tmp / "s.csv";
+        const pid_t child = start_tool({"sample", "--model", tmp / "m.ckpt", "--out", out, "--n", "400000"},
+                                       tmp / "out.txt", tmp / "err.txt");
+        REQUIRE(wait_for_lock(out + ".ddpm-lock", child));
+        kill(child, signal);
+        const int raw = wait_for(child, 60.0);
+        REQUIRE(WIFEXITED(raw));
+        CHECK(WEXITSTATUS(raw) == 128 + signal);
+        CHECK(last_line(read_file(tmp / "err.txt")) == "ddpm sample: " + name + ": stopped; " + out + " was not written");
+        CHECK(read_file(tmp / "out.txt").empty());
+        CHECK(names_beginning(tmp.dir, "s.csv").empty());
+    }
+}
+
+TEST_CASE("reliability: a second writer of the same model is refused at once; a later run cleans up after a SIGKILL") {
+    TempDir tmp("two_writers");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string model = tmp / "m.ckpt";
+    const pid_t first = start_tool(long_run(tmp / "data.csv", model), tmp / "out1.txt", tmp / "err1.txt");
+    REQUIRE(wait_for_lock(model + ".ddpm-lock", first));
+    const Run second = run_tool(tmp, long_run(tmp / "data.csv", model));
+    CHECK(second.status == 1);
+    CHECK(second.err == "ddpm: " + model + ": 'ddpm train' (process " + std::to_string(first) +
+                            ") is writing it; wait for it to end, or choose another path\n");
+    CHECK(second.out.empty());
+    // The first run goes on undisturbed; killed once its first checkpoint is there, it may leave its
+    // lock file and a temporary file. Neither stops --resume, which removes both.
+    REQUIRE(wait_for_file(model, first));
+    kill(first, SIGKILL);
+    wait_for(first);
+    const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--resume"});
+    REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+    CHECK(read_file(model) == uninterrupted(tmp / "data.csv"));
+    CHECK(names_beginning(tmp.dir, "m.ckpt.").empty());
+}
+
+TEST_CASE("reliability: a run removes only the temporary files of ddpm runs that are gone, never a user's FILE.tmp") {
+    TempDir tmp("leftovers");
+    write_cloud(tmp / "data.csv", 200, 5);
+    const Run trained = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "m.ckpt", "--steps", "5",
+                                       "--T", "20", "--hidden", "8", "--layers", "1", "--batch", "16"});
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    const std::string out = tmp / "s.csv";
+    const std::string users = out + ".tmp", stale = out + ".ddpm-" + std::to_string(dead_pid()) + "-3.tmp",
+                      live = out + ".ddpm-" + std::to_string(getpid()) + "-4.tmp", other = out + ".ddpm-x-1.tmp";
+    for (const std::string& f : {users, stale, live, other}) write_text(f, "mine");
+    const Run sampled = run_tool(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", out, "--n", "10"});
+    REQUIRE_MESSAGE(sampled.status == 0, sampled.err);
+    CHECK(read_file(users) == "mine");  // a user's file, whatever its name looks like
+    CHECK(!fs::exists(stale));          // a ddpm run's, whose process is gone
+    CHECK(read_file(live) == "mine");   // a running process's (this one)
+    CHECK(read_file(other) == "mine");  // not a name the tool makes
+    CHECK(names_beginning(tmp.dir, "s.csv").size() == 4);  // s.csv and the three kept
+}
+
+TEST_CASE("reliability: whatever train accepts, sample and --resume load (4096 columns, a 70 kB header, T = 10^6)") {
+    TempDir tmp("limits");
+    // 8 rows of 4096 columns, named column_name_0001 ... (a header line of 73 kB)
+    std::string text;
+    std::vector<std::string> names;
+    for (int c = 0; c < 4096; ++c) {
+        char name[32];
+        std::snprintf(name, sizeof name, "column_name_%04d", c + 1);
+        names.push_back(name);
+        text += (c ? "," : "") + names.back();
+    }
+    text += "\n";
+    Rng rng(9, 0);
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 4096; ++c) text += std::to_string(rng.normal()) + (c + 1 < 4096 ? "," : "\n");
+    write_text(tmp / "wide.csv", text);
+    const std::vector<std::string> small = {"--hidden", "4", "--layers", "1", "--batch", "4", "--T", "20"};
+    std::vector<std::string> args = {"train", "--data", tmp / "wide.csv", "--model", tmp / "wide.ckpt", "--steps", "2"};
+    args.insert(args.end(), small.begin(), small.end());
+    Run r = run_tool(tmp, args);
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    r = run_tool(tmp, {"sample", "--model", tmp / "wide.ckpt", "--out", tmp / "wide_s.csv", "--n", "3"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(load_csv(tmp / "wide_s.csv").header == names);
+    r = run_tool(tmp, {"train", "--data", tmp / "wide.csv", "--model", tmp / "wide.ckpt", "--resume", "--steps", "3"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(step_of(tmp / "wide.ckpt") == 3);
+
+    // The largest T: a schedule of 10^6 betas (an entry of some 25 MB) loads back (the cosine one: the
+    // linear schedule takes alpha_bar_T below what sampling needs long before, and is refused).
+    write_cloud(tmp / "data.csv", 50, 6);
+    r = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "long.ckpt", "--steps", "1", "--T", "1000000",
+                       "--schedule", "cosine", "--hidden", "4", "--layers", "1", "--batch", "4"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    r = run_tool(tmp, {"sample", "--model", tmp / "long.ckpt", "--out", tmp / "long.csv", "--n", "3", "--sampler", "ddim",
+                       "--steps", "2"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(load_csv(tmp / "long.csv").n() == 3);
+}
+
+TEST_CASE("reliability: eval computes the energy distance on at most 20000 rows of each part, and says so") {
+    TempDir tmp("eval_limits");
+    Rng rng(11, 0);
+    std::string samples = "x\n", data = "x\n";
+    for (int i = 0; i < 20001; ++i) samples += std::to_string(rng.normal()) + "\n";
+    for (int i = 0; i < 40010; ++i) data += std::to_string(rng.normal()) + "\n";
+    write_text(tmp / "samples.csv", samples);
+    write_text(tmp / "data.csv", data);
+    const Run r = run_tool(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "data.csv", "--seed", "3"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(r.out.find("sizes: 20001 of 20001 sample rows; the 40010 data rows split (seed 3) into a floor part of 20001 "
+                     "rows and a reference part of 20009") != std::string::npos);
+    CHECK(r.out.find("energy: on the first 20000 rows of the samples and of the floor part and the first 20000 of the "
+                     "reference part (at most 20000 each, in the seeded order of the split)") != std::string::npos);
+    const Run again = run_tool(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "data.csv", "--seed", "3"});
+    CHECK(again.out == r.out);  // the subsample is a function of the seed
+}
+
+TEST_CASE("reliability: a SIGINT the tool was started with ignored (a shell's background job) stays ignored") {
+    TempDir tmp("ignored_sigint");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string model = tmp / "m.ckpt";
+    // Ignored dispositions survive exec: the child starts with SIGINT ignored, as `ddpm train ... &` would.
+    struct sigaction ignore {}, saved {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGINT, &ignore, &saved);
+    const pid_t child = start_tool(long_run(tmp / "data.csv", model), tmp / "out.txt", tmp / "err.txt", true);
+    sigaction(SIGINT, &saved, nullptr);
+    REQUIRE(wait_for_file(model, child));  // training, with a first checkpoint
+    kill(child, SIGINT);                   // ignored
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    kill(child, SIGTERM);                  // not ignored: saves and stops (or the run had ended: 0)
+    const int raw = wait_for(child);
+    REQUIRE(WIFEXITED(raw));
+    CHECK((WEXITSTATUS(raw) == 143 || WEXITSTATUS(raw) == 0));
+    CHECK(read_file(tmp / "err.txt").find("SIGINT") == std::string::npos);
+    CHECK(names_beginning(tmp.dir, "m.ckpt.").empty());
+}
+
+TEST_CASE("reliability: results that cannot be written to stdout are an error, not a silent success") {
+    TempDir tmp("stdout_full");
+    write_cloud(tmp / "data.csv", 100, 7);
+    // stdout on /dev/full: every write of it fails (ENOSPC)
+    const int raw = wait_for(start_tool({"eval", "--samples", tmp / "data.csv", "--data", tmp / "data.csv"}, "/dev/full",
+                                        tmp / "err.txt"));
+    REQUIRE(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 1);
+    CHECK(last_line(read_file(tmp / "err.txt")) == "ddpm: stdout: the results could not be written: No space left on device");
 }

@@ -1,13 +1,13 @@
 #include "app/cli.h"
 
 #include <cerrno>
-#include <cfloat>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "app/commands.h"
 #include "core/common.h"
+#include "diffusion/settings.h"
 
 namespace ddpm {
 
@@ -37,7 +37,8 @@ const char* train_help() {
            "in the checkpoint, so that `ddpm sample` writes rows in the units of FILE.csv.\n"
            "\n"
            "  --data FILE.csv        training data (required)\n"
-           "  --model OUT.ckpt       checkpoint to write (required); written atomically\n"
+           "  --model OUT.ckpt       checkpoint to write (required); written atomically; a regular file or a new\n"
+           "                         one, never --data; a second run writing it at the same time is refused\n"
            "  --steps N              total optimiser steps (default 20000; with --resume: the checkpoint's)\n"
            "  --batch B              rows per step, drawn with replacement (default 256)\n"
            "  --lr LR                Adam learning rate, > 0 (default 1e-3)\n"
@@ -56,7 +57,8 @@ const char* train_help() {
            "\n"
            "SIGINT (Ctrl-C) or SIGTERM saves the last completed step to OUT.ckpt and exits with 130 or 143;\n"
            "--resume continues it. A loss that is not finite stops training (exit 1) and leaves the last\n"
-           "checkpoint written, which never holds a value that is not finite.\n";
+           "checkpoint written, which never holds a value that is not finite. A run that would need more than\n"
+           "4 GB (from --hidden, --layers, --batch and the data) is refused before it starts.\n";
 }
 
 const char* sample_help() {
@@ -68,7 +70,7 @@ const char* sample_help() {
            "file's header line, if it had one, and is written atomically.\n"
            "\n"
            "  --model IN.ckpt        checkpoint of `ddpm train` (required)\n"
-           "  --out FILE.csv         where to write the rows (required)\n"
+           "  --out FILE.csv         where to write the rows (required); a regular file or a new one\n"
            "  --n N                  number of rows (default 8000)\n"
            "  --sampler S            ddpm (default; Ho et al. Algorithm 2) or ddim (Song et al. 2021)\n"
            "  --steps K              reverse steps: ddpm runs all T of them (K must equal T); ddim runs K\n"
@@ -90,6 +92,8 @@ const char* eval_help() {
            "when larger. Printed: the sliced Wasserstein-1 and energy distances d(A, R), and their floors\n"
            "d(F, R): what a true sample of the same size scores. swd / floor near 1 is as good as it gets;\n"
            "the energy floor is an unbiased estimate of 0, so read energy - floor instead.\n"
+           "Each file may hold at most 1000000 rows. The energy distance, quadratic in the rows, uses at most\n"
+           "20000 rows of each part: the first ones, in the seeded order of the split (printed when it does).\n"
            "\n"
            "  --samples A.csv        generated rows (required)\n"
            "  --data B.csv           data rows, at least 4 (required)\n"
@@ -152,27 +156,13 @@ bool asks_for_help(const std::vector<std::string>& args) {
     return false;
 }
 
-// A whole number in [lo, hi]; the message says which bound was broken.
-int64_t int_in(const std::string& text, int64_t lo, int64_t hi, const std::string& flag) {
-    const int64_t v = parse_int(text, INT64_MIN, INT64_MAX, flag);
-    if (v < lo || v > hi) {
-        if (hi == INT64_MAX) fail(flag + " must be at least " + std::to_string(lo) + ", got " + text);
-        fail(flag + " must be from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " + text);
-    }
-    return v;
-}
+// Every flag with a range is checked against the settings table (src/diffusion/settings.h), the one
+// that the checkpoint's reader uses too.
+int64_t whole(const IntSetting& s, const std::string& text) { return parse_setting(s, text); }
+double real(const RealSetting& s, const std::string& text) { return parse_setting(s, text); }
 
-double number(const std::string& text, const std::string& flag) {
-    errno = 0;
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-        fail(flag + ": expected a number, got '" + text + "'");
-    return v;
-}
-
-uint64_t seed_of(const std::string& text) { return uint64_t(int_in(text, 0, INT64_MAX, "--seed")); }
-int threads_of(const std::string& text) { return int(int_in(text, 1, 256, "--threads")); }
+uint64_t seed_of(const std::string& text) { return uint64_t(whole(setting::seed, text)); }
+int threads_of(const std::string& text) { return int(whole(setting::threads, text)); }
 
 void require(const std::string& value, const std::string& command, const char* flag_and_meta) {
     if (value.empty()) fail(command + ": " + flag_and_meta + " is required (try 'ddpm " + command + " --help')");
@@ -191,34 +181,24 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
         if (flag == "--resume" || flag == "--residual") cur.no_value();
         if (flag == "--data") o.data = cur.value();
         else if (flag == "--model") o.model = cur.value();
-        else if (flag == "--steps") o.steps = int_in(cur.value(), 1, INT64_MAX, flag);
-        else if (flag == "--batch") o.batch = int(int_in(cur.value(), 1, 1 << 20, flag));
-        else if (flag == "--lr") {
-            const std::string text = cur.value();
-            o.lr = number(text, flag);
-            if (!(o.lr > 0.0)) fail("--lr must be positive, got " + text);
-            if (o.lr > FLT_MAX || float(o.lr) < FLT_MIN) fail("--lr must lie within the range of a float, got " + text);
-        } else if (flag == "--T") o.T = int(int_in(cur.value(), 1, 1000000, flag));
+        else if (flag == "--steps") o.steps = whole(setting::steps, cur.value());
+        else if (flag == "--batch") o.batch = int(whole(setting::batch, cur.value()));
+        else if (flag == "--lr") o.lr = real(setting::lr, cur.value());
+        else if (flag == "--T") o.T = int(whole(setting::T, cur.value()));
         else if (flag == "--schedule") {
             o.schedule = cur.value();
             if (o.schedule != "linear" && o.schedule != "cosine" && o.schedule != "constant" && o.schedule != "sigmoid")
                 fail("--schedule: unknown schedule '" + o.schedule + "' (linear, cosine, constant or sigmoid)");
-        } else if (flag == "--beta") {
-            const std::string text = cur.value();
-            o.beta = number(text, flag);
-            if (!(o.beta > 0.0 && o.beta < 1.0)) fail("--beta must lie in (0, 1), got " + text);
-        } else if (flag == "--ema") {
-            const std::string text = cur.value();
-            o.ema = number(text, flag);
-            // stored as a float: 0.99999999 would round to 1, an average that never moves
-            if (!(o.ema >= 0.0 && float(o.ema) < 1.0f)) fail("--ema must lie in [0, 1), got " + text);
-        } else if (flag == "--hidden") o.hidden = int(int_in(cur.value(), 1, 65536, flag));
-        else if (flag == "--layers") o.layers = int(int_in(cur.value(), 1, 64, flag));
+        } else if (flag == "--beta") o.beta = real(setting::beta, cur.value());
+        // stored as a float: 0.99999999 would round to 1, an average that never moves (checked as a float)
+        else if (flag == "--ema") o.ema = real(setting::ema, cur.value());
+        else if (flag == "--hidden") o.hidden = int(whole(setting::hidden, cur.value()));
+        else if (flag == "--layers") o.layers = int(whole(setting::layers, cur.value()));
         else if (flag == "--residual") o.residual = true;
         else if (flag == "--seed") o.seed = seed_of(cur.value());
         else if (flag == "--threads") o.threads = threads_of(cur.value());
         else if (flag == "--resume") o.resume = true;
-        else if (flag == "--checkpoint-every") o.checkpoint_every = int_in(cur.value(), 1, INT64_MAX, flag);
+        else if (flag == "--checkpoint-every") o.checkpoint_every = whole(setting::checkpoint_every, cur.value());
         else cur.unknown();
         o.given.insert(flag);
     }
@@ -241,17 +221,15 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
         if (flag == "--ema" || flag == "--raw") cur.no_value();
         if (flag == "--model") o.model = cur.value();
         else if (flag == "--out") o.out = cur.value();
-        else if (flag == "--n") o.n = int(int_in(cur.value(), 1, 100000000, flag));
+        else if (flag == "--n") o.n = int(whole(setting::sample_rows, cur.value()));
         else if (flag == "--sampler") {
             o.sampler = cur.value();
             if (o.sampler != "ddpm" && o.sampler != "ddim")
                 fail("--sampler: unknown sampler '" + o.sampler + "' (expected ddpm or ddim)");
-        } else if (flag == "--steps") o.steps = int(int_in(cur.value(), 1, 1000000, flag));
+        } else if (flag == "--steps") o.steps = int(whole(setting::sample_steps, cur.value()));
         else if (flag == "--eta") {
             ddim_only = true;
-            const std::string text = cur.value();
-            o.eta = number(text, flag);
-            if (!(o.eta >= 0.0 && o.eta <= 1.0)) fail("--eta must lie in [0, 1], got " + text);
+            o.eta = real(setting::eta, cur.value());
         } else if (flag == "--spacing") {
             ddim_only = true;
             o.spacing = cur.value();
@@ -297,7 +275,9 @@ bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o) {
 // ---------------------------------------------------------------------------------------------
 // The program
 // ---------------------------------------------------------------------------------------------
-int ddpm_main(int argc, char** argv) {
+namespace {
+
+int run_command(int argc, char** argv) {
     if (argc < 2) fail("no command given: train, sample or eval (try 'ddpm --help')");
     const std::string command = argv[1];
     const std::vector<std::string> args(argv + 2, argv + argc);
@@ -318,6 +298,21 @@ int ddpm_main(int argc, char** argv) {
         return parse_eval_args(args, o) ? run_eval(o) : 0;
     }
     fail("unknown command '" + command + "' (train, sample or eval; try 'ddpm --help')");
+}
+
+}  // namespace
+
+int ddpm_main(int argc, char** argv) {
+    const int status = run_command(argc, argv);
+    // Results that did not reach stdout (a full disk, /dev/full, a closed file) are an error, not a
+    // silent success.
+    errno = 0;
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        const int e = errno;
+        std::clearerr(stdout);
+        fail(std::string("stdout: the results could not be written") + (e ? std::string(": ") + std::strerror(e) : ""));
+    }
+    return status;
 }
 
 }  // namespace ddpm

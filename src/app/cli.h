@@ -16,40 +16,42 @@
 #include <string>
 #include <vector>
 
+#include "diffusion/settings.h"
+
 namespace ddpm {
 
 // threads = 0 means "as the pool is" (DDPM_THREADS or every core); the parsers fill in the default.
 struct TrainArgs {
     std::string data;               // training CSV
     std::string model;              // checkpoint to write (and to read with resume)
-    int64_t steps = 20000;          // total optimiser steps, counted from the first
-    int batch = 256;
-    double lr = 1e-3;
-    int T = 1000;
+    int64_t steps = setting::steps.fallback;          // total optimiser steps, counted from the first
+    int batch = int(setting::batch.fallback);
+    double lr = setting::lr.fallback;
+    int T = int(setting::T.fallback);
     std::string schedule = "linear";
-    double beta = 0.01;             // constant schedule only
-    double ema = 0.999;
-    int hidden = 128;
-    int layers = 3;
+    double beta = setting::beta.fallback;             // constant schedule only
+    double ema = setting::ema.fallback;
+    int hidden = int(setting::hidden.fallback);
+    int layers = int(setting::layers.fallback);
     bool residual = false;
     uint64_t seed = 0;
     int threads = 0;
     bool resume = false;
-    int64_t checkpoint_every = 1000;
+    int64_t checkpoint_every = setting::checkpoint_every.fallback;
     std::set<std::string> given;    // the flags that appeared on the command line ("--lr", ...)
 };
 
 struct SampleArgs {
     std::string model;              // checkpoint of `ddpm train`
     std::string out;                // CSV to write
-    int n = 8000;
+    int n = int(setting::sample_rows.fallback);
     std::string sampler = "ddpm";
     int steps = 0;                  // 0: all T steps
     uint64_t seed = 0;
     int threads = 0;
     std::string variance = "beta_tilde";
     bool use_ema = true;
-    double eta = 0.0;               // ddim only: 0 deterministic, 1 DDPM's noise
+    double eta = setting::eta.fallback;               // ddim only: 0 deterministic, 1 DDPM's noise
     std::string spacing = "uniform";  // ddim only: uniform or quadratic
 };
 

@@ -10,6 +10,9 @@
 #include "core/io.h"
 #include "diffusion/metrics.h"
 #include "core/rng.h"
+#include "app/platform.h"
+#include "diffusion/csv.h"
+#include "diffusion/settings.h"
 
 namespace ddpm {
 
@@ -40,7 +43,11 @@ std::vector<float> take_rows(const std::vector<float>& x, int dim, const std::ve
 int run_eval(const EvalArgs& a) {
     use_threads(a.threads);
     Stopwatch clock;
-    const Dataset samples = load_csv(a.samples), data = load_csv(a.data);
+    // Each file read once, a regular file of at most kMaxEvalRows rows (and the columns and bytes of
+    // every file of the tool).
+    FileId id;
+    const Dataset samples = parse_csv(read_input(a.samples, kMaxInputBytes, &id), a.samples, kMaxEvalRows);
+    const Dataset data = parse_csv(read_input(a.data, kMaxInputBytes, &id), a.data, kMaxEvalRows);
     if (samples.dim != data.dim)
         fail(a.samples + " has " + std::to_string(samples.dim) + " columns, " + a.data + " has " +
              std::to_string(data.dim));
@@ -50,7 +57,9 @@ int run_eval(const EvalArgs& a) {
     const int dim = data.dim;
 
     // Both in the data's standard units, so that every column counts alike.
-    const Normalisation nm = fit_normalisation(data, {}, a.data);
+    std::vector<std::string> notes;  // printed now that every check has passed
+    const Normalisation nm = fit_normalisation(data, a.data, &notes);
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
     const std::vector<float> zs = standardise(nm, samples.x), zd = standardise(nm, data.x);
 
     // data = floor part F (the first n_floor rows of a shuffle) + reference part R (the rest);
@@ -62,14 +71,26 @@ int run_eval(const EvalArgs& a) {
     const std::vector<int> subset = shuffled(samples.n(), a.seed, kSubsetStream);
     const std::vector<float> candidate = take_rows(zs, dim, subset, 0, n_floor);
 
-    const DistanceReport r =
-        distance_report(candidate.data(), n_floor, reference.data(), n_ref, floor_part.data(), dim, a.seed);
+    // distance_report's distances, with the energy distance (quadratic in the rows) on at most
+    // kEnergyRows rows of each part: the first ones of each part, which are already in the seeded
+    // random order of the shuffles above, so the subsample is a seeded random one.
+    const int n_projections = 256;
+    DistanceReport r;
+    r.swd = sliced_wasserstein1(candidate.data(), n_floor, reference.data(), n_ref, dim, n_projections, a.seed);
+    r.swd_floor = sliced_wasserstein1(floor_part.data(), n_floor, reference.data(), n_ref, dim, n_projections, a.seed);
+    const int e_floor = int(std::min<int64_t>(n_floor, kEnergyRows)), e_ref = int(std::min<int64_t>(n_ref, kEnergyRows));
+    r.energy = energy_distance(candidate.data(), e_floor, reference.data(), e_ref, dim);
+    r.energy_floor = energy_distance(floor_part.data(), e_floor, reference.data(), e_ref, dim);
 
     std::printf("eval: %s against %s, %d column%s, both standardised with the column means and stds of %s\n",
                 a.samples.c_str(), a.data.c_str(), dim, dim == 1 ? "" : "s", a.data.c_str());
     std::printf("sizes: %d of %d sample rows; the %d data rows split (seed %llu) into a floor part of %d rows and a "
                 "reference part of %d\n\n",
                 n_floor, samples.n(), data.n(), (unsigned long long)a.seed, n_floor, n_ref);
+    if (e_floor < n_floor || e_ref < n_ref)
+        std::printf("energy: on the first %d rows of the samples and of the floor part and the first %d of the "
+                    "reference part (at most %lld each, in the seeded order of the split)\n\n",
+                    e_floor, e_ref, (long long)kEnergyRows);
     Table table({"distance", "value", "floor", "ratio", "excess"});
     table.add_row({"sliced_w1", fmt(r.swd, 6), fmt(r.swd_floor, 6), fmt(r.swd / r.swd_floor, 3),
                    fmt(r.swd - r.swd_floor, 6)});

@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "core/io.h"
+#include "diffusion/csv.h"
 
 namespace ddpm {
 
@@ -13,7 +14,7 @@ namespace {
 
 std::string column_name(const std::vector<std::string>& header, int c) {
     std::string name = "column " + std::to_string(c + 1);
-    if (size_t(c) < header.size()) name += " ('" + header[size_t(c)] + "')";
+    if (size_t(c) < header.size()) name += " ('" + shown(header[size_t(c)]) + "')";
     return name;
 }
 
@@ -53,36 +54,25 @@ std::vector<std::string> split_commas(const std::string& line) {
     }
 }
 
-// The test of load_csv (data/README.md): a field that does not read as a float at all.
-bool not_a_number(const std::string& field) {
-    if (field.empty()) return false;
-    char* end = nullptr;
-    std::strtof(field.c_str(), &end);
-    return end != field.c_str() + field.size();
-}
-
 }  // namespace
 
 std::string join_doubles(const std::vector<double>& values) {
     std::string out;
-    char buf[40];
-    for (size_t i = 0; i < values.size(); ++i) {
-        std::snprintf(buf, sizeof buf, "%.17g", values[i]);
-        out += (i ? " " : "") + std::string(buf);
-    }
+    for (size_t i = 0; i < values.size(); ++i) out += (i ? " " : "") + fmt_exact(values[i]);
     return out;
 }
 
-Normalisation fit_normalisation(const Dataset& d, const std::vector<std::string>& header, const std::string& source) {
+Normalisation fit_normalisation(const Dataset& d, const std::string& source, std::vector<std::string>* notes) {
     Normalisation nm;
     nm.mean = column_means(d);
     nm.std = column_stds(d);
-    nm.header = header;
+    nm.header = d.header;
     for (int c = 0; c < d.dim; ++c) {
         double& s = nm.std[size_t(c)];
         if (!(s > 0.0) || !std::isfinite(s)) {
-            std::fprintf(stderr, "ddpm: note: %s: %s is constant (std 0); it is centred but not scaled (std 1)\n",
-                         source.c_str(), column_name(header, c).c_str());
+            if (notes)
+                notes->push_back("ddpm: note: " + source + ": " + column_name(d.header, c) +
+                                 " is constant (std 0); it is centred but not scaled (std 1)");
             s = 1.0;
         }
     }
@@ -133,29 +123,11 @@ Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& sourc
         if (nm.header.size() != size_t(columns))
             fail(source + ": entry 'data.header' has " + std::to_string(nm.header.size()) + " names for " +
                  std::to_string(columns) + " columns");
-        // What `ddpm sample` writes as line 1 must read back as a header (csv_header's test).
-        bool any_text = false;
-        for (const std::string& name : nm.header) {
-            if (shown(name, name.size()) != name)
-                fail(source + ": entry 'data.header' holds a control byte in '" + shown(name) + "'");
-            any_text = any_text || not_a_number(name);
-        }
-        if (!any_text) fail(source + ": entry 'data.header' holds only numbers: '" + shown(ckpt.get_meta("data.header")) + "'");
+        // What `ddpm sample` writes as line 1 must read back as these names (the rule of csv.h).
+        const std::string problem = header_problem(nm.header, int(columns));
+        if (!problem.empty()) fail(source + ": entry 'data.header': " + problem);
     }
     return nm;
-}
-
-std::vector<std::string> csv_header(const std::string& path) {
-    const std::string bytes = read_file(path);
-    size_t begin = bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark, as load_csv
-    size_t end = bytes.find('\n', begin);
-    if (end == std::string::npos) end = bytes.size();
-    std::string line = bytes.substr(begin, end - begin);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> fields = split_commas(line);
-    for (const std::string& f : fields)
-        if (not_a_number(f)) return fields;
-    return {};
 }
 
 }  // namespace ddpm

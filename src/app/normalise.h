@@ -18,11 +18,12 @@
 
 #include "core/checkpoint.h"
 #include "diffusion/data.h"
+#include "diffusion/settings.h"
 
 namespace ddpm {
 
 // The most columns a data file of the tool may have (data.columns of a checkpoint, model.dim).
-constexpr int kMaxColumns = 4096;
+constexpr int kMaxColumns = int(setting::columns.hi);
 
 struct Normalisation {
     std::vector<double> mean;         // (columns)
@@ -32,8 +33,9 @@ struct Normalisation {
     int columns() const { return int(mean.size()); }
 };
 
-// Mean and std of every column of d; `source` names the file in the note about a constant column.
-Normalisation fit_normalisation(const Dataset& d, const std::vector<std::string>& header, const std::string& source);
+// Mean and std of every column of d, and d.header; a constant column adds a line to `notes` (when
+// given), which the caller prints once every check has passed. `source` names the file in the note.
+Normalisation fit_normalisation(const Dataset& d, const std::string& source, std::vector<std::string>* notes = nullptr);
 
 // x (n, columns) -> z (n, columns), and back. Arithmetic in double, one rounding to float.
 std::vector<float> standardise(const Normalisation& nm, const std::vector<float>& x);
@@ -42,10 +44,6 @@ std::vector<float> unstandardise(const Normalisation& nm, const std::vector<floa
 void put_normalisation(Checkpoint& ckpt, const Normalisation& nm);
 // `source` names the checkpoint file in every error.
 Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& source);
-
-// The names of line 1 of a CSV file when load_csv took it for a header (a field that is not a
-// number), else empty. Call it after load_csv(path) succeeded.
-std::vector<std::string> csv_header(const std::string& path);
 
 // "%.17g" of each value, separated by single spaces.
 std::string join_doubles(const std::vector<double>& values);

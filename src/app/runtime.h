@@ -2,8 +2,10 @@
 // check that an output can be written, and progress lines on stderr.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
+#include "app/platform.h"
 #include "core/common.h"
 
 namespace ddpm {
@@ -12,8 +14,22 @@ namespace ddpm {
 void use_threads(int threads);
 
 // Fails now, with the one-line reason, when `path` cannot be written (a missing folder is created,
-// as write_file_atomic would). Leaves no file behind: long work is not started for nothing.
+// as write_file_atomic would). Probes with a temporary name of this process's own, which it removes:
+// long work is not started for nothing, and no file of anyone else's (a user's <path>.tmp) is touched.
 void check_writable(const std::string& path);
+
+// The output `out` (given as out_flag) must not be the input `in` (in_flag) under any name: the same
+// device and inode. "d.csv: --model is the same file as --data d.csv; writing it would destroy it".
+void check_not_input(const std::string& out_flag, const std::string& out, const std::string& in_flag,
+                     const std::string& in, const FileId& in_id);
+
+// What a run will need, estimated from its settings before anything is allocated; above
+// kMemoryLimit (settings.h) it is refused with the flags that ask for it named. `who` says where the
+// settings come from: "" for the command line, or the checkpoint of a resumed run.
+void check_train_memory(int64_t rows, int dim, int hidden, int layers, bool residual, int batch,
+                        const std::string& who);
+// threads: those that evaluate the network at once, each on chunks of up to 512 rows.
+void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual, int threads);
 
 // "0.8s", "42s", "3m07s", "2h05m": a duration for people, on stderr only.
 std::string format_duration(double seconds);

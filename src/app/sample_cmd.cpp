@@ -3,19 +3,30 @@
 
 #include "app/commands.h"
 #include "app/model_file.h"
+#include "app/platform.h"
 #include "app/runtime.h"
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
 #include "core/rng.h"
+#include "diffusion/csv.h"
 #include "diffusion/ddim.h"
+#include "diffusion/settings.h"
 #include "diffusion/sampler.h"
 
 namespace ddpm {
 
 int run_sample(const SampleArgs& a) {
+    // A signal ends the run at once, removing the temporary file of the output if it is being written.
+    StopSignals stop("ddpm sample: %s: stopped; " + a.out + " was not written");
+    use_process_temp_names();
     use_threads(a.threads);
-    const ModelFile mf = load_model_file(a.model);
+    check_output_kind(a.out);
+    OutputLock lock(a.out, "sample");
+    remove_stale_temp_files(a.out);
+    FileId model_id;
+    const ModelFile mf = parse_model_file(read_input(a.model, kMaxInputBytes, &model_id), a.model);
+    check_not_input("--out", a.out, "--model", a.model, model_id);
     const Schedule& s = mf.trainer.schedule;
     const bool ddim = a.sampler == "ddim";
     const int steps = a.steps == 0 ? s.T : a.steps;
@@ -24,6 +35,10 @@ int run_sample(const SampleArgs& a) {
              " steps of " + a.model + "; strided sampling needs --sampler ddim");
     if (ddim && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    {
+        const EpsModelConfig& m = mf.trainer.model.config;
+        check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads());
+    }
     check_writable(a.out);
 
     const EpsModel model = a.use_ema ? mf.trainer.ema_model() : mf.trainer.model;
@@ -61,7 +76,8 @@ int run_sample(const SampleArgs& a) {
     out.name = a.out;
     out.dim = dim;
     out.x = unstandardise(mf.norm, z);
-    save_csv(a.out, out, mf.norm.header);
+    out.header = mf.norm.header;
+    save_csv(a.out, out);
     std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
 
     // What was written, and a first check of it: the columns' means and stds beside the data's.

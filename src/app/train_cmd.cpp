@@ -1,24 +1,43 @@
 // ddpm train: Algorithm 1 of Ho et al. 2020 on the standardised rows of a CSV file.
-#include <signal.h>
-
 #include <cmath>
 #include <csignal>
+#include <vector>
 #include <cstdio>
 #include <filesystem>
 
 #include "app/commands.h"
 #include "app/model_file.h"
+#include "app/platform.h"
 #include "app/runtime.h"
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
+#include "diffusion/csv.h"
+#include "diffusion/settings.h"
 
 namespace ddpm {
 
 namespace {
 
 // ---- a new model, or the one to resume --------------------------------------------------------
-ModelFile new_model(const TrainArgs& a, const Dataset& data, const std::vector<std::string>& header) {
+// The schedule the flags ask for, if the samplers can run it: alpha_bar_T must not fall below
+// kMinAlphaBar (a constant beta of 0.5 over 1000 steps, or the linear schedule over 10^6, would train
+// and then give samples that are not finite).
+Schedule new_schedule(const TrainArgs& a) {
+    Schedule s = make_schedule(a.schedule, a.T, a.beta);
+    const double last = s.alpha_bar[size_t(s.T)];
+    if (!(last >= kMinAlphaBar)) {
+        const std::string flags = a.schedule == "constant"
+                                      ? "--beta " + fmt_g(a.beta) + " with --T " + std::to_string(a.T)
+                                      : "--T " + std::to_string(a.T) + " with --schedule " + a.schedule;
+        fail(flags + " takes alpha_bar_T to " + fmt_g(last, 3) + ", below the " + fmt_g(kMinAlphaBar, 2) +
+             " that sampling needs (1 / sqrt(alpha_bar_T) must be a float); use a smaller --T" +
+             (a.schedule == "constant" ? " or --beta" : " or another --schedule"));
+    }
+    return s;
+}
+
+ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation& norm) {
     EpsModelConfig mc;  // the defaults (emb 32, GELU) with the data's dimension
     mc.dim = data.dim;
     mc.hidden = a.hidden;
@@ -29,12 +48,7 @@ ModelFile new_model(const TrainArgs& a, const Dataset& data, const std::vector<s
     tc.lr = float(a.lr);
     tc.ema_decay = float(a.ema);
     tc.seed = a.seed;
-    std::error_code ec;
-    if (std::filesystem::exists(a.model, ec))
-        std::fprintf(stderr, "ddpm: note: %s exists and will be replaced (--resume continues it instead)\n",
-                     a.model.c_str());
-    return ModelFile{fit_normalisation(data, header, a.data), Trainer(mc, tc, make_schedule(a.schedule, a.T, a.beta)),
-                     a.steps};
+    return ModelFile{norm, Trainer(mc, tc, new_schedule(a)), a.steps};
 }
 
 template <typename V>
@@ -68,8 +82,9 @@ void check_resume_flags(const TrainArgs& a, const Trainer& tr) {
     }
 }
 
-ModelFile resumed_model(const TrainArgs& a, const Dataset& data) {
-    ModelFile mf = load_model_file(a.model);
+ModelFile resumed_model(const TrainArgs& a, const Dataset& data, std::vector<std::string>& notes) {
+    FileId id;
+    ModelFile mf = parse_model_file(read_input(a.model, kMaxInputBytes, &id), a.model);
     if (mf.norm.columns() != data.dim)
         fail("model " + a.model + " has " + std::to_string(mf.norm.columns()) + " columns, " + a.data + " has " +
              std::to_string(data.dim));
@@ -84,44 +99,10 @@ ModelFile resumed_model(const TrainArgs& a, const Dataset& data) {
     for (double& s : std_dev)
         if (!(s > 0.0)) s = 1.0;
     if (mean != mf.norm.mean || std_dev != mf.norm.std)
-        std::fprintf(stderr,
-                     "ddpm: note: the column means or stds of %s differ from those %s was trained with; "
-                     "training continues with the checkpoint's\n",
-                     a.data.c_str(), a.model.c_str());
+        notes.push_back("ddpm: note: the column means or stds of " + a.data + " differ from those " + a.model +
+                        " was trained with; training continues with the checkpoint's");
     return mf;
 }
-
-// ---- SIGINT and SIGTERM ----------------------------------------------------------------------------
-// The handler only records the signal; the loop looks at it between steps, saves the state after the
-// last completed step (so that --resume continues with the same bits) and stops. SA_RESETHAND puts
-// the default action back at once: a second Ctrl-C stops the program on the spot, which is safe
-// because every checkpoint is written to a temporary name and renamed.
-volatile std::sig_atomic_t g_stop_signal = 0;
-
-extern "C" void record_stop_signal(int signal) { g_stop_signal = signal; }
-
-class StopSignals {
- public:
-    StopSignals() {
-        g_stop_signal = 0;
-        struct sigaction action {};
-        action.sa_handler = record_stop_signal;
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = SA_RESTART | SA_RESETHAND;
-        sigaction(SIGINT, &action, &old_int_);
-        sigaction(SIGTERM, &action, &old_term_);
-    }
-    ~StopSignals() {  // the program (or a test runner calling run_train) gets its own handlers back
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-    StopSignals(const StopSignals&) = delete;
-    StopSignals& operator=(const StopSignals&) = delete;
-    int received() const { return g_stop_signal; }
-
- private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
 
 // ---- saving -----------------------------------------------------------------------------------------
 // Only a state whose every value is finite is saved (weights, EMA, Adam's moments): a checkpoint on
@@ -156,11 +137,7 @@ class Saver {
 // "1.5 -20" for a summary line: %.6g, at most 8 values.
 std::string short_list(const std::vector<double>& values) {
     std::string out;
-    char buf[32];
-    for (size_t i = 0; i < values.size() && i < 8; ++i) {
-        std::snprintf(buf, sizeof buf, "%s%.6g", i ? " " : "", values[i]);
-        out += buf;
-    }
+    for (size_t i = 0; i < values.size() && i < 8; ++i) out += (i ? " " : "") + fmt_g(values[i], 6);
     if (values.size() > 8) out += " ...";
     return out;
 }
@@ -169,18 +146,42 @@ std::string short_list(const std::vector<double>& values) {
 
 // ---- the training loop -------------------------------------------------------------------------
 int run_train(const TrainArgs& a) {
-    StopSignals stop;  // from the start: a signal during loading stops the run before its first step
+    // From the start: a signal while the files are read and checked ends the run at once (nothing
+    // has been written); once training runs, it saves the last completed step (below).
+    StopSignals stop("ddpm train: %s before the first step; " + a.model + " was not written");
+    use_process_temp_names();
     use_threads(a.threads);
-    const Dataset data = load_csv(a.data);
+    // The output first: no device, FIFO or folder is ever replaced, and a second writer is refused.
+    check_output_kind(a.model);
+    OutputLock lock(a.model, "train");
+    remove_stale_temp_files(a.model);
+
+    FileId data_id;
+    const Dataset data = parse_csv(read_input(a.data, kMaxInputBytes, &data_id), a.data);
+    check_not_input("--model", a.model, "--data", a.data, data_id);
     if (data.n() < 2)
         fail(a.data + ": 1 data row; training needs at least 2 (a single point has no spread to learn)");
-    if (data.dim > kMaxColumns)
-        fail(a.data + ": " + std::to_string(data.dim) + " columns; the tool takes at most " +
-             std::to_string(kMaxColumns));
-    const std::vector<std::string> header = csv_header(a.data);
-    ModelFile mf = a.resume ? resumed_model(a, data) : new_model(a, data, header);
+    std::vector<std::string> notes;
+    const bool replaces = !a.resume && file_id(a.model).known;
+    // The memory a new run asks for, from its flags; a resumed one's network is bounded by the file
+    // it is read from (parse_model_file), and its batch is checked once the file is read.
+    if (!a.resume) {
+        check_train_memory(data.n(), data.dim, a.hidden, a.layers, a.residual, a.batch, "");
+        new_schedule(a);  // (cheap: T + 1 numbers) refused before anything else is built
+    }
+    const Normalisation norm = a.resume ? Normalisation{} : fit_normalisation(data, a.data, &notes);
+    ModelFile mf = a.resume ? resumed_model(a, data, notes) : new_model(a, data, norm);
+    if (a.resume) {
+        const EpsModelConfig& m = mf.trainer.model.config;
+        check_train_memory(data.n(), data.dim, m.hidden, m.layers, m.residual, mf.trainer.config.batch, a.model);
+    }
     check_writable(a.model);
     Trainer& tr = mf.trainer;
+    // Notes only once every check has passed: an error is the one line a failed run prints.
+    if (replaces)
+        notes.insert(notes.begin(),
+                     "ddpm: note: " + a.model + " exists and will be replaced (--resume continues it instead)");
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
 
     const std::vector<float> z = standardise(mf.norm, data.x);  // (n, dim), what the network sees
     const int n = data.n();
@@ -194,9 +195,10 @@ int run_train(const TrainArgs& a) {
     double average = 0.0, weight = 0.0, last_loss = 0.0;
     ProgressClock progress;
     Saver saver(a.model, a.resume ? first : -1);
+    stop.defer();
     while (tr.step < total) {
         if (const int signal = stop.received()) {
-            const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+            const char* name = signal_name(signal);
             if (tr.step == first) {
                 std::fprintf(stderr, "ddpm train: %s before the first step; %s was not written\n", name, a.model.c_str());
             } else {

@@ -15,11 +15,13 @@ namespace {
 
 const char kMagic[8] = {'D', 'D', 'P', 'M', 'C', 'K', 'P', 'T'};
 const uint32_t kVersion = 1;
-const uint32_t kMaxString = 1 << 16;        // longest name, key or value
 const int64_t kMaxValues = int64_t(1) << 31; // values in one tensor
 
 void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-void put_string(std::string& out, const std::string& s) {
+void put_string(std::string& out, const std::string& s, const char* what) {
+    if (s.size() > kMaxCheckpointString)
+        fail(std::string("checkpoint: ") + what + " '" + shown(s) + "' of " + std::to_string(s.size()) +
+             " bytes is longer than the " + std::to_string(kMaxCheckpointString) + " a checkpoint holds");
     put_u32(out, uint32_t(s.size()));
     out += s;
 }
@@ -45,7 +47,7 @@ struct Reader {
     }
     std::string str(const char* what) {
         uint32_t n = u32(what);
-        if (n > kMaxString) error(std::string(what) + " length " + std::to_string(n) + " is implausible");
+        if (n > kMaxCheckpointString) error(std::string(what) + " length " + std::to_string(n) + " is implausible");
         need(n, what);
         std::string s = bytes.substr(pos, n);
         pos += n;
@@ -108,11 +110,11 @@ std::string serialize_checkpoint(const Checkpoint& ckpt) {
     put_u32(out, uint32_t(ckpt.meta.size()));
     put_u32(out, uint32_t(ckpt.tensors.size()));
     for (const auto& kv : ckpt.meta) {
-        put_string(out, kv.first);
-        put_string(out, kv.second);
+        put_string(out, kv.first, "key");
+        put_string(out, kv.second, ("the value of " + shown(kv.first)).c_str());
     }
     for (const auto& [name, t] : ckpt.tensors) {
-        put_string(out, name);
+        put_string(out, name, "tensor name");
         put_u32(out, uint32_t(t.ndim()));
         for (int d = 0; d < t.ndim(); ++d) put_u32(out, uint32_t(t.dim(d)));
         if (t.numel() > 0) out.append(reinterpret_cast<const char*>(t.data()), size_t(t.numel()) * sizeof(float));

@@ -15,6 +15,7 @@
 // up what they need by name, so adding entries never breaks an older reader of the same version.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,11 @@
 #include "core/nn.h"
 
 namespace ddpm {
+
+// The longest name, key or value, for the writer and the reader alike: what one writes, the other
+// reads. (The largest entry the ddpm tool writes is a schedule of T = 10^6 betas, about 25 MB.) The
+// reader also bounds every length by the bytes actually present, so this limit costs no memory.
+constexpr uint32_t kMaxCheckpointString = uint32_t(1) << 26;
 
 struct Checkpoint {
     std::vector<std::pair<std::string, std::string>> meta;

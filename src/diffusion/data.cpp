@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 
 #include "core/common.h"
 #include "core/io.h"
@@ -27,22 +26,12 @@ const uint64_t kStreamPosition = 2;   // where on a curve: one uniform per point
 
 const double kPi = 3.14159265358979323846;
 
-// "1 field", "3 fields"
-std::string count_of(size_t count, const std::string& noun) {
-    return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
-}
-
-std::string num(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
-
 void check_n(int n, const std::string& where) {
     if (n < 1) fail(where + ": n must be >= 1, got " + std::to_string(n));
 }
 
-// A data set fit for statistics or saving: dim >= 1, at least one point, whole rows.
+}  // namespace
+
 void check_dataset(const Dataset& d, const std::string& where) {
     if (d.dim < 1) fail(where + ": data set '" + d.name + "' has dim " + std::to_string(d.dim) + ", needs >= 1");
     if (d.x.empty()) fail(where + ": data set '" + d.name + "' has no points");
@@ -50,6 +39,8 @@ void check_dataset(const Dataset& d, const std::string& where) {
         fail(where + ": data set '" + d.name + "' has " + std::to_string(d.x.size()) + " values, not a multiple of dim " +
              std::to_string(d.dim));
 }
+
+namespace {
 
 Dataset new_dataset(const std::string& name, int dim, int n) {
     Dataset d;
@@ -93,14 +84,14 @@ void check_mixture(const GaussianMixture& gm) {
     double total = 0.0;
     for (size_t k = 0; k < K; ++k) {
         if (!(gm.weights[k] >= 0.0f && std::isfinite(gm.weights[k])))
-            fail(where + ": weight " + std::to_string(k) + " is " + num(gm.weights[k]) + ", must be finite and >= 0");
+            fail(where + ": weight " + std::to_string(k) + " is " + fmt_g(gm.weights[k]) + ", must be finite and >= 0");
         if (!(gm.stds[k] >= 0.0f && std::isfinite(gm.stds[k])))
-            fail(where + ": std " + std::to_string(k) + " is " + num(gm.stds[k]) + ", must be finite and >= 0");
+            fail(where + ": std " + std::to_string(k) + " is " + fmt_g(gm.stds[k]) + ", must be finite and >= 0");
         total += gm.weights[k];
     }
     for (float m : gm.means)
-        if (!std::isfinite(m)) fail(where + ": a mean is " + num(m));
-    if (std::fabs(total - 1.0) > 1e-5) fail(where + ": the weights sum to " + num(total) + ", not 1");
+        if (!std::isfinite(m)) fail(where + ": a mean is " + fmt_g(m));
+    if (std::fabs(total - 1.0) > 1e-5) fail(where + ": the weights sum to " + fmt_g(total) + ", not 1");
 }
 
 // c_k = (w_1 + ... + w_k) / total, with the last set to exactly 1 so that every u in [0, 1) finds a
@@ -327,196 +318,6 @@ std::vector<double> column_stds(const Dataset& d) {
     std::vector<double> std_dev(size_t(d.dim));
     for (int c = 0; c < d.dim; ++c) std_dev[size_t(c)] = std::sqrt(sum_sq[size_t(c)] / n);
     return std_dev;
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV: reading
-// ---------------------------------------------------------------------------------------------
-namespace {
-
-// The lines of a file's bytes, one at a time, so that memory stays proportional to one line (a file of
-// a million blank lines costs nothing). A line is given without its "\n" or "\r\n"; a UTF-8
-// byte-order mark at the start (Excel writes one) is skipped.
-class LineReader {
- public:
-    explicit LineReader(const std::string& bytes)
-        : bytes_(bytes), pos_(bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0) {}
-
-    // The next line in `text`, or false at the end of the bytes.
-    bool next(std::string& text) {
-        if (pos_ >= bytes_.size()) return false;
-        size_t end = bytes_.find('\n', pos_);
-        if (end == std::string::npos) end = bytes_.size();
-        text.assign(bytes_, pos_, end - pos_);
-        if (!text.empty() && text.back() == '\r') text.pop_back();
-        pos_ = end + 1;
-        ++number_;
-        return true;
-    }
-    int64_t number() const { return number_; }  // of the line last given, from 1 as an editor shows it
-
- private:
-    const std::string& bytes_;
-    size_t pos_;
-    int64_t number_ = 0;
-};
-
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-
-bool is_blank(const std::string& text) {
-    for (char c : text)
-        if (!is_space(c)) return false;
-    return true;
-}
-
-// The fields between commas, without the spaces around them.
-std::vector<std::string> split_fields(const std::string& text) {
-    std::vector<std::string> fields;
-    size_t begin = 0;
-    while (true) {
-        size_t end = text.find(',', begin);
-        if (end == std::string::npos) end = text.size();
-        size_t first = begin, last = end;
-        while (first < last && is_space(text[first])) ++first;
-        while (last > first && is_space(text[last - 1])) --last;
-        fields.push_back(text.substr(first, last - first));
-        if (end == text.size()) return fields;
-        begin = end + 1;
-    }
-}
-
-enum class FieldStatus { Ok, Empty, NotANumber, NaN, Infinite, OutOfRange };
-
-// strtof rounds the decimal text straight to the nearest float (no double rounding through double)
-// and reports overflow with ERANGE; an underflow to 0 or to a subnormal is accepted as the nearest float.
-FieldStatus parse_float(const std::string& field, float& value) {
-    if (field.empty()) return FieldStatus::Empty;
-    errno = 0;
-    char* end = nullptr;
-    value = std::strtof(field.c_str(), &end);
-    if (end != field.c_str() + field.size()) return FieldStatus::NotANumber;
-    if (std::isnan(value)) return FieldStatus::NaN;
-    if (std::isinf(value)) return errno == ERANGE ? FieldStatus::OutOfRange : FieldStatus::Infinite;
-    return FieldStatus::Ok;
-}
-
-// The field as it appears in a message: quoted, cut to 40 characters, control bytes shown as '?', so
-// that even a binary file gives a one-line error.
-std::string quoted(const std::string& field) {
-    std::string shown = field.size() > 40 ? field.substr(0, 37) + "..." : field;
-    for (char& c : shown)
-        if ((unsigned char)c < 32 || c == 127) c = '?';
-    return "'" + shown + "'";
-}
-
-std::string describe(FieldStatus status, const std::string& field) {
-    switch (status) {
-        case FieldStatus::Ok: return "ok";
-        case FieldStatus::Empty: return "empty field";
-        case FieldStatus::NotANumber: return quoted(field) + " is not a number";
-        case FieldStatus::NaN: return quoted(field) + " is NaN";
-        case FieldStatus::Infinite: return quoted(field) + " is infinite";
-        case FieldStatus::OutOfRange: return quoted(field) + " is outside the float range";
-    }
-    return "?";
-}
-
-// Line 1 is a header when one of its fields is text that does not read as a number at all ("x",
-// "label"). Fields such as "nan", "inf" or "1e99" do read as numbers: a data line holding them is
-// reported as an error instead of being silently dropped as a header. An empty field decides nothing.
-bool is_header(const std::vector<std::string>& fields) {
-    for (const std::string& f : fields) {
-        float ignored = 0.0f;
-        if (parse_float(f, ignored) == FieldStatus::NotANumber) return true;
-    }
-    return false;
-}
-
-}  // namespace
-
-Dataset load_csv(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) fail(path + ": is a directory, not a file");
-    Dataset d = parse_csv(read_file(path), path);  // read_file: "<path>: cannot open: ..."
-    d.name = std::filesystem::path(path).filename().string();
-    return d;
-}
-
-Dataset parse_csv(const std::string& bytes, const std::string& path) {
-    auto at = [&](int64_t line) { return path + ":" + std::to_string(line) + ": "; };
-    LineReader lines(bytes);
-    std::string text;
-    // Blank lines are allowed at the end only: one is reported when a line with content follows it.
-    int64_t blank = 0;  // the first blank line since the last line with content, or 0
-    bool have_line_1 = false, have_rows = false;
-    size_t width = 0;   // every line must have as many fields as line 1
-    Dataset d;
-    d.name = path;
-    while (lines.next(text)) {
-        if (is_blank(text)) {
-            if (blank == 0) blank = lines.number();
-            continue;
-        }
-        if (blank != 0) fail(at(blank) + "blank line (blank lines are allowed only at the end of the file)");
-        const std::vector<std::string> fields = split_fields(text);
-        if (!have_line_1) {
-            have_line_1 = true;
-            width = fields.size();
-            d.dim = int(std::min(width, size_t(INT32_MAX)));
-            if (is_header(fields)) continue;
-        }
-        if (fields.size() != width)
-            fail(at(lines.number()) + count_of(fields.size(), "field") + " where line 1 has " + std::to_string(width));
-        for (size_t c = 0; c < width; ++c) {
-            float value = 0.0f;
-            const FieldStatus status = parse_float(fields[c], value);
-            if (status != FieldStatus::Ok)
-                fail(at(lines.number()) + "column " + std::to_string(c + 1) + ": " + describe(status, fields[c]));
-            d.x.push_back(value);
-        }
-        have_rows = true;
-        if (d.x.size() / width > size_t(INT32_MAX))  // Dataset::n() is an int
-            fail(at(lines.number()) + "more than 2^31 - 1 rows");
-    }
-    if (!have_line_1) fail(path + ": empty file");
-    if (!have_rows) fail(path + ": only a header line, no data rows");
-    return d;
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV: writing. Refuses whatever load_csv could not read back the same.
-// ---------------------------------------------------------------------------------------------
-namespace {
-
-void check_header(const std::vector<std::string>& header, int dim, const std::string& path) {
-    if (int(header.size()) != dim)
-        fail(path + ": header has " + count_of(header.size(), "name") + " for " + count_of(size_t(dim), "column"));
-    for (const std::string& name : header)
-        if (name.find_first_of(",\r\n") != std::string::npos)
-            fail(path + ": header name " + quoted(name) + " contains a comma or a line break");
-    if (!is_header(header)) fail(path + ": header names all read as numbers; load_csv would take them for data");
-}
-
-}  // namespace
-
-void save_csv(const std::string& path, const Dataset& d, const std::vector<std::string>& header) {
-    check_dataset(d, "save_csv " + path);
-    if (!header.empty()) check_header(header, d.dim, path);
-    std::string out;
-    for (size_t c = 0; c < header.size(); ++c) out += header[c] + (c + 1 < header.size() ? "," : "\n");
-    // "%.9g": 9 significant digits are enough for every float to read back to the same bits.
-    char buf[32];
-    for (int i = 0; i < d.n(); ++i)
-        for (int c = 0; c < d.dim; ++c) {
-            const float v = d.at(i, c);
-            if (!std::isfinite(v))
-                fail(path + ": row " + std::to_string(i + 1) + " column " + std::to_string(c + 1) + " is " + num(v) +
-                     "; a CSV of ours holds finite numbers only");
-            std::snprintf(buf, sizeof buf, "%.9g", double(v));
-            out += buf;
-            out += c + 1 < d.dim ? ',' : '\n';
-        }
-    write_file_atomic(path, out);
 }
 
 }  // namespace ddpm

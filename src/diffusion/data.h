@@ -4,6 +4,7 @@
 // count, because all randomness comes from the counter-based Rng, one stream per use
 // (0: which component / moon / circle, 1: Gaussian noise, 2: position along a curve).
 // The constants of each set, its formula and a picture in words are in data/README.md.
+// CSV files are read and written by diffusion/csv.h.
 // The toy sets are used raw (not standardised) by the diffusion lessons, so each is scaled to span
 // roughly [-2.5, 2.5], comparable to the unit-variance noise of the forward process.
 #pragma once
@@ -21,6 +22,7 @@ struct Dataset {
     int dim = 0;
     std::vector<float> x;        // (n, dim)
     std::vector<float> colour;   // (n) or empty
+    std::vector<std::string> header;  // (dim) names of a CSV file's header line, or empty
 
     int n() const { return dim > 0 ? int(x.size() / size_t(dim)) : 0; }
     float at(int i, int d) const { return x[size_t(i) * size_t(dim) + size_t(d)]; }  // no bounds check
@@ -69,19 +71,9 @@ std::vector<std::string> dataset_names();
 std::vector<double> column_means(const Dataset& d);
 std::vector<double> column_stds(const Dataset& d);   // population std (divides by n)
 
-// ---------------------------------------------------------------------------------------------
-// CSV files (format and every error: data/README.md).
-//   load: an optional header line (line 1 is a header when one of its fields is text that is not a
-//         number), then rows of numbers separated by commas; spaces around fields, CRLF and blank
-//         lines at the end are allowed. Every problem is ONE line "<path>:<line>: <problem>" or
-//         "<path>: <problem>". name = the file's name without its folder; colour is empty.
-//   save: atomic (write_file_atomic), "%.9g" so that every float reads back to the same bits,
-//         a header line when `header` is given (one name per column).
-// ---------------------------------------------------------------------------------------------
-Dataset load_csv(const std::string& path);
-// The same from the bytes of a file; `path` names it in every error (and is the Dataset's name).
-// load_csv reads the file and calls this; the fuzzer (tests/fuzz/fuzz_csv.cpp) calls it directly.
-Dataset parse_csv(const std::string& bytes, const std::string& path);
-void save_csv(const std::string& path, const Dataset& d, const std::vector<std::string>& header = {});
+// A data set fit for statistics or saving: dim >= 1, at least one point, whole rows; fails naming `where`.
+void check_dataset(const Dataset& d, const std::string& where);
+
+// CSV files: diffusion/csv.h.
 
 }  // namespace ddpm

@@ -5,6 +5,8 @@
 
 #include "core/common.h"
 #include "core/dmath.h"
+#include "core/io.h"
+#include "diffusion/settings.h"
 
 namespace ddpm {
 
@@ -38,14 +40,11 @@ Schedule schedule_from_betas(const std::string& name, std::vector<double> beta) 
 
 namespace {
 
+// The bounds of the settings table (settings.h), which the tool's --T and a checkpoint's schedule.T share.
 void check_T(int T, const char* kind) {
-    if (T < 1 || T > 1000000) fail(std::string(kind) + " schedule: T must be in [1, 1000000], got " + std::to_string(T));
-}
-
-std::string num(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
+    if (T < setting::T.lo || T > setting::T.hi)
+        fail(std::string(kind) + " schedule: T must be in [" + std::to_string(setting::T.lo) + ", " +
+             std::to_string(setting::T.hi) + "], got " + std::to_string(T));
 }
 
 }  // namespace
@@ -55,12 +54,12 @@ Schedule linear_schedule(int T, double beta_1, double beta_T) {
     std::vector<double> beta(size_t(T) + 1, 0.0);
     for (int t = 1; t <= T; ++t)
         beta[size_t(t)] = T == 1 ? beta_1 : beta_1 + (beta_T - beta_1) * double(t - 1) / double(T - 1);
-    return schedule_from_betas("linear(" + num(beta_1) + ", " + num(beta_T) + ")", std::move(beta));
+    return schedule_from_betas("linear(" + fmt_g(beta_1) + ", " + fmt_g(beta_T) + ")", std::move(beta));
 }
 
 Schedule constant_schedule(int T, double beta) {
     check_T(T, "constant");
-    return schedule_from_betas("constant(" + num(beta) + ")", std::vector<double>(size_t(T) + 1, beta));
+    return schedule_from_betas("constant(" + fmt_g(beta) + ")", std::vector<double>(size_t(T) + 1, beta));
 }
 
 Schedule cosine_schedule(int T, double s, double max_beta) {
@@ -71,7 +70,7 @@ Schedule cosine_schedule(int T, double s, double max_beta) {
     };
     std::vector<double> beta(size_t(T) + 1, 0.0);
     for (int t = 1; t <= T; ++t) beta[size_t(t)] = std::fmin(1.0 - f(t) / f(t - 1), max_beta);
-    return schedule_from_betas("cosine(s=" + num(s) + ")", std::move(beta));
+    return schedule_from_betas("cosine(s=" + fmt_g(s) + ")", std::move(beta));
 }
 
 Schedule sigmoid_schedule(int T, double beta_1, double beta_T) {
@@ -81,7 +80,7 @@ Schedule sigmoid_schedule(int T, double beta_1, double beta_T) {
         double u = T == 1 ? 0.0 : -6.0 + 12.0 * double(t - 1) / double(T - 1);
         beta[size_t(t)] = beta_1 + (beta_T - beta_1) / (1.0 + dmath::exp(-u));
     }
-    return schedule_from_betas("sigmoid(" + num(beta_1) + ", " + num(beta_T) + ")", std::move(beta));
+    return schedule_from_betas("sigmoid(" + fmt_g(beta_1) + ", " + fmt_g(beta_T) + ")", std::move(beta));
 }
 
 const char* notation_banner() {

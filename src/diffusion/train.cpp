@@ -1,10 +1,13 @@
 #include "diffusion/train.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 #include "core/common.h"
+#include "core/io.h"
 #include "diffusion/diffusion.h"
+#include "diffusion/settings.h"
 
 namespace ddpm {
 
@@ -45,8 +48,10 @@ Trainer::Trainer(const EpsModelConfig& model_config, const TrainConfig& c, Sched
       index_rng(c.seed, kIndexStream),
       t_rng(c.seed, kTimestepStream),
       eps_rng(c.seed, kNoiseStream) {
-    if (c.batch < 1) fail("batch must be at least 1, got " + std::to_string(c.batch));
-    if (!(c.lr > 0.0f)) fail("learning rate must be positive");
+    // the bounds of the settings table, which the tool's flags and a checkpoint's entries share
+    if (c.batch < setting::batch.lo || c.batch > setting::batch.hi)
+        fail("batch must be " + bounds_text(setting::batch) + ", got " + std::to_string(c.batch));
+    if (!(c.lr > 0.0f) || !std::isfinite(c.lr)) fail("learning rate must be positive and finite, got " + fmt_g(c.lr));
 }
 
 StepStats Trainer::train_step(const float* data, int n) {
@@ -97,26 +102,59 @@ EpsModel Trainer::ema_model() const {
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-std::string num(double v) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
+// ---- what must hold before anything is built from a checkpoint -------------------------------------
+// A damaged or crafted file (with a valid checksum) gives one line instead of an allocation of
+// terabytes, an overflow, or a batch size of -1 on --resume: every entry is checked against the
+// settings table (settings.h) and the network's size against the values the file holds, first.
+void check_trainer_entries(const Checkpoint& c, const std::string& source) {
+    const int64_t dim = checkpoint_setting(c, setting::columns, source);
+    const int64_t emb = checkpoint_setting(c, setting::emb_dim, source);
+    const int64_t hidden = checkpoint_setting(c, setting::hidden, source);
+    const int64_t layers = checkpoint_setting(c, setting::layers, source);
+    const int64_t residual = checkpoint_setting(c, IntSetting{nullptr, "model.residual", 0, 1, 0}, source);
+    if (emb % 2 != 0) fail(source + ": entry 'model.emb_dim' should be even, not " + std::to_string(emb));
+    // Every weight and its average are stored in the file, so the network cannot hold more values than
+    // half of what the file does.
+    const int64_t weights = eps_model_values(int(dim), int(emb), int(hidden), int(layers), residual != 0);
+    int64_t stored = 0;
+    for (const auto& [name, t] : c.tensors) {
+        stored += t.numel();
+        for (int64_t i = 0; i < t.numel(); ++i)
+            if (!std::isfinite(t.data()[i])) fail(source + ": tensor '" + shown(name) + "' holds a value that is not finite");
+    }
+    if (2 * weights > stored)
+        fail(source + ": the model it describes (" + std::to_string(layers) + " layers of " + std::to_string(hidden) +
+             ") has " + std::to_string(weights) + " weights; the file holds " + std::to_string(stored) +
+             " values, fewer than the weights and their average");
+    checkpoint_setting(c, setting::T, source);
+    checkpoint_setting(c, setting::batch, source);
+    checkpoint_setting(c, setting::lr, source);
+    checkpoint_setting(c, setting::ema, source);
+    checkpoint_setting(c, setting::seed, source);
+    if (!c.has_meta("train.clip")) fail(source + ": no entry 'train.clip'");
+    {
+        const std::string text = c.get_meta("train.clip");
+        char* end = nullptr;
+        const double clip = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(clip))
+            fail(source + ": entry 'train.clip' is not a finite number: '" + shown(text) + "'");
+    }
+    for (const char* key : {"train.step", "adam.t", "ema.updates", "rng.index", "rng.t", "rng.eps"})
+        checkpoint_setting(c, IntSetting{nullptr, key, 0, INT64_MAX, 0}, source);
+    if (!c.has_meta("model.act")) fail(source + ": no entry 'model.act'");
+    const std::string act = c.get_meta("model.act");
+    if (act != "relu" && act != "gelu" && act != "silu")
+        fail(source + ": entry 'model.act' is not an activation (relu, gelu or silu): '" + shown(act) + "'");
+    // The schedule's name is printed in progress lines: short and free of control bytes.
+    if (!c.has_meta("schedule.name")) fail(source + ": no entry 'schedule.name'");
+    const std::string schedule = c.get_meta("schedule.name");
+    if (schedule.size() > 200 || shown(schedule, schedule.size()) != schedule)
+        fail(source + ": entry 'schedule.name' is not a schedule's name: '" + shown(schedule) + "'");
+    if (!c.has_meta("schedule.beta_f64")) fail(source + ": no entry 'schedule.beta_f64'");
 }
 
-double meta_double(const Checkpoint& c, const std::string& key, const std::string& source) {
-    const std::string v = c.get_meta(key);
-    char* end = nullptr;
-    double d = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0') fail(source + ": entry '" + key + "' is not a number: '" + v + "'");
-    return d;
-}
-
-int64_t meta_int(const Checkpoint& c, const std::string& key, const std::string& source) {
-    const std::string v = c.get_meta(key);
-    char* end = nullptr;
-    long long i = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0') fail(source + ": entry '" + key + "' is not a whole number: '" + v + "'");
-    return i;
+int64_t counter(const Checkpoint& c, const char* key, const std::string& source) {
+    return checkpoint_setting(c, IntSetting{nullptr, key, 0, INT64_MAX, 0}, source);
 }
 
 }  // namespace
@@ -134,12 +172,12 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
     c.set_meta("schedule.name", tr.schedule.name);
     c.set_meta("schedule.T", std::to_string(tr.schedule.T));
     std::string beta_bits;
-    for (double b : tr.schedule.beta) beta_bits += num(b) + " ";
+    for (double b : tr.schedule.beta) beta_bits += fmt_exact(b) + " ";
     c.set_meta("schedule.beta_f64", beta_bits);
     c.set_meta("train.batch", std::to_string(tr.config.batch));
-    c.set_meta("train.lr", num(tr.config.lr));
-    c.set_meta("train.ema_decay", num(tr.config.ema_decay));
-    c.set_meta("train.clip", num(tr.config.clip));
+    c.set_meta("train.lr", fmt_exact(tr.config.lr));
+    c.set_meta("train.ema_decay", fmt_exact(tr.config.ema_decay));
+    c.set_meta("train.clip", fmt_exact(tr.config.clip));
     c.set_meta("train.seed", std::to_string(tr.config.seed));
     c.set_meta("train.step", std::to_string(tr.step));
     c.set_meta("adam.t", std::to_string(tr.adam.t));
@@ -160,16 +198,14 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
 }
 
 Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) {
+    check_trainer_entries(c, source);  // before anything is allocated
     EpsModelConfig m;
-    m.dim = int(meta_int(c, "model.dim", source));
-    m.emb_dim = int(meta_int(c, "model.emb_dim", source));
-    m.hidden = int(meta_int(c, "model.hidden", source));
-    m.layers = int(meta_int(c, "model.layers", source));
-    m.residual = meta_int(c, "model.residual", source) != 0;
+    m.dim = int(checkpoint_setting(c, setting::columns, source));
+    m.emb_dim = int(checkpoint_setting(c, setting::emb_dim, source));
+    m.hidden = int(checkpoint_setting(c, setting::hidden, source));
+    m.layers = int(checkpoint_setting(c, setting::layers, source));
+    m.residual = checkpoint_setting(c, IntSetting{nullptr, "model.residual", 0, 1, 0}, source) == 1;
     m.act = parse_activation(c.get_meta("model.act"));
-    if (m.dim < 1 || m.dim > 4096 || m.hidden < 1 || m.hidden > 65536 || m.layers < 1 || m.layers > 64 ||
-        m.emb_dim < 2 || m.emb_dim > 4096)
-        fail(source + ": implausible model configuration");
     // schedule: the exact doubles from the text entry
     std::vector<double> beta;
     {
@@ -181,24 +217,24 @@ Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) 
             p = end;
         }
     }
-    const int64_t T = meta_int(c, "schedule.T", source);
+    const int64_t T = checkpoint_setting(c, setting::T, source);
     if (int64_t(beta.size()) != T + 1) fail(source + ": schedule has " + std::to_string(beta.size()) + " betas for T = " + std::to_string(T));
     Schedule s = schedule_from_betas(c.get_meta("schedule.name"), beta);
     TrainConfig tc;
-    tc.batch = int(meta_int(c, "train.batch", source));
-    tc.lr = float(meta_double(c, "train.lr", source));
-    tc.ema_decay = float(meta_double(c, "train.ema_decay", source));
-    tc.clip = meta_double(c, "train.clip", source);
-    tc.seed = uint64_t(meta_int(c, "train.seed", source));
+    tc.batch = int(checkpoint_setting(c, setting::batch, source));
+    tc.lr = float(checkpoint_setting(c, setting::lr, source));
+    tc.ema_decay = float(checkpoint_setting(c, setting::ema, source));
+    tc.clip = std::strtod(c.get_meta("train.clip").c_str(), nullptr);
+    tc.seed = uint64_t(checkpoint_setting(c, setting::seed, source));
     Trainer tr(m, tc, s);
     read_params(c, tr.params, source);
     Params ema_params = tr.ema_model().params();
     read_params(c, ema_params, source, "ema.");
     for (size_t k = 0; k < ema_params.size(); ++k)
         tr.ema.shadow[k].assign(ema_params[k].tensor.data(), ema_params[k].tensor.data() + ema_params[k].tensor.numel());
-    tr.step = meta_int(c, "train.step", source);
-    tr.adam.t = meta_int(c, "adam.t", source);
-    tr.ema.updates = meta_int(c, "ema.updates", source);
+    tr.step = counter(c, "train.step", source);
+    tr.adam.t = counter(c, "adam.t", source);
+    tr.ema.updates = counter(c, "ema.updates", source);
     if (c.find_tensor("adam.m." + tr.params[0].name)) {
         tr.adam.m.clear();
         tr.adam.v.clear();
@@ -211,9 +247,9 @@ Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) 
             tr.adam.v.emplace_back(vt->data(), vt->data() + vt->numel());
         }
     }
-    tr.index_rng.counter = uint64_t(meta_int(c, "rng.index", source));
-    tr.t_rng.counter = uint64_t(meta_int(c, "rng.t", source));
-    tr.eps_rng.counter = uint64_t(meta_int(c, "rng.eps", source));
+    tr.index_rng.counter = uint64_t(counter(c, "rng.index", source));
+    tr.t_rng.counter = uint64_t(counter(c, "rng.t", source));
+    tr.eps_rng.counter = uint64_t(counter(c, "rng.eps", source));
     return tr;
 }
 

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "diffusion/data.h"
+#include "diffusion/csv.h"
 #include "one_line.h"
 
 namespace {
@@ -26,6 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (d.dim < 1 || d.x.empty() || d.x.size() % size_t(d.dim) != 0) std::abort();
         for (float v : d.x)
             if (!std::isfinite(v)) std::abort();
+        // A header that was read is one that save_csv writes back as it is (the one rule of csv.h).
+        if (!d.header.empty() && (int(d.header.size()) != d.dim || !ddpm::header_problem(d.header, d.dim).empty()))
+            std::abort();
     } catch (const std::runtime_error& e) {
         if (!fuzzing::one_line_naming(e.what(), kSource)) std::abort();
     }

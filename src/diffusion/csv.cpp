@@ -1,0 +1,248 @@
+#include "diffusion/csv.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/common.h"
+#include "core/io.h"
+#include "diffusion/settings.h"
+
+namespace ddpm {
+
+namespace {
+
+// "1 field", "3 fields"
+std::string count_of(size_t count, const std::string& noun) {
+    return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
+}
+
+std::string quoted(const std::string& text) { return "'" + shown(text) + "'"; }
+
+// The lines of a file's bytes, one at a time, so that memory stays proportional to one line (a file of
+// a million blank lines costs nothing). A line is given without its "\n" or "\r\n"; a UTF-8
+// byte-order mark at the start (Excel writes one) is skipped.
+class LineReader {
+ public:
+    explicit LineReader(const std::string& bytes)
+        : bytes_(bytes), pos_(bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0) {}
+
+    // The next line in `text`, or false at the end of the bytes.
+    bool next(std::string& text) {
+        if (pos_ >= bytes_.size()) return false;
+        size_t end = bytes_.find('\n', pos_);
+        if (end == std::string::npos) end = bytes_.size();
+        text.assign(bytes_, pos_, end - pos_);
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+        pos_ = end + 1;
+        ++number_;
+        return true;
+    }
+    int64_t number() const { return number_; }  // of the line last given, from 1 as an editor shows it
+
+ private:
+    const std::string& bytes_;
+    size_t pos_;
+    int64_t number_ = 0;
+};
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+bool is_blank(const std::string& text) {
+    for (char c : text)
+        if (!is_space(c)) return false;
+    return true;
+}
+
+bool has_control_byte(const std::string& text) {
+    for (char c : text)
+        if ((unsigned char)c < 32 || c == 127) return true;
+    return false;
+}
+
+// The fields between commas, without the spaces around them.
+std::vector<std::string> split_fields(const std::string& text) {
+    std::vector<std::string> fields;
+    size_t begin = 0;
+    while (true) {
+        size_t end = text.find(',', begin);
+        if (end == std::string::npos) end = text.size();
+        size_t first = begin, last = end;
+        while (first < last && is_space(text[first])) ++first;
+        while (last > first && is_space(text[last - 1])) --last;
+        fields.push_back(text.substr(first, last - first));
+        if (end == text.size()) return fields;
+        begin = end + 1;
+    }
+}
+
+enum class FieldStatus { Ok, Empty, NotANumber, NaN, Infinite, OutOfRange };
+
+// strtof rounds the decimal text straight to the nearest float (no double rounding through double)
+// and reports overflow with ERANGE; an underflow to 0 or to a subnormal is accepted as the nearest float.
+FieldStatus parse_float(const std::string& field, float& value) {
+    if (field.empty()) return FieldStatus::Empty;
+    errno = 0;
+    char* end = nullptr;
+    value = std::strtof(field.c_str(), &end);
+    if (end != field.c_str() + field.size()) return FieldStatus::NotANumber;
+    if (std::isnan(value)) return FieldStatus::NaN;
+    if (std::isinf(value)) return errno == ERANGE ? FieldStatus::OutOfRange : FieldStatus::Infinite;
+    return FieldStatus::Ok;
+}
+
+// A field that reads as a number, even one refused as data ("nan", "inf", "1e99").
+bool reads_as_number(const std::string& field) {
+    float ignored = 0.0f;
+    const FieldStatus status = parse_float(field, ignored);
+    return status != FieldStatus::Empty && status != FieldStatus::NotANumber;
+}
+
+bool is_name(const std::string& field) {
+    float ignored = 0.0f;
+    return parse_float(field, ignored) == FieldStatus::NotANumber;
+}
+
+std::string describe(FieldStatus status, const std::string& field) {
+    switch (status) {
+        case FieldStatus::Ok: return "ok";
+        case FieldStatus::Empty: return "empty field";
+        case FieldStatus::NotANumber: return quoted(field) + " is not a number";
+        case FieldStatus::NaN: return quoted(field) + " is NaN";
+        case FieldStatus::Infinite: return quoted(field) + " is infinite";
+        case FieldStatus::OutOfRange: return quoted(field) + " is outside the float range";
+    }
+    return "?";
+}
+
+// Line 1: a header (names and perhaps empty fields, no number), data (no name), or an error: a line
+// of both, such as a typo in the first row ("1.2.3,4"), is neither.
+bool header_line(const std::vector<std::string>& fields, const std::string& at) {
+    size_t first_name = fields.size(), first_number = fields.size();
+    for (size_t c = 0; c < fields.size(); ++c) {
+        if (first_name == fields.size() && is_name(fields[c])) first_name = c;
+        if (first_number == fields.size() && reads_as_number(fields[c])) first_number = c;
+    }
+    if (first_name == fields.size()) return false;
+    if (first_number != fields.size())
+        fail(at + "column " + std::to_string(first_name + 1) + ": " + quoted(fields[first_name]) +
+             " is not a number, but column " + std::to_string(first_number + 1) + " " + quoted(fields[first_number]) +
+             " is (a header line holds names only)");
+    for (size_t c = 0; c < fields.size(); ++c) {
+        if (has_control_byte(fields[c]))
+            fail(at + "column " + std::to_string(c + 1) + ": header name " + quoted(fields[c]) + " holds a control byte");
+        if (int64_t(fields[c].size()) > kMaxHeaderName)
+            fail(at + "column " + std::to_string(c + 1) + ": header name of " + std::to_string(fields[c].size()) +
+                 " bytes; at most " + std::to_string(kMaxHeaderName));
+    }
+    return true;
+}
+
+}  // namespace
+
+Dataset load_csv(const std::string& path, int64_t max_rows) {
+    Dataset d = parse_csv(read_file(path, kMaxInputBytes), path, max_rows);  // read_file: "<path>: cannot open: ..."
+    d.name = std::filesystem::path(path).filename().string();
+    return d;
+}
+
+Dataset parse_csv(const std::string& bytes, const std::string& path, int64_t max_rows) {
+    auto at = [&](int64_t line) { return path + ":" + std::to_string(line) + ": "; };
+    const int64_t max_columns = setting::columns.hi;
+    const int64_t row_limit =
+        max_rows < 0 ? INT32_MAX : std::min<int64_t>(max_rows, INT32_MAX);  // Dataset::n() is an int
+    LineReader lines(bytes);
+    std::string text;
+    // Blank lines are allowed at the end only: one is reported when a line with content follows it.
+    int64_t blank = 0;  // the first blank line since the last line with content, or 0
+    bool have_line_1 = false;
+    size_t width = 0;   // every line must have as many fields as line 1
+    int64_t rows = 0;
+    Dataset d;
+    d.name = path;
+    while (lines.next(text)) {
+        if (is_blank(text)) {
+            if (blank == 0) blank = lines.number();
+            continue;
+        }
+        if (blank != 0) fail(at(blank) + "blank line (blank lines are allowed only at the end of the file)");
+        std::vector<std::string> fields = split_fields(text);
+        if (!have_line_1) {
+            have_line_1 = true;
+            width = fields.size();
+            if (int64_t(width) > max_columns)
+                fail(path + ": " + std::to_string(width) + " columns; the tool takes at most " +
+                     std::to_string(max_columns));
+            d.dim = int(width);
+            if (header_line(fields, at(lines.number()))) {
+                d.header = std::move(fields);
+                continue;
+            }
+        }
+        if (fields.size() != width)
+            fail(at(lines.number()) + count_of(fields.size(), "field") + " where line 1 has " + std::to_string(width));
+        if (rows >= row_limit)
+            fail(at(lines.number()) + "more than " + std::to_string(row_limit) + " rows; the most that is read");
+        if (int64_t(d.x.size() + width) > kMaxCsvValues)
+            fail(at(lines.number()) + "more than " + std::to_string(kMaxCsvValues) +
+                 " values (rows x columns); the most that is read");
+        for (size_t c = 0; c < width; ++c) {
+            float value = 0.0f;
+            const FieldStatus status = parse_float(fields[c], value);
+            if (status != FieldStatus::Ok)
+                fail(at(lines.number()) + "column " + std::to_string(c + 1) + ": " + describe(status, fields[c]));
+            d.x.push_back(value);
+        }
+        ++rows;
+    }
+    if (!have_line_1) fail(path + ": empty file");
+    if (rows == 0) fail(path + ": only a header line, no data rows");
+    return d;
+}
+
+std::string header_problem(const std::vector<std::string>& names, int columns) {
+    if (int64_t(names.size()) != columns)
+        return "header has " + count_of(names.size(), "name") + " for " + count_of(size_t(columns), "column");
+    bool any_name = false;
+    for (const std::string& name : names) {
+        if (name.find(',') != std::string::npos) return "header name " + quoted(name) + " contains a comma";
+        if (has_control_byte(name)) return "header name " + quoted(name) + " holds a control byte";
+        if (int64_t(name.size()) > kMaxHeaderName)
+            return "a header name of " + std::to_string(name.size()) + " bytes; at most " + std::to_string(kMaxHeaderName);
+        if (!name.empty() && (is_space(name.front()) || is_space(name.back())))
+            return "header name " + quoted(name) + " begins or ends with a space";
+        if (reads_as_number(name)) return "header name " + quoted(name) + " reads as a number";
+        any_name = any_name || !name.empty();
+    }
+    if (!any_name) return "header names are all empty";
+    return "";
+}
+
+void save_csv(const std::string& path, const Dataset& d, const std::vector<std::string>& header) {
+    check_dataset(d, "save_csv " + path);
+    const std::vector<std::string>& names = header.empty() ? d.header : header;
+    if (!names.empty()) {
+        const std::string problem = header_problem(names, d.dim);
+        if (!problem.empty()) fail(path + ": " + problem);
+    }
+    std::string out;
+    for (size_t c = 0; c < names.size(); ++c) out += names[c] + (c + 1 < names.size() ? "," : "\n");
+    // "%.9g": 9 significant digits are enough for every float to read back to the same bits.
+    char buf[32];
+    for (int i = 0; i < d.n(); ++i)
+        for (int c = 0; c < d.dim; ++c) {
+            const float v = d.at(i, c);
+            if (!std::isfinite(v))
+                fail(path + ": row " + std::to_string(i + 1) + " column " + std::to_string(c + 1) + " is " +
+                     fmt_g(v) + "; a CSV of ours holds finite numbers only");
+            std::snprintf(buf, sizeof buf, "%.9g", double(v));
+            out += buf;
+            out += c + 1 < d.dim ? ',' : '\n';
+        }
+    write_file_atomic(path, out);
+}
+
+}  // namespace ddpm
