@@ -14,7 +14,7 @@
 #include "core/gradcheck.h"   // finite-difference checks
 #include "core/io.h"          // atomic files, tables
 #include "lessonkit/lesson.h"      // lesson flags and timing
-#include "diffusion/data.h"        // toy data sets, CSV
+#include "diffusion/data.h"        // toy data sets
 #include "diffusion/schedule.h"    // noise schedules
 #include "diffusion/diffusion.h"   // the forward process
 #include "diffusion/stats.h"       // moments, z-scores, KS test
