@@ -2,7 +2,7 @@
 # make portable-check: the arithmetic rule of docs/reproducibility.md, tested. The same sources are
 # built three more ways beside the native build, and what they print is compared byte for byte:
 #
-#   x86-64  -march=x86-64 (SSE2 only, no AVX, no FMA): make test, then every lesson (quick), each
+#   x86-64  -march=x86-64 (SSE2 only, no AVX, no FMA): make test, then lessons 00-07 (quick), each
 #           table against lessons/*/expected/ (written by the native build)
 #   aarch64 cross-compiled (g++-aarch64-linux-gnu, static) and run under qemu-aarch64 (qemu-user):
 #           make test, lessons 00-02 against expected/, and a short training and sampling run of
@@ -62,7 +62,9 @@ native_tool_run() {
     tool_run build/ddpm build/portable/native
 }
 
-lessons=$(ls -d lessons/[0-9][0-9]_*/ | xargs -n1 basename)
+# Lesson 08 trains [003]'s CNN for minutes natively; without AVX it would take most of CI's time,
+# so the x86-64 build compares lessons 00-07 (its make test still checks every image kernel's bits).
+lessons=$(ls -d lessons/[0-9][0-9]_*/ | xargs -n1 basename | grep -v -E '^(08|09|1[0-9])_')
 first_three="00_core 01_forward 02_sanity"
 want="${*:-x86-64 aarch64 clang}"
 rm -rf build/portable
