@@ -53,7 +53,8 @@ TEST_CASE("L07.1 eta = 0 with the true eps moves exactly along the closed form")
     std::vector<float> x0(n), eps(n), xt(n), out(n), expected(n), z(n, 123.0f);
     Rng(14, 0).fill_normal(x0.data(), n);
     Rng(14, 1).fill_normal(eps.data(), n);
-    for (auto [t, t_prev] : {std::pair<int, int>{100, 60}, {60, 7}, {7, 0}}) {
+    for (const std::pair<int, int>& step : {std::pair<int, int>{100, 60}, {60, 7}, {7, 0}}) {
+        const int t = step.first, t_prev = step.second;  // named, not bound: INFO's lambda captures them
         q_sample(xt.data(), x0.data(), eps.data(), n, s, t);
         ddim_step(out.data(), xt.data(), eps.data(), z.data(), n, s, t, t_prev, 0.0f);
         q_sample(expected.data(), x0.data(), eps.data(), n, s, t_prev);
