@@ -208,24 +208,28 @@ void group_stats(const float* base, int64_t n, int64_t step, float eps, float* m
     *rstd = float(1.0 / std::sqrt(ss / double(n) + double(eps)));
 }
 
-// The part of the backward that does not involve gamma's and beta's gradients, for one group:
-// dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)). channel_of(i) names gamma's index.
-template <typename ChannelOf>
-void normalise_backward_group(float* dx, const float* dy, const float* x, int64_t n, int64_t step, float mean,
-                              float rstd, const float* gamma, ChannelOf channel_of) {
+// The part of the backward that does not involve gamma's and beta's gradients, for one group of
+// `channels` channels, gamma[0 .. channels), each of `run` values (GroupNorm: S contiguous values;
+// LayerNorm: 1), channel ci's values starting at ci * channel_step:
+// dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)).
+void normalise_backward_group(float* dx, const float* dy, const float* x, int channels, int64_t run,
+                              int64_t channel_step, float mean, float rstd, const float* gamma) {
     double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        const float xhat = (x[i * step] - mean) * rstd;
-        const float dxhat = dy[i * step] * gamma[channel_of(i)];
-        sum_dxhat += dxhat;
-        sum_dxhat_xhat += double(dxhat) * double(xhat);
-    }
-    const float mean_dxhat = float(sum_dxhat / double(n)), mean_dxhat_xhat = float(sum_dxhat_xhat / double(n));
-    for (int64_t i = 0; i < n; ++i) {
-        const float xhat = (x[i * step] - mean) * rstd;
-        const float dxhat = dy[i * step] * gamma[channel_of(i)];
-        dx[i * step] += rstd * ((dxhat - mean_dxhat) - xhat * mean_dxhat_xhat);
-    }
+    for (int ci = 0; ci < channels; ++ci)
+        for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
+            const float xhat = (x[s] - mean) * rstd;
+            const float dxhat = dy[s] * gamma[ci];
+            sum_dxhat += dxhat;
+            sum_dxhat_xhat += double(dxhat) * double(xhat);
+        }
+    const double n = double(channels) * double(run);
+    const float mean_dxhat = float(sum_dxhat / n), mean_dxhat_xhat = float(sum_dxhat_xhat / n);
+    for (int ci = 0; ci < channels; ++ci)
+        for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
+            const float xhat = (x[s] - mean) * rstd;
+            const float dxhat = dy[s] * gamma[ci];
+            dx[s] += rstd * ((dxhat - mean_dxhat) - xhat * mean_dxhat_xhat);
+        }
 }
 
 }  // namespace
@@ -239,10 +243,10 @@ void groupnorm_forward(float* out, float* mean, float* rstd, const float* inp, c
             const float* x = inp + q * n;
             float* y = out + q * n;
             group_stats(x, n, 1, eps, &mean[q], &rstd[q]);
-            const int first_c = int(q % G) * CG;
-            for (int64_t i = 0; i < n; ++i) {
-                const int c = first_c + int(i / S);
-                y[i] = ((x[i] - mean[q]) * rstd[q]) * gamma[c] + beta[c];
+            const float m = mean[q], r = rstd[q];
+            for (int ci = 0; ci < CG; ++ci) {
+                const int c = int(q % G) * CG + ci;
+                for (int64_t s = ci * S; s < (ci + 1) * S; ++s) y[s] = ((x[s] - m) * r) * gamma[c] + beta[c];
             }
         }
     });
@@ -255,9 +259,8 @@ void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
     if (dinp)
         parallel_range(int64_t(B) * G, 1, [&](int64_t q0, int64_t q1) {
             for (int64_t q = q0; q < q1; ++q) {
-                const int first_c = int(q % G) * CG;
-                normalise_backward_group(dinp + q * n, dout + q * n, inp + q * n, n, 1, mean[q], rstd[q], gamma,
-                                         [&](int64_t i) { return first_c + int(i / S); });
+                normalise_backward_group(dinp + q * n, dout + q * n, inp + q * n, CG, S, S, mean[q], rstd[q],
+                                         gamma + int(q % G) * CG);
             }
         });
     if (dgamma || dbeta)  // per channel, over b then s
@@ -301,8 +304,7 @@ void channel_layernorm_backward(float* dinp, float* dgamma, float* dbeta, const 
             for (int64_t b = b0; b < b1; ++b)
                 for (int64_t s = 0; s < S; ++s) {
                     const int64_t at = b * C * S + s, q = b * S + s;
-                    normalise_backward_group(dinp + at, dout + at, inp + at, C, S, mean[q], rstd[q], gamma,
-                                             [](int64_t i) { return int(i); });
+                    normalise_backward_group(dinp + at, dout + at, inp + at, C, 1, S, mean[q], rstd[q], gamma);
                 }
         });
     if (dgamma || dbeta)
