@@ -194,18 +194,32 @@ void avgpool2x_backward(float* dinp, const float* dout, int64_t N, int H, int W)
 // ---------------------------------------------------------------------------------------------
 namespace {
 
+// A sum in double of many values, over 8 interleaved partial sums: the k-th value added goes into
+// partial k % 8, and total() adds the 8 in order. The order is fixed by the code (the same on every
+// machine and thread count), and 8 additions can be in flight where one chain would wait for each.
+struct PartialSums {
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t count = 0;
+    void add(double v) { part[count++ & 7] += v; }
+    double total() const {
+        double t = 0.0;
+        for (double p : part) t += p;
+        return t;
+    }
+};
+
 // mean and 1 / sqrt(var + eps) of the n values base[i * step], in double (two passes)
 void group_stats(const float* base, int64_t n, int64_t step, float eps, float* mean, float* rstd) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; ++i) s += base[i * step];
-    const double m = s / double(n);
-    double ss = 0.0;
+    PartialSums s;
+    for (int64_t i = 0; i < n; ++i) s.add(base[i * step]);
+    const double m = s.total() / double(n);
+    PartialSums ss;
     for (int64_t i = 0; i < n; ++i) {
         const double d = double(base[i * step]) - m;
-        ss += d * d;
+        ss.add(d * d);
     }
     *mean = float(m);
-    *rstd = float(1.0 / std::sqrt(ss / double(n) + double(eps)));
+    *rstd = float(1.0 / std::sqrt(ss.total() / double(n) + double(eps)));
 }
 
 // The part of the backward that does not involve gamma's and beta's gradients, for one group of
@@ -214,16 +228,16 @@ void group_stats(const float* base, int64_t n, int64_t step, float eps, float* m
 // dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)).
 void normalise_backward_group(float* dx, const float* dy, const float* x, int channels, int64_t run,
                               int64_t channel_step, float mean, float rstd, const float* gamma) {
-    double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
+    PartialSums sum_dxhat, sum_dxhat_xhat;
     for (int ci = 0; ci < channels; ++ci)
         for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
             const float xhat = (x[s] - mean) * rstd;
             const float dxhat = dy[s] * gamma[ci];
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += double(dxhat) * double(xhat);
+            sum_dxhat.add(dxhat);
+            sum_dxhat_xhat.add(double(dxhat) * double(xhat));
         }
     const double n = double(channels) * double(run);
-    const float mean_dxhat = float(sum_dxhat / n), mean_dxhat_xhat = float(sum_dxhat_xhat / n);
+    const float mean_dxhat = float(sum_dxhat.total() / n), mean_dxhat_xhat = float(sum_dxhat_xhat.total() / n);
     for (int ci = 0; ci < channels; ++ci)
         for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
             const float xhat = (x[s] - mean) * rstd;
@@ -266,19 +280,19 @@ void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
     if (dgamma || dbeta)  // per channel, over b then s
         parallel_range(C, 1, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
-                double sg = 0.0, sb = 0.0;
+                PartialSums sg, sb;
                 for (int b = 0; b < B; ++b) {
                     const int64_t q = int64_t(b) * G + c / CG;
                     const float* x = inp + (int64_t(b) * C + c) * S;
                     const float* dy = dout + (int64_t(b) * C + c) * S;
                     for (int64_t s = 0; s < S; ++s) {
                         const float xhat = (x[s] - mean[q]) * rstd[q];
-                        sg += double(dy[s]) * double(xhat);
-                        sb += dy[s];
+                        sg.add(double(dy[s]) * double(xhat));
+                        sb.add(dy[s]);
                     }
                 }
-                if (dgamma) dgamma[c] += float(sg);
-                if (dbeta) dbeta[c] += float(sb);
+                if (dgamma) dgamma[c] += float(sg.total());
+                if (dbeta) dbeta[c] += float(sb.total());
             }
         });
 }
@@ -310,16 +324,16 @@ void channel_layernorm_backward(float* dinp, float* dgamma, float* dbeta, const 
     if (dgamma || dbeta)
         parallel_range(C, 1, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
-                double sg = 0.0, sb = 0.0;
+                PartialSums sg, sb;
                 for (int b = 0; b < B; ++b)
                     for (int64_t s = 0; s < S; ++s) {
                         const int64_t at = (int64_t(b) * C + c) * S + s, q = int64_t(b) * S + s;
                         const float xhat = (inp[at] - mean[q]) * rstd[q];
-                        sg += double(dout[at]) * double(xhat);
-                        sb += dout[at];
+                        sg.add(double(dout[at]) * double(xhat));
+                        sb.add(dout[at]);
                     }
-                if (dgamma) dgamma[c] += float(sg);
-                if (dbeta) dbeta[c] += float(sb);
+                if (dgamma) dgamma[c] += float(sg.total());
+                if (dbeta) dbeta[c] += float(sb.total());
             }
         });
 }

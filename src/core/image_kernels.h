@@ -5,7 +5,8 @@
 //
 // Order of arithmetic (the rule of kernels.h): every sum below runs in an order fixed by the problem,
 // never by the thread count; sums over many terms of a statistic (a mean, a variance, a bias
-// gradient) are accumulated in double and rounded once.
+// gradient) are accumulated in double and rounded once (the normalisations' over 8 interleaved
+// partial sums, value k into partial k % 8, added in order at the end).
 #pragma once
 
 #include <cstdint>
