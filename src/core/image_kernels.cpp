@@ -194,50 +194,56 @@ void avgpool2x_backward(float* dinp, const float* dout, int64_t N, int H, int W)
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-// A sum in double of many values, over 8 interleaved partial sums: the k-th value added goes into
-// partial k % 8, and total() adds the 8 in order. The order is fixed by the code (the same on every
-// machine and thread count), and 8 additions can be in flight where one chain would wait for each.
-struct PartialSums {
-    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t count = 0;
-    void add(double v) { part[count++ & 7] += v; }
-    double total() const {
-        double t = 0.0;
-        for (double p : part) t += p;
-        return t;
-    }
-};
+// Long sums in double run over 8 interleaved partial sums, added in order at the end: a fixed order
+// (the same on every machine and thread count) with 8 additions in flight where one chain would wait
+// for each. for_lanes(n, body) calls body(j, i) for i in [0, n) in order, j = i % 8 naming the
+// partial that value i goes into.
+template <typename Body>
+void for_lanes(int64_t n, Body body) {
+    int64_t i0 = 0;
+    for (; i0 + 8 <= n; i0 += 8)
+        for (int j = 0; j < 8; ++j) body(j, i0 + j);
+    for (int j = 0; j < 8; ++j)
+        if (i0 + j < n) body(j, i0 + j);
+}
+
+double total(const double part[8]) {
+    double t = 0.0;
+    for (int j = 0; j < 8; ++j) t += part[j];
+    return t;
+}
 
 // mean and 1 / sqrt(var + eps) of the n values base[i * step], in double (two passes)
 void group_stats(const float* base, int64_t n, int64_t step, float eps, float* mean, float* rstd) {
-    PartialSums s;
-    for (int64_t i = 0; i < n; ++i) s.add(base[i * step]);
-    const double m = s.total() / double(n);
-    PartialSums ss;
-    for (int64_t i = 0; i < n; ++i) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for_lanes(n, [&](int j, int64_t i) { s[j] += base[i * step]; });
+    const double m = total(s) / double(n);
+    double ss[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for_lanes(n, [&](int j, int64_t i) {
         const double d = double(base[i * step]) - m;
-        ss.add(d * d);
-    }
+        ss[j] += d * d;
+    });
     *mean = float(m);
-    *rstd = float(1.0 / std::sqrt(ss.total() / double(n) + double(eps)));
+    *rstd = float(1.0 / std::sqrt(total(ss) / double(n) + double(eps)));
 }
 
 // The part of the backward that does not involve gamma's and beta's gradients, for one group of
 // `channels` channels, gamma[0 .. channels), each of `run` values (GroupNorm: S contiguous values;
 // LayerNorm: 1), channel ci's values starting at ci * channel_step:
-// dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)).
+// dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)); value s of a run goes into partial s % 8.
 void normalise_backward_group(float* dx, const float* dy, const float* x, int channels, int64_t run,
                               int64_t channel_step, float mean, float rstd, const float* gamma) {
-    PartialSums sum_dxhat, sum_dxhat_xhat;
+    double sum_dxhat[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum_dxhat_xhat[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int ci = 0; ci < channels; ++ci)
-        for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
-            const float xhat = (x[s] - mean) * rstd;
-            const float dxhat = dy[s] * gamma[ci];
-            sum_dxhat.add(dxhat);
-            sum_dxhat_xhat.add(double(dxhat) * double(xhat));
-        }
+        for_lanes(run, [&](int j, int64_t s) {
+            const int64_t at = ci * channel_step + s;
+            const float xhat = (x[at] - mean) * rstd;
+            const float dxhat = dy[at] * gamma[ci];
+            sum_dxhat[j] += dxhat;
+            sum_dxhat_xhat[j] += double(dxhat) * double(xhat);
+        });
     const double n = double(channels) * double(run);
-    const float mean_dxhat = float(sum_dxhat.total() / n), mean_dxhat_xhat = float(sum_dxhat_xhat.total() / n);
+    const float mean_dxhat = float(total(sum_dxhat) / n), mean_dxhat_xhat = float(total(sum_dxhat_xhat) / n);
     for (int ci = 0; ci < channels; ++ci)
         for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
             const float xhat = (x[s] - mean) * rstd;
@@ -280,19 +286,20 @@ void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
     if (dgamma || dbeta)  // per channel, over b then s
         parallel_range(C, 1, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
-                PartialSums sg, sb;
-                for (int b = 0; b < B; ++b) {
+                double sg[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int b = 0; b < B; ++b) {  // value (b, s) into partial s % 8
                     const int64_t q = int64_t(b) * G + c / CG;
                     const float* x = inp + (int64_t(b) * C + c) * S;
                     const float* dy = dout + (int64_t(b) * C + c) * S;
-                    for (int64_t s = 0; s < S; ++s) {
-                        const float xhat = (x[s] - mean[q]) * rstd[q];
-                        sg.add(double(dy[s]) * double(xhat));
-                        sb.add(dy[s]);
-                    }
+                    const float m = mean[q], r = rstd[q];
+                    for_lanes(S, [&](int j, int64_t s) {
+                        const float xhat = (x[s] - m) * r;
+                        sg[j] += double(dy[s]) * double(xhat);
+                        sb[j] += dy[s];
+                    });
                 }
-                if (dgamma) dgamma[c] += float(sg.total());
-                if (dbeta) dbeta[c] += float(sb.total());
+                if (dgamma) dgamma[c] += float(total(sg));
+                if (dbeta) dbeta[c] += float(total(sb));
             }
         });
 }
@@ -324,16 +331,16 @@ void channel_layernorm_backward(float* dinp, float* dgamma, float* dbeta, const 
     if (dgamma || dbeta)
         parallel_range(C, 1, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
-                PartialSums sg, sb;
-                for (int b = 0; b < B; ++b)
-                    for (int64_t s = 0; s < S; ++s) {
+                double sg[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int b = 0; b < B; ++b)  // value (b, s) into partial s % 8
+                    for_lanes(S, [&](int j, int64_t s) {
                         const int64_t at = (int64_t(b) * C + c) * S + s, q = int64_t(b) * S + s;
                         const float xhat = (inp[at] - mean[q]) * rstd[q];
-                        sg.add(double(dout[at]) * double(xhat));
-                        sb.add(dout[at]);
-                    }
-                if (dgamma) dgamma[c] += float(sg.total());
-                if (dbeta) dbeta[c] += float(sb.total());
+                        sg[j] += double(dout[at]) * double(xhat);
+                        sb[j] += dout[at];
+                    });
+                if (dgamma) dgamma[c] += float(total(sg));
+                if (dbeta) dbeta[c] += float(total(sb));
             }
         });
 }

@@ -6,7 +6,7 @@
 // Order of arithmetic (the rule of kernels.h): every sum below runs in an order fixed by the problem,
 // never by the thread count; sums over many terms of a statistic (a mean, a variance, a bias
 // gradient) are accumulated in double and rounded once (the normalisations' over 8 interleaved
-// partial sums, value k into partial k % 8, added in order at the end).
+// partial sums, added in order at the end: see for_lanes in image_kernels.cpp).
 #pragma once
 
 #include <cstdint>
