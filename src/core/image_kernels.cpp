@@ -76,7 +76,36 @@ void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dou
             dbias[o] += float(s);
         }
 
-    if (dinp)  // dinp[b,c,q] += sum over taps and positions that read q of (sum over o of w dout)
+    if (dinp && stride == 1 && pad <= K - 1)
+        // At stride 1 the input gradient is itself a correlation: of dout, padded by K - 1 - pad, with
+        // the kernel flipped and its in/out channels swapped. dinp[b,c,ih,iw] += the terms
+        // w[o,c,kh,kw] dout[b,o,ih+pad-kh,iw+pad-kw] (0 outside dout) for o in order, then kh and kw
+        // each from K-1 down to 0, one chain from the value already in dinp.
+        parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
+            for (int64_t b = b0; b < b1; ++b)
+                for (int c = 0; c < C; ++c) {
+                    const int g = c / CG, ic = c % CG;
+                    float* dx = dinp + (b * C + c) * HW;  // (H, W)
+                    for (int ih = 0; ih < H; ++ih)
+                        for (int iw = 0; iw < W; ++iw) {
+                            float acc = dx[ih * W + iw];
+                            for (int o = g * OCG; o < (g + 1) * OCG; ++o) {
+                                const float* w = weight + int64_t(o) * taps + ic * K * K;  // (K, K)
+                                const float* gy = dout + (b * OC + o) * P;                 // (OH, OW)
+                                for (int kh = K - 1; kh >= 0; --kh) {
+                                    const int oh = ih + pad - kh;
+                                    for (int kw = K - 1; kw >= 0; --kw) {
+                                        const int ow = iw + pad - kw;
+                                        const bool inside = oh >= 0 && oh < OH && ow >= 0 && ow < OW;
+                                        acc += w[kh * K + kw] * (inside ? gy[oh * OW + ow] : 0.0f);
+                                    }
+                                }
+                            }
+                            dx[ih * W + iw] = acc;
+                        }
+                }
+        });
+    else if (dinp)  // dinp[b,c,q] += sum over taps and positions that read q of (sum over o of w dout)
         parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
             for (int64_t b = b0; b < b1; ++b)
                 for (int g = 0; g < groups; ++g)

@@ -22,8 +22,10 @@ namespace ddpm {
 // The order of the sums (so that an im2col + matrix-product version gives the same bits):
 //   out[b,o,p]   = bias[o], then + w[o,k] x[b,k,p] for the taps k = (ic, kh, kw) in that order
 //                  (ic slowest), a padded tap contributing w * 0;
-//   dinp[b,c,q] += for each tap k in order, for each output position p in order whose tap k reads q:
-//                  (0 + sum over the group's o in order of w[o,k] dout[b,o,p]);
+//   dinp[b,c,q] at stride 1 with pad <= K - 1: a correlation of dout with the flipped kernel, one
+//                  chain from dinp's value over the group's o in order, then kh, kw from K-1 down;
+//                otherwise: for each tap k in order, for each output position p in order whose
+//                  tap k reads q: += (0 + sum over the group's o in order of w[o,k] dout[b,o,p]);
 //   dweight     += per block of kConvGradImages images, in block order: (0 + sum over the block's
 //                  images in order, over p in order, of dout[b,o,p] x[b,k,p]);
 //   dbias       += sum over b, p of dout (in double).

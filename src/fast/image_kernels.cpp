@@ -359,6 +359,68 @@ void conv2d_forward_implicit(float* out, const float* inp, const float* weight, 
     });
 }
 
+// dinp at stride 1 (pad <= K - 1), as the reference's correlation: dx (C, H, W) = its value, then
+// + sum over k' = (o, kh', kw') of w[o, c, K-1-kh', K-1-kw'] dout_pad[o, ih + kh', iw + kw'], dout
+// padded by K - 1 - pad. The same kernel as the forward, on dout, with the flipped weights.
+struct InputGradient {
+    Padded q;                      // dout as the "image": OC channels of OH x OW, padded
+    bool by_position;
+    std::vector<float> weight;     // by position: (taps', C); else (C, taps')
+    std::vector<int64_t> columns;  // offsets of B's rows (by position) or of A's columns
+    std::vector<int64_t> positions;
+    int C;
+
+    InputGradient(const float* w, int C_, int OC, int OH, int OW, int K, int pad)
+        : q(OC, OH, OW, K, K - 1 - pad), by_position(C_ >= kLanes), C(C_) {
+        const int taps_q = q.taps(), KK = K * K;
+        weight.resize(size_t(taps_q) * C);
+        for (int o = 0; o < OC; ++o)
+            for (int c = 0; c < C; ++c)
+                for (int t = 0; t < KK; ++t) {  // t = kh' K + kw' reads the tap K*K-1-t
+                    const int64_t k = int64_t(o) * KK + t;
+                    const float value = w[(int64_t(o) * C + c) * KK + (KK - 1 - t)];
+                    weight[size_t(by_position ? k * C + c : c * taps_q + k)] = value;
+                }
+        columns = arithmetic(taps_q, by_position ? C : 1);
+        positions = valid_positions(q);
+    }
+
+    void add_to(float* dx, const float* dout_image, float* padded, float* buffer,
+                std::vector<const float*>& rows) const {
+        const int H = q.OH, W = q.OW, taps_q = q.taps();
+        const int64_t HW = int64_t(H) * W;
+        q.pad_image(padded, dout_image);
+        if (by_position) {  // dx^T (HW, C)
+            for (int64_t p = 0; p < HW; ++p)
+                for (int c = 0; c < C; ++c) buffer[p * C + c] = dx[c * HW + p];
+            rows.resize(size_t(HW));
+            for (int64_t p = 0; p < HW; ++p) rows[size_t(p)] = padded + positions[size_t(p)];
+            const Operands ops{rows.data(), q.off.data(), weight.data(), columns.data(), buffer, C, taps_q};
+            product(ops, int(HW), C);
+            for (int c = 0; c < C; ++c)
+                for (int64_t p = 0; p < HW; ++p) dx[c * HW + p] = buffer[p * C + c];
+        } else {  // (C, Np) on the padded width
+            std::fill(buffer, buffer + C * q.Np, 0.0f);
+            for (int c = 0; c < C; ++c)
+                for (int h = 0; h < H; ++h)
+                    std::memcpy(buffer + c * q.Np + int64_t(h) * q.Wp, dx + c * HW + int64_t(h) * W,
+                                sizeof(float) * size_t(W));
+            rows.resize(size_t(C));
+            for (int c = 0; c < C; ++c) rows[size_t(c)] = weight.data() + int64_t(c) * taps_q;
+            const Operands ops{rows.data(), columns.data(), padded, q.off.data(), buffer, q.Np, taps_q};
+            product(ops, C, int(q.Np));
+            for (int c = 0; c < C; ++c)
+                for (int h = 0; h < H; ++h)
+                    std::memcpy(dx + c * HW + int64_t(h) * W, buffer + c * q.Np + int64_t(h) * q.Wp,
+                                sizeof(float) * size_t(W));
+        }
+    }
+    int64_t buffer_size() const { return std::max(int64_t(q.OH) * q.OW * C, C * q.Np); }
+};
+
+thread_local std::vector<float> tl_dq_pad, tl_dx;
+thread_local std::vector<const float*> tl_rows_dx;
+
 void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                               const float* weight, int B, int C, int H, int W, int OC, int K, int pad) {
     const Padded g(C, H, W, K, pad);
@@ -378,6 +440,9 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
     const std::vector<int64_t> weight_t_cols = arithmetic(OC, taps), positions = valid_positions(g);
     const int blocks = (B + kConvGradImages - 1) / kConvGradImages;
     std::vector<float> partial(dweight ? size_t(blocks) * taps * OC : 0, 0.0f);  // (blocks, taps, OC)
+    const bool correlation = dinp && pad <= K - 1;
+    const InputGradient input_gradient = correlation ? InputGradient(weight, C, OC, g.OH, g.OW, K, pad)
+                                                     : InputGradient(weight, C, OC, g.OH, g.OW, K, K - 1);
     parallel_for(blocks, [&](int64_t blk) {
         float* x_pad = scratch(tl_pad, g.padded_size());
         float* d_pad = scratch(tl_dout, OC * g.Np);  // dout on the padded width (OC, Np), junk = 0
@@ -385,7 +450,10 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
         const int b_begin = int(blk) * kConvGradImages, b_end = std::min(B, b_begin + kConvGradImages);
         for (int b = b_begin; b < b_end; ++b) {
             const float* g_out = dout + int64_t(b) * OC * P_out;
-            if (dinp) {  // dx_pad = dinp padded; per block of taps G = W^T dout, scattered tap by tap
+            if (correlation) {
+                input_gradient.add_to(dinp + int64_t(b) * C * HW, g_out, scratch(tl_dq_pad, input_gradient.q.padded_size()),
+                                      scratch(tl_dx, input_gradient.buffer_size()), tl_rows_dx);
+            } else if (dinp) {  // dx_pad = dinp padded; per block of taps G = W^T dout, scattered tap by tap
                 std::fill(d_pad, d_pad + OC * g.Np, 0.0f);
                 for (int o = 0; o < OC; ++o)
                     for (int oh = 0; oh < g.OH; ++oh)
