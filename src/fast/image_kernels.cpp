@@ -1,12 +1,14 @@
-// fast/image_kernels.cpp: conv2d (groups = 1) as im2col + the register-tile matrix product, forward
-// and both products of the backward, installed into fast_kernels() at start-up. Each gives the same
-// bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): the im2col row order is
-// the reference's tap order (ic, kh, kw), and each matrix product runs its sum in the reference's
-// order (gemm_acc: k increasing, from the value already in C, a multiply and an add per term).
+// fast/image_kernels.cpp: conv2d (groups = 1), forward and both products of the backward, as
+// matrix products on a register tile, installed into fast_kernels() at start-up. Each gives the same
+// bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): every output value gets
+// the reference's terms in the reference's order, a multiply and an add per term.
+//   - stride 1 (all but the U-Net's downsampling): an implicit im2col, the padded image read in
+//     place, and the input gradient as the forward's kernel on dout with the flipped weights;
+//   - other strides: im2col + the gemm of src/fast/kernels.cpp (gemm_acc, gemm_acc_tn).
 //
-// Threads: the forward and dinp work one image per chunk; dweight one block of kConvGradImages
-// images per chunk, each into its own partial sum, the partials then added in block order, as the
-// reference does. The matrix products inside a chunk run on that chunk's thread.
+// Threads: the forward works one image per chunk; the backward one block of kConvGradImages
+// images per chunk (dinp of each image, and the block's partial weight gradient, the partials then
+// added in block order, as the reference does). Products inside a chunk run on that chunk's thread.
 #include <algorithm>
 #include <cstring>
 #include <vector>
