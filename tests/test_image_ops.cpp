@@ -2,8 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "core/image_kernels.h"
+#include "core/image_nn.h"
 #include "core/image_ops.h"
 #include "helpers.h"
 
@@ -239,4 +241,49 @@ TEST_CASE("image dropout: the same numbers for the same counter, about p of the 
 TEST_CASE("grad: dropout") {
     check_grad([](const std::vector<Tensor>& in) { return dropout(in[0], 0.5f, 1, 2, 3); },
                {randn(Shape{2, 3, 4, 4}, 52)});
+}
+
+TEST_CASE("grad: group_norm_silu") {
+    check_grad([](const std::vector<Tensor>& in) { return group_norm_silu(in[0], in[1], in[2], 2); },
+               {randn(Shape{2, 4, 3, 3}, 53), randn(Shape{4}, 54), randn(Shape{4}, 55)});
+}
+
+TEST_CASE("image group_norm_silu: the bits of silu(group_norm(x)), values and gradients") {
+    Tensor outs[2], grads[2][3];
+    for (int fused = 0; fused < 2; ++fused) {
+        Tensor x = randn(Shape{3, 8, 5, 4}, 56), gamma = randn(Shape{8}, 57), beta = randn(Shape{8}, 58);
+        Tensor y = fused ? group_norm_silu(x, gamma, beta, 4) : silu(group_norm(x, gamma, beta, 4));
+        backward_from(y, random_values(y.numel(), 59));
+        outs[fused] = y;
+        grads[fused][0] = x, grads[fused][1] = gamma, grads[fused][2] = beta;
+    }
+    CHECK(std::memcmp(outs[0].data(), outs[1].data(), sizeof(float) * size_t(outs[0].numel())) == 0);
+    for (int i = 0; i < 3; ++i)
+        CHECK(std::memcmp(grads[0][i].grad(), grads[1][i].grad(), sizeof(float) * size_t(grads[0][i].numel())) == 0);
+}
+
+// ---- the layers of image_nn.h ------------------------------------------------------------------
+TEST_CASE("grad: self-attention block, 1x1 convolutions around the attention, single and multi-head") {
+    for (int heads : {1, 2}) {
+        INFO("heads = " << heads);
+        check_grad(
+            [heads](const std::vector<Tensor>& in) {
+                const Tensor qkv = conv2d(in[0], in[1], in[2]);                      // 1x1: 4 -> 12 channels
+                return add(in[0], conv2d(spatial_attention(qkv, heads), in[3], in[4]));  // 1x1: 4 -> 4
+            },
+            {randn(Shape{2, 4, 2, 3}, 60), randn(Shape{12, 4, 1, 1}, 61, true, 0.5f), randn(Shape{12}, 62),
+             randn(Shape{4, 4, 1, 1}, 63, true, 0.5f), randn(Shape{4}, 64)});
+    }
+}
+
+TEST_CASE("image_nn: the two networks map (B, 1, 28, 28) to the same shape; their parameter counts") {
+    Rng rng(1, 10);
+    const ImageCNN cnn(rng);
+    const SmallUNet unet(rng);
+    Tensor x = randn(Shape{2, 1, 28, 28}, 65, false);
+    NoGrad no_grad;
+    CHECK(cnn.forward(x, {1.0f, 500.0f}).shape() == x.shape());
+    CHECK(unet.forward(x, {1.0f, 500.0f}).shape() == x.shape());
+    CHECK(count_values(cnn.params()) == 124177);
+    CHECK(count_values(unet.params()) == 509857);
 }

@@ -76,7 +76,36 @@ void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dou
             dbias[o] += float(s);
         }
 
-    if (dinp)  // dinp[b,c,q] += sum over taps and positions that read q of (sum over o of w dout)
+    if (dinp && stride == 1 && pad <= K - 1)
+        // At stride 1 the input gradient is itself a correlation: of dout, padded by K - 1 - pad, with
+        // the kernel flipped and its in/out channels swapped. dinp[b,c,ih,iw] += the terms
+        // w[o,c,kh,kw] dout[b,o,ih+pad-kh,iw+pad-kw] (0 outside dout) for o in order, then kh and kw
+        // each from K-1 down to 0, one chain from the value already in dinp.
+        parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
+            for (int64_t b = b0; b < b1; ++b)
+                for (int c = 0; c < C; ++c) {
+                    const int g = c / CG, ic = c % CG;
+                    float* dx = dinp + (b * C + c) * HW;  // (H, W)
+                    for (int ih = 0; ih < H; ++ih)
+                        for (int iw = 0; iw < W; ++iw) {
+                            float acc = dx[ih * W + iw];
+                            for (int o = g * OCG; o < (g + 1) * OCG; ++o) {
+                                const float* w = weight + int64_t(o) * taps + ic * K * K;  // (K, K)
+                                const float* gy = dout + (b * OC + o) * P;                 // (OH, OW)
+                                for (int kh = K - 1; kh >= 0; --kh) {
+                                    const int oh = ih + pad - kh;
+                                    for (int kw = K - 1; kw >= 0; --kw) {
+                                        const int ow = iw + pad - kw;
+                                        const bool inside = oh >= 0 && oh < OH && ow >= 0 && ow < OW;
+                                        acc += w[kh * K + kw] * (inside ? gy[oh * OW + ow] : 0.0f);
+                                    }
+                                }
+                            }
+                            dx[ih * W + iw] = acc;
+                        }
+                }
+        });
+    else if (dinp)  // dinp[b,c,q] += sum over taps and positions that read q of (sum over o of w dout)
         parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
             for (int64_t b = b0; b < b1; ++b)
                 for (int g = 0; g < groups; ++g)
@@ -194,38 +223,62 @@ void avgpool2x_backward(float* dinp, const float* dout, int64_t N, int H, int W)
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-// mean and 1 / sqrt(var + eps) of the n values base[i * step], in double (two passes)
-void group_stats(const float* base, int64_t n, int64_t step, float eps, float* mean, float* rstd) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; ++i) s += base[i * step];
-    const double m = s / double(n);
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        const double d = double(base[i * step]) - m;
-        ss += d * d;
-    }
-    *mean = float(m);
-    *rstd = float(1.0 / std::sqrt(ss / double(n) + double(eps)));
+// Long sums in double run over 8 interleaved partial sums, added in order at the end: a fixed order
+// (the same on every machine and thread count) with 8 additions in flight where one chain would wait
+// for each. for_lanes(n, body) calls body(j, i) for i in [0, n) in order, j = i % 8 naming the
+// partial that value i goes into.
+template <typename Body>
+void for_lanes(int64_t n, Body body) {
+    int64_t i0 = 0;
+    for (; i0 + 8 <= n; i0 += 8)
+        for (int j = 0; j < 8; ++j) body(j, i0 + j);
+    for (int j = 0; j < 8; ++j)
+        if (i0 + j < n) body(j, i0 + j);
 }
 
-// The part of the backward that does not involve gamma's and beta's gradients, for one group:
-// dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)). channel_of(i) names gamma's index.
-template <typename ChannelOf>
-void normalise_backward_group(float* dx, const float* dy, const float* x, int64_t n, int64_t step, float mean,
-                              float rstd, const float* gamma, ChannelOf channel_of) {
-    double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-        const float xhat = (x[i * step] - mean) * rstd;
-        const float dxhat = dy[i * step] * gamma[channel_of(i)];
-        sum_dxhat += dxhat;
-        sum_dxhat_xhat += double(dxhat) * double(xhat);
-    }
-    const float mean_dxhat = float(sum_dxhat / double(n)), mean_dxhat_xhat = float(sum_dxhat_xhat / double(n));
-    for (int64_t i = 0; i < n; ++i) {
-        const float xhat = (x[i * step] - mean) * rstd;
-        const float dxhat = dy[i * step] * gamma[channel_of(i)];
-        dx[i * step] += rstd * ((dxhat - mean_dxhat) - xhat * mean_dxhat_xhat);
-    }
+double total(const double part[8]) {
+    double t = 0.0;
+    for (int j = 0; j < 8; ++j) t += part[j];
+    return t;
+}
+
+// mean and 1 / sqrt(var + eps) of the n values base[i * step], in double (two passes)
+void group_stats(const float* base, int64_t n, int64_t step, float eps, float* mean, float* rstd) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for_lanes(n, [&](int j, int64_t i) { s[j] += base[i * step]; });
+    const double m = total(s) / double(n);
+    double ss[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for_lanes(n, [&](int j, int64_t i) {
+        const double d = double(base[i * step]) - m;
+        ss[j] += d * d;
+    });
+    *mean = float(m);
+    *rstd = float(1.0 / std::sqrt(total(ss) / double(n) + double(eps)));
+}
+
+// The part of the backward that does not involve gamma's and beta's gradients, for one group of
+// `channels` channels, gamma[0 .. channels), each of `run` values (GroupNorm: S contiguous values;
+// LayerNorm: 1), channel ci's values starting at ci * channel_step:
+// dx_i += rstd (dxhat_i - mean(dxhat) - xhat_i mean(dxhat xhat)); value s of a run goes into partial s % 8.
+void normalise_backward_group(float* dx, const float* dy, const float* x, int channels, int64_t run,
+                              int64_t channel_step, float mean, float rstd, const float* gamma) {
+    double sum_dxhat[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum_dxhat_xhat[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int ci = 0; ci < channels; ++ci)
+        for_lanes(run, [&](int j, int64_t s) {
+            const int64_t at = ci * channel_step + s;
+            const float xhat = (x[at] - mean) * rstd;
+            const float dxhat = dy[at] * gamma[ci];
+            sum_dxhat[j] += dxhat;
+            sum_dxhat_xhat[j] += double(dxhat) * double(xhat);
+        });
+    const double n = double(channels) * double(run);
+    const float mean_dxhat = float(total(sum_dxhat) / n), mean_dxhat_xhat = float(total(sum_dxhat_xhat) / n);
+    for (int ci = 0; ci < channels; ++ci)
+        for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
+            const float xhat = (x[s] - mean) * rstd;
+            const float dxhat = dy[s] * gamma[ci];
+            dx[s] += rstd * ((dxhat - mean_dxhat) - xhat * mean_dxhat_xhat);
+        }
 }
 
 }  // namespace
@@ -239,10 +292,10 @@ void groupnorm_forward(float* out, float* mean, float* rstd, const float* inp, c
             const float* x = inp + q * n;
             float* y = out + q * n;
             group_stats(x, n, 1, eps, &mean[q], &rstd[q]);
-            const int first_c = int(q % G) * CG;
-            for (int64_t i = 0; i < n; ++i) {
-                const int c = first_c + int(i / S);
-                y[i] = ((x[i] - mean[q]) * rstd[q]) * gamma[c] + beta[c];
+            const float m = mean[q], r = rstd[q];
+            for (int ci = 0; ci < CG; ++ci) {
+                const int c = int(q % G) * CG + ci;
+                for (int64_t s = ci * S; s < (ci + 1) * S; ++s) y[s] = ((x[s] - m) * r) * gamma[c] + beta[c];
             }
         }
     });
@@ -255,29 +308,75 @@ void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
     if (dinp)
         parallel_range(int64_t(B) * G, 1, [&](int64_t q0, int64_t q1) {
             for (int64_t q = q0; q < q1; ++q) {
-                const int first_c = int(q % G) * CG;
-                normalise_backward_group(dinp + q * n, dout + q * n, inp + q * n, n, 1, mean[q], rstd[q], gamma,
-                                         [&](int64_t i) { return first_c + int(i / S); });
+                normalise_backward_group(dinp + q * n, dout + q * n, inp + q * n, CG, S, S, mean[q], rstd[q],
+                                         gamma + int(q % G) * CG);
             }
         });
     if (dgamma || dbeta)  // per channel, over b then s
         parallel_range(C, 1, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
-                double sg = 0.0, sb = 0.0;
-                for (int b = 0; b < B; ++b) {
+                double sg[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int b = 0; b < B; ++b) {  // value (b, s) into partial s % 8
                     const int64_t q = int64_t(b) * G + c / CG;
                     const float* x = inp + (int64_t(b) * C + c) * S;
                     const float* dy = dout + (int64_t(b) * C + c) * S;
-                    for (int64_t s = 0; s < S; ++s) {
-                        const float xhat = (x[s] - mean[q]) * rstd[q];
-                        sg += double(dy[s]) * double(xhat);
-                        sb += dy[s];
-                    }
+                    const float m = mean[q], r = rstd[q];
+                    for_lanes(S, [&](int j, int64_t s) {
+                        const float xhat = (x[s] - m) * r;
+                        sg[j] += double(dy[s]) * double(xhat);
+                        sb[j] += dy[s];
+                    });
                 }
-                if (dgamma) dgamma[c] += float(sg);
-                if (dbeta) dbeta[c] += float(sb);
+                if (dgamma) dgamma[c] += float(total(sg));
+                if (dbeta) dbeta[c] += float(total(sb));
             }
         });
+}
+
+void groupnorm_silu_forward(float* out, float* mean, float* rstd, const float* inp, const float* gamma,
+                            const float* beta, int B, int C, int64_t S, int G, float eps) {
+    const int CG = C / G;
+    const int64_t n = int64_t(CG) * S;
+    parallel_range(int64_t(B) * G, 1, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+            const float* x = inp + q * n;
+            float* z = out + q * n;
+            group_stats(x, n, 1, eps, &mean[q], &rstd[q]);
+            const float m = mean[q], r = rstd[q];
+            for (int ci = 0; ci < CG; ++ci) {
+                const int c = int(q % G) * CG + ci;
+                for (int64_t s = ci * S; s < (ci + 1) * S; ++s) {
+                    const float y = ((x[s] - m) * r) * gamma[c] + beta[c];  // groupnorm_forward's value
+                    z[s] = y / (1.0f + exp_approx(-y));                       // silu_forward's
+                }
+            }
+        }
+    });
+}
+
+void groupnorm_silu_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
+                             const float* mean, const float* rstd, const float* gamma, const float* beta, int B,
+                             int C, int64_t S, int G) {
+    const int CG = C / G;
+    const int64_t n = int64_t(CG) * S;
+    std::vector<float> dnormed(size_t(int64_t(B) * C * S));  // d loss / d GroupNorm's output
+    parallel_range(int64_t(B) * G, 1, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+            const float* x = inp + q * n;
+            const float* dz = dout + q * n;
+            float* dy = dnormed.data() + q * n;
+            const float m = mean[q], r = rstd[q];
+            for (int ci = 0; ci < CG; ++ci) {
+                const int c = int(q % G) * CG + ci;
+                for (int64_t s = ci * S; s < (ci + 1) * S; ++s) {
+                    const float y = ((x[s] - m) * r) * gamma[c] + beta[c];
+                    const float sig = 1.0f / (1.0f + exp_approx(-y));
+                    dy[s] = 0.0f + dz[s] * (sig + y * sig * (1.0f - sig));  // silu_backward into a zero grad
+                }
+            }
+        }
+    });
+    groupnorm_backward(dinp, dgamma, dbeta, dnormed.data(), inp, mean, rstd, gamma, B, C, S, G);
 }
 
 void channel_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* gamma,
@@ -301,23 +400,22 @@ void channel_layernorm_backward(float* dinp, float* dgamma, float* dbeta, const 
             for (int64_t b = b0; b < b1; ++b)
                 for (int64_t s = 0; s < S; ++s) {
                     const int64_t at = b * C * S + s, q = b * S + s;
-                    normalise_backward_group(dinp + at, dout + at, inp + at, C, S, mean[q], rstd[q], gamma,
-                                             [](int64_t i) { return int(i); });
+                    normalise_backward_group(dinp + at, dout + at, inp + at, C, 1, S, mean[q], rstd[q], gamma);
                 }
         });
     if (dgamma || dbeta)
         parallel_range(C, 1, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
-                double sg = 0.0, sb = 0.0;
-                for (int b = 0; b < B; ++b)
-                    for (int64_t s = 0; s < S; ++s) {
+                double sg[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int b = 0; b < B; ++b)  // value (b, s) into partial s % 8
+                    for_lanes(S, [&](int j, int64_t s) {
                         const int64_t at = (int64_t(b) * C + c) * S + s, q = int64_t(b) * S + s;
                         const float xhat = (inp[at] - mean[q]) * rstd[q];
-                        sg += double(dout[at]) * double(xhat);
-                        sb += dout[at];
-                    }
-                if (dgamma) dgamma[c] += float(sg);
-                if (dbeta) dbeta[c] += float(sb);
+                        sg[j] += double(dout[at]) * double(xhat);
+                        sb[j] += dout[at];
+                    });
+                if (dgamma) dgamma[c] += float(total(sg));
+                if (dbeta) dbeta[c] += float(total(sb));
             }
         });
 }

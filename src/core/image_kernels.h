@@ -5,7 +5,8 @@
 //
 // Order of arithmetic (the rule of kernels.h): every sum below runs in an order fixed by the problem,
 // never by the thread count; sums over many terms of a statistic (a mean, a variance, a bias
-// gradient) are accumulated in double and rounded once.
+// gradient) are accumulated in double and rounded once (the normalisations' over 8 interleaved
+// partial sums, added in order at the end: see for_lanes in image_kernels.cpp).
 #pragma once
 
 #include <cstdint>
@@ -21,8 +22,10 @@ namespace ddpm {
 // The order of the sums (so that an im2col + matrix-product version gives the same bits):
 //   out[b,o,p]   = bias[o], then + w[o,k] x[b,k,p] for the taps k = (ic, kh, kw) in that order
 //                  (ic slowest), a padded tap contributing w * 0;
-//   dinp[b,c,q] += for each tap k in order, for each output position p in order whose tap k reads q:
-//                  (0 + sum over the group's o in order of w[o,k] dout[b,o,p]);
+//   dinp[b,c,q] at stride 1 with pad <= K - 1: a correlation of dout with the flipped kernel, one
+//                  chain from dinp's value over the group's o in order, then kh, kw from K-1 down;
+//                otherwise: for each tap k in order, for each output position p in order whose
+//                  tap k reads q: += (0 + sum over the group's o in order of w[o,k] dout[b,o,p]);
 //   dweight     += per block of kConvGradImages images, in block order: (0 + sum over the block's
 //                  images in order, over p in order, of dout[b,o,p] x[b,k,p]);
 //   dbias       += sum over b, p of dout (in double).
@@ -59,6 +62,15 @@ void groupnorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 //   dgamma[c] += sum over b, s of dout xhat,  dbeta[c] += sum of dout.
 void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                         const float* mean, const float* rstd, const float* gamma, int B, int C, int64_t S, int G);
+
+// GroupNorm followed by SiLU in one pass (a residual block's "SiLU(GroupNorm(x))"), the same
+// operations as the two kernels, so the same bits, without writing the normalised map and reading it
+// back: the backward recomputes it from inp, mean and rstd. out (B,C,S), mean, rstd (B,G).
+void groupnorm_silu_forward(float* out, float* mean, float* rstd, const float* inp, const float* gamma,
+                            const float* beta, int B, int C, int64_t S, int G, float eps);
+void groupnorm_silu_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
+                             const float* mean, const float* rstd, const float* gamma, const float* beta, int B,
+                             int C, int64_t S, int G);
 
 // LayerNorm over the channels of each position (as ConvNeXt uses it): inp (B,C,S); for each (b, s)
 // the C values x[b,:,s] are normalised, then scaled by gamma (C) and shifted by beta (C).

@@ -1,15 +1,21 @@
-// fast/image_kernels.cpp: conv2d (groups = 1) as im2col + the register-tile matrix product, forward
-// and both products of the backward, installed into fast_kernels() at start-up. Each gives the same
-// bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): the im2col row order is
-// the reference's tap order (ic, kh, kw), and each matrix product runs its sum in the reference's
-// order (gemm_acc: k increasing, from the value already in C, a multiply and an add per term).
+// fast/image_kernels.cpp: conv2d (groups = 1), forward and both products of the backward, as
+// matrix products on a register tile, installed into fast_kernels() at start-up. Each gives the same
+// bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): every output value gets
+// the reference's terms in the reference's order, a multiply and an add per term.
+//   - stride 1 (all but the U-Net's downsampling): an implicit im2col, the padded image read in
+//     place, and the input gradient as the forward's kernel on dout with the flipped weights;
+//   - other strides: im2col + the gemm of src/fast/kernels.cpp (gemm_acc, gemm_acc_tn).
 //
-// Threads: the forward and dinp work one image per chunk; dweight one block of kConvGradImages
-// images per chunk, each into its own partial sum, the partials then added in block order, as the
-// reference does. The matrix products inside a chunk run on that chunk's thread.
+// Threads: the forward works one image per chunk; the backward one block of kConvGradImages
+// images per chunk (dinp of each image, and the block's partial weight gradient, the partials then
+// added in block order, as the reference does). Products inside a chunk run on that chunk's thread.
 #include <algorithm>
 #include <cstring>
 #include <vector>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "core/image_kernels.h"
 #include "core/kernels.h"
@@ -177,10 +183,11 @@ inline vec16 load16(const float* p) {
 
 inline void store16(float* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
 
-// A(m, k) = a_row[m][k * ak]; B(k, n) = b[b_off[k] + n]; C (M, N) with rows ldc apart.
+// A(m, k) = a_row[m][a_off[k]]; B(k, n) = b[b_off[k] + n]; C (M, N) with rows ldc apart. The
+// offsets let one kernel read a matrix, its transpose, or the shifted rows of a padded image.
 struct Operands {
     const float* const* a_row;
-    int64_t ak;
+    const int64_t* a_off;
     const float* b;
     const int64_t* b_off;
     float* c;
@@ -192,26 +199,27 @@ struct Operands {
 template <int R, int V>
 void tile(const Operands& o, int m0, int n0) {
     vec16 acc[R][V];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
     const float* __restrict a[R];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) a[r] = o.a_row[m0 + r];
     for (int k = 0; k < o.K; ++k) {
         const float* __restrict b = o.b + o.b_off[k] + n0;
+        const int64_t ak = o.a_off[k];
         vec16 bk[V];
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
-            const float x = a[r][k * o.ak];
+            const float x = a[r][ak];
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) acc[r][v] += x * bk[v];
         }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
@@ -226,7 +234,7 @@ void tile_narrow(const Operands& o, int m0, int n0, int N) {
         for (int k = 0; k < o.K; ++k) {
             const float b = o.b[o.b_off[k] + n];
 #pragma GCC unroll 8
-            for (int r = 0; r < R; ++r) acc[r] += o.a_row[m0 + r][k * o.ak] * b;
+            for (int r = 0; r < R; ++r) acc[r] += o.a_row[m0 + r][o.a_off[k]] * b;
         }
         for (int r = 0; r < R; ++r) o.c[(m0 + r) * o.ldc + n] = acc[r];
     }
@@ -246,6 +254,8 @@ void row_block(const Operands& o, int m0, int N) {
 // C (M, N) += A (M, K) . B (K, N)
 void product(const Operands& o, int M, int N) {
     int m = 0;
+    if (N <= kLanes)  // one vector of columns: 16 rows, so that 16 sums are in flight
+        for (; m + 16 <= M; m += 16) row_block<16>(o, m, N);
     for (; m + 8 <= M; m += 8) row_block<8>(o, m, N);
     switch (M - m) {
         case 7: row_block<7>(o, m, N); break;
@@ -293,28 +303,125 @@ struct Padded {
 thread_local std::vector<float> tl_pad, tl_out, tl_dout, tl_doutT, tl_g;
 thread_local std::vector<const float*> tl_rows;
 
+std::vector<int64_t> arithmetic(int64_t n, int64_t step) {  // 0, step, 2 step, ...
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[size_t(i)] = i * step;
+    return v;
+}
+
+// The offsets of the valid output positions (oh, ow) on the padded width: oh * Wp + ow.
+std::vector<int64_t> valid_positions(const Padded& g) {
+    std::vector<int64_t> v;
+    for (int oh = 0; oh < g.OH; ++oh)
+        for (int ow = 0; ow < g.OW; ++ow) v.push_back(int64_t(oh) * g.Wp + ow);
+    return v;
+}
+
+// Forward. With OC >= 16 the product is transposed, rows being the output positions themselves (no
+// junk columns): y^T (P, OC) = bias, += (image rows shifted by each tap) . W^T (taps, OC). With
+// fewer output channels (the last layers, OC = 1) the rows are the channels and the columns the
+// positions on the padded width. The same terms in the same order either way.
 void conv2d_forward_implicit(float* out, const float* inp, const float* weight, const float* bias, int B, int C,
                              int H, int W, int OC, int K, int pad) {
     const Padded g(C, H, W, K, pad);
     const int taps = g.taps();
+    const int64_t P = int64_t(g.OH) * g.OW;
+    const bool by_position = OC >= kLanes;
+    std::vector<float> weight_t(by_position ? size_t(taps) * OC : 0);  // (taps, OC)
+    for (int64_t i = 0; i < int64_t(weight_t.size()); ++i) weight_t[size_t(i)] = weight[(i % OC) * taps + i / OC];
+    const std::vector<int64_t> positions = valid_positions(g), by_tap = arithmetic(taps, by_position ? OC : 1);
     parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
         float* x_pad = scratch(tl_pad, g.padded_size());
-        float* y_pad = scratch(tl_out, OC * g.Np);  // (OC, Np)
-        tl_rows.resize(size_t(OC));
-        for (int o = 0; o < OC; ++o) tl_rows[size_t(o)] = weight + int64_t(o) * taps;
         for (int64_t b = b0; b < b1; ++b) {
             g.pad_image(x_pad, inp + b * C * int64_t(H) * W);
-            for (int o = 0; o < OC; ++o) std::fill(y_pad + o * g.Np, y_pad + (o + 1) * g.Np, bias ? bias[o] : 0.0f);
-            const Operands ops{tl_rows.data(), 1, x_pad, g.off.data(), y_pad, g.Np, taps};
-            product(ops, OC, int(g.Np));  // y (OC, Np) += weight (OC, taps) . shifted images (taps, Np)
-            float* y = out + b * OC * int64_t(g.OH) * g.OW;
-            for (int o = 0; o < OC; ++o)
-                for (int oh = 0; oh < g.OH; ++oh)
-                    std::memcpy(y + (int64_t(o) * g.OH + oh) * g.OW, y_pad + o * g.Np + int64_t(oh) * g.Wp,
-                                sizeof(float) * size_t(g.OW));
+            float* y = out + b * OC * P;  // (OC, P)
+            if (by_position) {
+                float* y_t = scratch(tl_out, P * OC);  // (P, OC)
+                for (int64_t p = 0; p < P; ++p)
+                    for (int o = 0; o < OC; ++o) y_t[p * OC + o] = bias ? bias[o] : 0.0f;
+                tl_rows.resize(size_t(P));
+                for (int64_t p = 0; p < P; ++p) tl_rows[size_t(p)] = x_pad + positions[size_t(p)];
+                const Operands ops{tl_rows.data(), g.off.data(), weight_t.data(), by_tap.data(), y_t, OC, taps};
+                product(ops, int(P), OC);
+                for (int o = 0; o < OC; ++o)
+                    for (int64_t p = 0; p < P; ++p) y[o * P + p] = y_t[p * OC + o];
+            } else {
+                float* y_pad = scratch(tl_out, OC * g.Np);  // (OC, Np)
+                for (int o = 0; o < OC; ++o) std::fill(y_pad + o * g.Np, y_pad + (o + 1) * g.Np, bias ? bias[o] : 0.0f);
+                tl_rows.resize(size_t(OC));
+                for (int o = 0; o < OC; ++o) tl_rows[size_t(o)] = weight + int64_t(o) * taps;
+                const Operands ops{tl_rows.data(), by_tap.data(), x_pad, g.off.data(), y_pad, g.Np, taps};
+                product(ops, OC, int(g.Np));  // y (OC, Np) += weight (OC, taps) . shifted images (taps, Np)
+                for (int o = 0; o < OC; ++o)
+                    for (int oh = 0; oh < g.OH; ++oh)
+                        std::memcpy(y + (int64_t(o) * g.OH + oh) * g.OW, y_pad + o * g.Np + int64_t(oh) * g.Wp,
+                                    sizeof(float) * size_t(g.OW));
+            }
         }
     });
 }
+
+// dinp at stride 1 (pad <= K - 1), as the reference's correlation: dx (C, H, W) = its value, then
+// + sum over k' = (o, kh', kw') of w[o, c, K-1-kh', K-1-kw'] dout_pad[o, ih + kh', iw + kw'], dout
+// padded by K - 1 - pad. The same kernel as the forward, on dout, with the flipped weights.
+struct InputGradient {
+    Padded q;                      // dout as the "image": OC channels of OH x OW, padded
+    bool by_position;
+    std::vector<float> weight;     // by position: (taps', C); else (C, taps')
+    std::vector<int64_t> columns;  // offsets of B's rows (by position) or of A's columns
+    std::vector<int64_t> positions;
+    int C;
+
+    InputGradient(const float* w, int C_, int OC, int OH, int OW, int K, int pad)
+        : q(OC, OH, OW, K, K - 1 - pad), by_position(C_ >= kLanes), C(C_) {
+        const int taps_q = q.taps(), KK = K * K;
+        weight.resize(size_t(taps_q) * C);
+        for (int o = 0; o < OC; ++o)
+            for (int c = 0; c < C; ++c)
+                for (int t = 0; t < KK; ++t) {  // t = kh' K + kw' reads the tap K*K-1-t
+                    const int64_t k = int64_t(o) * KK + t;
+                    const float value = w[(int64_t(o) * C + c) * KK + (KK - 1 - t)];
+                    weight[size_t(by_position ? k * C + c : c * taps_q + k)] = value;
+                }
+        columns = arithmetic(taps_q, by_position ? C : 1);
+        positions = valid_positions(q);
+    }
+
+    void add_to(float* dx, const float* dout_image, float* padded, float* buffer,
+                std::vector<const float*>& rows) const {
+        const int H = q.OH, W = q.OW, taps_q = q.taps();
+        const int64_t HW = int64_t(H) * W;
+        q.pad_image(padded, dout_image);
+        if (by_position) {  // dx^T (HW, C)
+            for (int64_t p = 0; p < HW; ++p)
+                for (int c = 0; c < C; ++c) buffer[p * C + c] = dx[c * HW + p];
+            rows.resize(size_t(HW));
+            for (int64_t p = 0; p < HW; ++p) rows[size_t(p)] = padded + positions[size_t(p)];
+            const Operands ops{rows.data(), q.off.data(), weight.data(), columns.data(), buffer, C, taps_q};
+            product(ops, int(HW), C);
+            for (int c = 0; c < C; ++c)
+                for (int64_t p = 0; p < HW; ++p) dx[c * HW + p] = buffer[p * C + c];
+        } else {  // (C, Np) on the padded width
+            std::fill(buffer, buffer + C * q.Np, 0.0f);
+            for (int c = 0; c < C; ++c)
+                for (int h = 0; h < H; ++h)
+                    std::memcpy(buffer + c * q.Np + int64_t(h) * q.Wp, dx + c * HW + int64_t(h) * W,
+                                sizeof(float) * size_t(W));
+            rows.resize(size_t(C));
+            for (int c = 0; c < C; ++c) rows[size_t(c)] = weight.data() + int64_t(c) * taps_q;
+            const Operands ops{rows.data(), columns.data(), padded, q.off.data(), buffer, q.Np, taps_q};
+            product(ops, C, int(q.Np));
+            for (int c = 0; c < C; ++c)
+                for (int h = 0; h < H; ++h)
+                    std::memcpy(dx + c * HW + int64_t(h) * W, buffer + c * q.Np + int64_t(h) * q.Wp,
+                                sizeof(float) * size_t(W));
+        }
+    }
+    int64_t buffer_size() const { return std::max(int64_t(q.OH) * q.OW * C, C * q.Np); }
+};
+
+thread_local std::vector<float> tl_dq_pad, tl_dx;
+thread_local std::vector<const float*> tl_rows_dx;
 
 void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                               const float* weight, int B, int C, int H, int W, int OC, int K, int pad) {
@@ -331,11 +438,13 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
             dbias[o] += float(s);
         }
 
-    std::vector<int64_t> dout_rows(static_cast<size_t>(OC)), doutT_rows(static_cast<size_t>(g.P));
-    for (int o = 0; o < OC; ++o) dout_rows[size_t(o)] = o * g.Np;
-    for (int64_t p = 0; p < g.P; ++p) doutT_rows[size_t(p)] = p * OC;
+    const std::vector<int64_t> dout_rows = arithmetic(OC, g.Np), doutT_rows = arithmetic(P_out, OC);
+    const std::vector<int64_t> weight_t_cols = arithmetic(OC, taps), positions = valid_positions(g);
     const int blocks = (B + kConvGradImages - 1) / kConvGradImages;
     std::vector<float> partial(dweight ? size_t(blocks) * taps * OC : 0, 0.0f);  // (blocks, taps, OC)
+    const bool correlation = dinp && pad <= K - 1;
+    const InputGradient input_gradient = correlation ? InputGradient(weight, C, OC, g.OH, g.OW, K, pad)
+                                                     : InputGradient(weight, C, OC, g.OH, g.OW, K, K - 1);
     parallel_for(blocks, [&](int64_t blk) {
         float* x_pad = scratch(tl_pad, g.padded_size());
         float* d_pad = scratch(tl_dout, OC * g.Np);  // dout on the padded width (OC, Np), junk = 0
@@ -343,12 +452,15 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
         const int b_begin = int(blk) * kConvGradImages, b_end = std::min(B, b_begin + kConvGradImages);
         for (int b = b_begin; b < b_end; ++b) {
             const float* g_out = dout + int64_t(b) * OC * P_out;
-            std::fill(d_pad, d_pad + OC * g.Np, 0.0f);
-            for (int o = 0; o < OC; ++o)
-                for (int oh = 0; oh < g.OH; ++oh)
-                    std::memcpy(d_pad + o * g.Np + int64_t(oh) * g.Wp, g_out + (int64_t(o) * g.OH + oh) * g.OW,
-                                sizeof(float) * size_t(g.OW));
-            if (dinp) {  // dx_pad = dinp padded; per block of taps G = W^T dout, scattered tap by tap
+            if (correlation) {
+                input_gradient.add_to(dinp + int64_t(b) * C * HW, g_out, scratch(tl_dq_pad, input_gradient.q.padded_size()),
+                                      scratch(tl_dx, input_gradient.buffer_size()), tl_rows_dx);
+            } else if (dinp) {  // dx_pad = dinp padded; per block of taps G = W^T dout, scattered tap by tap
+                std::fill(d_pad, d_pad + OC * g.Np, 0.0f);
+                for (int o = 0; o < OC; ++o)
+                    for (int oh = 0; oh < g.OH; ++oh)
+                        std::memcpy(d_pad + o * g.Np + int64_t(oh) * g.Wp, g_out + (int64_t(o) * g.OH + oh) * g.OW,
+                                    sizeof(float) * size_t(g.OW));
                 float* dx_pad = x_pad;
                 g.pad_image(dx_pad, dinp + int64_t(b) * C * HW);
                 float* G = scratch(tl_g, kTapBlock * g.Np);
@@ -356,7 +468,7 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
                     const int rows = std::min(kTapBlock, taps - k0);
                     std::fill(G, G + rows * g.Np, 0.0f);
                     for (int r = 0; r < rows; ++r) tl_rows[size_t(r)] = weight + k0 + r;
-                    const Operands ops{tl_rows.data(), taps, d_pad, dout_rows.data(), G, g.Np, OC};
+                    const Operands ops{tl_rows.data(), weight_t_cols.data(), d_pad, dout_rows.data(), G, g.Np, OC};
                     product(ops, rows, int(g.Np));  // G (rows, Np) = W^T (rows, OC) . dout (OC, Np)
                     for (int r = 0; r < rows; ++r) {
                         float* __restrict dst = dx_pad + g.off[size_t(k0 + r)];
@@ -370,14 +482,14 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
                         std::memcpy(dx + (int64_t(c) * H + h) * W, dx_pad + c * g.plane + int64_t(h + pad) * g.Wp + pad,
                                     sizeof(float) * size_t(W));
             }
-            if (dweight) {  // partial^T (taps, OC) += shifted images (taps, P) . dout^T (P, OC)
+            if (dweight) {  // partial^T (taps, OC) += shifted images (taps, P) . dout^T (P, OC), valid p only
                 g.pad_image(x_pad, inp + int64_t(b) * C * HW);
-                float* dT = scratch(tl_doutT, g.P * OC);
-                for (int64_t p = 0; p < g.P; ++p)
-                    for (int o = 0; o < OC; ++o) dT[p * OC + o] = d_pad[o * g.Np + p];
+                float* dT = scratch(tl_doutT, P_out * OC);
+                for (int64_t p = 0; p < P_out; ++p)
+                    for (int o = 0; o < OC; ++o) dT[p * OC + o] = g_out[o * P_out + p];
                 for (int k = 0; k < taps; ++k) tl_rows[size_t(k)] = x_pad + g.off[size_t(k)];
-                const Operands ops{tl_rows.data(), 1, dT, doutT_rows.data(), partial.data() + blk * taps * OC, OC,
-                                   int(g.P)};
+                const Operands ops{tl_rows.data(), positions.data(), dT, doutT_rows.data(),
+                                   partial.data() + blk * taps * OC, OC, int(P_out)};
                 product(ops, taps, OC);
             }
         }
@@ -390,8 +502,27 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
         }
 }
 
+// A training step of an image network holds about a gigabyte of activations and gradients (the U-Net
+// at batch 128), all freed at its end and allocated again by the next. glibc's defaults hand every
+// block above 128 KiB back to the kernel when it is freed, and the next step page-faults it in again:
+// 5.8 million faults in 7 U-Net steps, a third of the time. Here every block comes from the heap
+// (no mmap at all: the 96-channel maps of the U-Net at batch 128, 38.5 MB, are above the largest
+// mmap threshold glibc accepts, 32 MiB), and up to 1.5 GiB of free heap is kept. Set on the first
+// convolution, after every static initialiser (fast/allocator.cpp means to set the same threshold,
+// and a lower trim, at start-up). No value computed depends on it.
+void keep_freed_memory_for_images() {
+#ifdef __GLIBC__
+    static const bool done = [] {
+        return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 1536 << 20) == 1 &&
+               mallopt(M_MMAP_MAX, 0) == 1;
+    }();
+    (void)done;
+#endif
+}
+
 void conv2d_forward_fast(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
                          int W, int OC, int K, int stride, int pad) {
+    keep_freed_memory_for_images();
     if (stride == 1) return conv2d_forward_implicit(out, inp, weight, bias, B, C, H, W, OC, K, pad);
     conv2d_forward_im2col(out, inp, weight, bias, B, C, H, W, OC, K, stride, pad);
 }
