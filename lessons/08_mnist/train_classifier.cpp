@@ -26,6 +26,7 @@ int train(int argc, char** argv) {
     const double accuracy = classifier_accuracy(model, test_set);
     std::printf("test accuracy %.4f (%d test images), %d epochs, %.0f s\n", accuracy, test_set.n, config.epochs,
                 clock.seconds());
+    // --full: write into --out instead (to compare a retraining with the shipped file)
     const std::string path = args.full ? args.out("mnist_classifier.ckpt") : "data/models/mnist_classifier.ckpt";
     make_dirs("data/models");
     save_checkpoint(path, classifier_checkpoint(model, config, accuracy));

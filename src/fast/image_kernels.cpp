@@ -13,10 +13,6 @@
 #include <cstring>
 #include <vector>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include "core/image_kernels.h"
 #include "core/kernels.h"
 #include "core/pool.h"
@@ -502,27 +498,8 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
         }
 }
 
-// A training step of an image network holds about a gigabyte of activations and gradients (the U-Net
-// at batch 128), all freed at its end and allocated again by the next. glibc's defaults hand every
-// block above 128 KiB back to the kernel when it is freed, and the next step page-faults it in again:
-// 5.8 million faults in 7 U-Net steps, a third of the time. Here every block comes from the heap
-// (no mmap at all: the 96-channel maps of the U-Net at batch 128, 38.5 MB, are above the largest
-// mmap threshold glibc accepts, 32 MiB), and up to 1.5 GiB of free heap is kept. Set on the first
-// convolution, after every static initialiser (fast/allocator.cpp means to set the same threshold,
-// and a lower trim, at start-up). No value computed depends on it.
-void keep_freed_memory_for_images() {
-#ifdef __GLIBC__
-    static const bool done = [] {
-        return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 1536 << 20) == 1 &&
-               mallopt(M_MMAP_MAX, 0) == 1;
-    }();
-    (void)done;
-#endif
-}
-
 void conv2d_forward_fast(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
                          int W, int OC, int K, int stride, int pad) {
-    keep_freed_memory_for_images();
     if (stride == 1) return conv2d_forward_implicit(out, inp, weight, bias, B, C, H, W, OC, K, pad);
     conv2d_forward_im2col(out, inp, weight, bias, B, C, H, W, OC, K, stride, pad);
 }
