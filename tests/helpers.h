@@ -9,6 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "lessonkit/ddpm.h"
 
 namespace testing_helpers {
@@ -65,6 +67,14 @@ inline std::vector<float> random_values(int64_t n, uint64_t stream, float std = 
 inline double gelu_exact(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
 inline double gelu_derivative_exact(double x) {
     return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
+}
+
+// gradcheck(f, inputs) must pass, on at least one element (the failure says where it was worst).
+inline void check_grad(const ddpm::GradFunction& f, std::vector<ddpm::Tensor> inputs) {
+    const ddpm::GradcheckResult r = ddpm::gradcheck(f, std::move(inputs));
+    INFO("max abs error " << r.max_abs_error << ", worst " << r.worst);
+    CHECK(r.ok);
+    CHECK(r.checked > 0);
 }
 
 }  // namespace testing_helpers

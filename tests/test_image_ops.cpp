@@ -14,13 +14,6 @@ using namespace testing_helpers;
 
 namespace {
 
-void check_grad(const GradFunction& f, std::vector<Tensor> inputs) {
-    GradcheckResult r = gradcheck(f, std::move(inputs));
-    INFO("max abs error " << r.max_abs_error << ", worst " << r.worst);
-    CHECK(r.ok);
-    CHECK(r.checked > 0);
-}
-
 // conv2d by its definition, in double: the oracle for the kernel's values
 double conv_at(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int pad, int groups, int b, int o,
                int oh, int ow) {

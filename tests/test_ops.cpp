@@ -8,17 +8,6 @@
 using namespace ddpm;
 using namespace testing_helpers;
 
-namespace {
-
-void check_grad(const GradFunction& f, std::vector<Tensor> inputs) {
-    GradcheckResult r = gradcheck(f, std::move(inputs));
-    INFO("max abs error " << r.max_abs_error << ", worst " << r.worst);
-    CHECK(r.ok);
-    CHECK(r.checked > 0);
-}
-
-}  // namespace
-
 // ---- ops of the core that are not student tasks ----------------------------------------------
 TEST_CASE("grad: add") {
     check_grad([](const std::vector<Tensor>& in) { return add(in[0], in[1]); },

@@ -19,50 +19,20 @@
 
 #include "core/image_nn.h"
 #include "lessonkit/ddpm.h"
+#include "torch_parity.h"
 
 using namespace ddpm;
+using torch_parity::Block;
+using torch_parity::python_with_torch;
+using torch_parity::read_blocks;
 
 namespace {
 
 const char* kScript = "tests/bench/images_torch.py";
 
-std::string python_with_torch() {
-    for (const char* py : {"python3", "/usr/bin/python3"}) {
-        const std::string probe = std::string(py) + " -c 'import torch' >/dev/null 2>&1";
-        if (std::system(probe.c_str()) == 0) return py;
-    }
-    return "";
-}
-
-struct Block {
-    int rows = 0, cols = 0;
-    std::vector<double> values;
-};
-
 // a tensor of any shape as (dim 0, the rest)
 void write_block(std::ofstream& out, const std::string& name, const Tensor& t) {
-    const int rows = t.dim(0), cols = int(t.numel() / rows);
-    out << name << ' ' << rows << ' ' << cols << '\n';
-    char buf[32];
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        std::snprintf(buf, sizeof buf, "%.9g", double(t.data()[i]));
-        out << buf << (i + 1 == t.numel() ? '\n' : ' ');
-    }
-}
-
-std::map<std::string, Block> read_blocks(const std::string& path) {
-    std::ifstream in(path);
-    std::map<std::string, Block> blocks;
-    std::string name;
-    while (in >> name) {
-        Block b;
-        in >> b.rows >> b.cols;
-        b.values.resize(size_t(b.rows) * size_t(b.cols));
-        for (double& v : b.values) in >> v;
-        if (!in) break;
-        blocks[name] = std::move(b);
-    }
-    return blocks;
+    torch_parity::write_block(out, name, t.dim(0), int(t.numel() / t.dim(0)), t.data());
 }
 
 template <typename Model>
