@@ -24,10 +24,15 @@ void check_writable(const std::string& path) {
     const std::filesystem::path p(path);
     if (p.has_parent_path()) make_dirs(p.parent_path().string());
     const std::string probe = temp_path_for(path);  // a name of this process's own
+    set_in_progress(probe);  // a signal between the fopen and the remove takes the probe with it
     FILE* f = std::fopen(probe.c_str(), "wbx");
-    if (!f) fail(path + ": cannot write: " + std::strerror(errno));
+    if (!f) {
+        clear_in_progress();
+        fail(path + ": cannot write: " + std::strerror(errno));
+    }
     std::fclose(f);
     std::remove(probe.c_str());
+    clear_in_progress();
 }
 
 void check_not_input(const std::string& out_flag, const std::string& out, const std::string& in_flag,

@@ -40,18 +40,6 @@ std::string random_tag() {
     return buf;
 }
 
-void set_in_progress(const std::string& tmp) {
-    if (tmp.size() >= sizeof g_in_progress) return;  // too long to keep: a signal leaves it (not ours to lose)
-    std::memcpy(g_in_progress, tmp.c_str(), tmp.size() + 1);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    g_writing = 1;
-}
-
-void clear_in_progress() {
-    g_writing = 0;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-}
-
 // What a path that exists but is not a regular file is, for a message.
 std::string kind_of(const std::filesystem::file_status& st) {
     using std::filesystem::file_type;
@@ -77,6 +65,18 @@ std::string temp_path_for(const std::string& path) {
     std::lock_guard<std::mutex> lock(g_temp_mutex);
     if (g_temp_tag.empty()) g_temp_tag = random_tag();
     return path + "." + g_temp_tag + "-" + std::to_string(++g_temp_count) + ".tmp";
+}
+
+void set_in_progress(const std::string& tmp) {
+    if (tmp.size() >= sizeof g_in_progress) return;  // too long to keep: a signal leaves it (not ours to lose)
+    std::memcpy(g_in_progress, tmp.c_str(), tmp.size() + 1);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    g_writing = 1;
+}
+
+void clear_in_progress() {
+    g_writing = 0;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
 const char* temp_file_in_progress() { return g_writing ? g_in_progress : ""; }

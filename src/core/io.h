@@ -26,6 +26,10 @@ void set_temp_tag(const std::string& tag);
 // The temporary file write_file_atomic is writing at this moment, or "" (async-signal-safe: a
 // signal handler may unlink it).
 const char* temp_file_in_progress();
+// Marks `tmp` as the temporary file in progress (a name of this process's own, before it is
+// created), so that a signal handler removes it; clear_in_progress when it is gone or renamed.
+void set_in_progress(const std::string& tmp);
+void clear_in_progress();
 
 // The whole of a regular file, at most max_bytes of it; a folder, a FIFO or a device is refused
 // before it is opened (it could block or never end). Throws "<path>: <reason>".
