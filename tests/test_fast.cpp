@@ -59,7 +59,7 @@ TEST_CASE("fast: a FAST=1 build installs every fast kernel and the sampling path
 TEST_CASE("fast: glibc's allocator keeps freed activations (FAST=1 on glibc)") {
     REQUIRE(fast_kernels().installed);
 #if defined(__SANITIZE_ADDRESS__)
-    MESSAGE("AddressSanitizer's allocator stands in for glibc's: mallopt has nothing to tune");
+    MESSAGE("the sanitizer's allocator stands in for glibc's: mallopt has nothing to tune");
 #elif defined(__GLIBC__)
     CHECK(allocator_tuned());
 #else
