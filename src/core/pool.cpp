@@ -8,6 +8,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <signal.h>
+#endif
 #include <vector>
 
 #include "core/common.h"
@@ -102,9 +107,23 @@ void run_chunks(Pool& p, uint64_t gen, bool from_front) {
     inside_chunk = false;
 }
 
+// Workers never take SIGINT or SIGTERM: a program's handler then always runs on the thread that
+// is doing the program's own work (the tool's handlers remove the files it is writing, and must not
+// run beside code that is creating one). POSIX only; elsewhere nothing to do.
+void keep_stop_signals_off_this_thread() {
+#if defined(__unix__) || defined(__APPLE__)
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+#endif
+}
+
 // `seen` is the generation at the worker's creation, read by the creating thread: a worker that
 // read it itself could start late, after the first job was published, and wait for it forever.
 void worker_loop(Pool& p, uint64_t seen) {
+    keep_stop_signals_off_this_thread();
     for (;;) {
         // Spin for a while (cheap wake-up during training), then sleep on the condition variable.
         uint64_t now = seen;
