@@ -98,16 +98,22 @@ Run train_one(const LessonArgs& args, const std::string& set, int steps, Table& 
     return run;
 }
 
+// The step numbers 1..n and the loss smoothed by an exponential moving average (weight 0.02 on
+// each new step): the curve that the raw, noisy per-batch loss hides.
+void smoothed_loss(const std::vector<float>& loss, std::vector<float>& steps, std::vector<float>& smooth) {
+    double ema = loss.front();
+    for (size_t i = 0; i < loss.size(); ++i) {
+        steps.push_back(float(i + 1));
+        ema = 0.98 * ema + 0.02 * loss[i];
+        smooth.push_back(float(ema));
+    }
+}
+
 void plot_run(const LessonArgs& args, const Run& run) {
     plot::Figure fig(1, 3, 440, 340);
     fig.suptitle("Training the eps-model on " + run.set + " (batch 256, Adam 1e-3, linear schedule, T = 1000)");
     std::vector<float> steps, smooth;
-    double ema = run.loss.front();
-    for (size_t i = 0; i < run.loss.size(); ++i) {
-        steps.push_back(float(i + 1));
-        ema = 0.98 * ema + 0.02 * run.loss[i];
-        smooth.push_back(float(ema));
-    }
+    smoothed_loss(run.loss, steps, smooth);
     plot::Axes& a = fig.at(0, 0);
     a.line(steps, run.loss, plot::with_alpha(plot::palette(0), 90), 1.0f, "raw loss (one batch)");
     a.line(steps, smooth, plot::palette(1), 2.0f, "smoothed (EMA 0.98)");
@@ -161,12 +167,7 @@ void plot_snapshots(const LessonArgs& args, const Run& run, Table& table) {
     fig.suptitle("Training on " + run.set + ": the loss (left) and " + std::to_string(kSnapshotRows) +
                  " samples of the EMA model at the marked steps, all from the same x_T (DDPM, 1000 steps)");
     std::vector<float> steps, smooth;
-    double ema = run.loss.front();
-    for (size_t i = 0; i < run.loss.size(); ++i) {
-        steps.push_back(float(i + 1));
-        ema = 0.98 * ema + 0.02 * run.loss[i];
-        smooth.push_back(float(ema));
-    }
+    smoothed_loss(run.loss, steps, smooth);
     plot::Axes& a = fig.at(0, 0);
     a.line(steps, run.loss, plot::with_alpha(plot::palette(0), 70), 1.0f);
     a.line(steps, smooth, plot::palette(1), 2.0f, "smoothed loss");

@@ -375,19 +375,7 @@ void start_memory(const LessonArgs& args) {
             colour[size_t(i)] = row == 0 ? plot::viridis(data.colour[size_t(i)])
                                          : plot::palette(int(data.colour[size_t(i)]));
         auto draw = [&](int col, const std::vector<float>& x, const std::string& title) {
-            std::vector<float> xs, ys;
-            for (int i = 0; i < n; ++i) {
-                xs.push_back(x[size_t(2 * i)]);
-                ys.push_back(x[size_t(2 * i + 1)]);
-            }
-            plot::Axes& ax = fig.at(row, col);
-            ax.scatter(xs, ys, colour, 1.8f);
-            ax.xlim(-3.5f, 3.5f);
-            ax.ylim(-3.5f, 3.5f);
-            ax.equal_aspect();
-            ax.title(title);
-            ax.xlabel("first coordinate");
-            ax.ylabel("second coordinate");
+            toy_scatter(fig.at(row, col), x, n, colour, 1.8f, title);
         };
         draw(0, data.x, set + ": the start x_0");
         for (size_t c = 0; c < starts.size(); ++c) {

@@ -35,19 +35,7 @@ void side_by_side(const LessonArgs& args, const Trainer& tr, const EpsModel& mod
     fig.suptitle("One fixed x_T (1500 points), DDIM with eta = 0 and fewer and fewer steps; last panel: DDPM, 1000 steps");
     const EpsFunction eps = model_eps_function(model);
     auto draw = [&](int col, const std::vector<float>& x, const std::string& title) {
-        std::vector<float> xs, ys;
-        for (int i = 0; i < n; ++i) {
-            xs.push_back(x[size_t(2 * i)]);
-            ys.push_back(x[size_t(2 * i + 1)]);
-        }
-        plot::Axes& ax = fig.at(0, col);
-        ax.scatter(xs, ys, plot::with_alpha(plot::palette(0), 130), 1.3f);
-        ax.xlim(-3.5f, 3.5f);
-        ax.ylim(-3.5f, 3.5f);
-        ax.equal_aspect();
-        ax.title(title);
-        ax.xlabel("first coordinate");
-        ax.ylabel("second coordinate");
+        toy_scatter(fig.at(0, col), x, n, plot::with_alpha(plot::palette(0), 130), 1.3f, title);
     };
     for (size_t c = 0; c < counts.size(); ++c) {
         std::vector<float> x = x_T;

@@ -25,6 +25,42 @@ SetScore score_against_set(const float* samples, int n, const std::string& set, 
     return s;
 }
 
+namespace {
+
+void coordinates(const std::vector<float>& x, int n, std::vector<float>& xs, std::vector<float>& ys) {
+    for (int i = 0; i < n; ++i) {
+        xs.push_back(x[size_t(2 * i)]);
+        ys.push_back(x[size_t(2 * i + 1)]);
+    }
+}
+
+void toy_window(plot::Axes& ax, const std::string& title) {
+    ax.xlim(-3.5f, 3.5f);
+    ax.ylim(-3.5f, 3.5f);
+    ax.equal_aspect();
+    ax.title(title);
+    ax.xlabel("first coordinate");
+    ax.ylabel("second coordinate");
+}
+
+}  // namespace
+
+void toy_scatter(plot::Axes& ax, const std::vector<float>& x, int n, const std::vector<plot::Color>& colours,
+                 float radius, const std::string& title) {
+    std::vector<float> xs, ys;
+    coordinates(x, n, xs, ys);
+    ax.scatter(xs, ys, colours, radius);
+    toy_window(ax, title);
+}
+
+void toy_scatter(plot::Axes& ax, const std::vector<float>& x, int n, plot::Color colour, float radius,
+                 const std::string& title) {
+    std::vector<float> xs, ys;
+    coordinates(x, n, xs, ys);
+    ax.scatter(xs, ys, colour, radius);
+    toy_window(ax, title);
+}
+
 Trainer toy_trainer(const Dataset& data, uint64_t seed) {
     EpsModelConfig mc;
     mc.dim = data.dim;

@@ -14,6 +14,7 @@
 #include "diffusion/metrics.h"
 #include "diffusion/train.h"
 #include "lessonkit/lesson.h"
+#include "lessonkit/plot.h"
 
 namespace ddpm {
 
@@ -36,6 +37,13 @@ struct SetScore {
     DistanceFloor floor;
     double swd_ratio() const { return swd / floor.swd_mean; }
 };
+
+// One panel of a 2-D toy sample: the first n rows of x (n, 2) as points, in the window
+// [-3.5, 3.5]^2 that every toy set fits, equal aspect, axes labelled by coordinate.
+void toy_scatter(plot::Axes& ax, const std::vector<float>& x, int n, const std::vector<plot::Color>& colours,
+                 float radius, const std::string& title);
+void toy_scatter(plot::Axes& ax, const std::vector<float>& x, int n, plot::Color colour, float radius,
+                 const std::string& title);
 
 SetScore score_against_set(const float* samples, int n, const std::string& set, uint64_t seed, int draws = 10);
 
