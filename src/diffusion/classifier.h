@@ -51,6 +51,8 @@ MnistClassifier train_classifier(const ImageSet& train, const ClassifierConfig& 
 double classifier_accuracy(const MnistClassifier& model, const ImageSet& set);
 // The features of n images (n, 1, 28, 28): (n, 128) row-major, in batches without a graph.
 std::vector<float> classifier_features(const MnistClassifier& model, const float* images, int n);
+// The class probabilities (softmax of the logits) of n images: (n, 10) row-major.
+std::vector<double> classifier_probabilities(const MnistClassifier& model, const float* images, int n);
 
 Checkpoint classifier_checkpoint(const MnistClassifier& model, const ClassifierConfig& config, double test_accuracy);
 // source names the file in errors; the architecture and every tensor's shape are checked.

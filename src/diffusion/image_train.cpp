@@ -2,9 +2,15 @@
 
 #include <algorithm>
 
+#include <cmath>
+#include <cstdlib>
+
 #include "core/common.h"
+#include "core/io.h"
 #include "core/ops.h"
 #include "diffusion/diffusion.h"
+#include "diffusion/settings.h"
+#include "diffusion/train.h"
 
 namespace ddpm {
 
@@ -15,9 +21,9 @@ enum EvalStream : uint64_t { kEvalT = 90, kEvalEps = 91, kSplit = 92 };
 
 const char* arch_name(ImageArch arch) { return arch == ImageArch::CNN ? "cnn" : "unet"; }
 
-ImageModel::ImageModel(ImageArch a, Rng& rng) : arch(a) {
+ImageModel::ImageModel(ImageArch a, Rng& rng, const UNetConfig& unet_config) : arch(a) {
     if (arch == ImageArch::CNN) cnn = ImageCNN(rng);
-    else unet = SmallUNet(rng);
+    else unet = UNet(unet_config, rng);
 }
 
 Tensor ImageModel::forward(const Tensor& x, const std::vector<float>& t) const {
@@ -30,7 +36,7 @@ ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s
     : config(c), schedule(std::move(s)), index_rng(c.seed, kImageIndex), t_rng(c.seed, kImageTimestep),
       eps_rng(c.seed, kImageNoise) {
     Rng init(c.seed, kImageInit);
-    model = ImageModel(arch, init);
+    model = ImageModel(arch, init, c.unet);
     params = model.params();
     AdamConfig ac;
     ac.lr = c.lr;
@@ -65,7 +71,7 @@ float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& row
 
 ImageModel ImageTrainer::ema_model() const {
     Rng init(config.seed, kImageInit);
-    ImageModel copy(model.arch, init);
+    ImageModel copy(model.arch, init, config.unet);
     Params p = copy.params();
     ema.copy_to(p);
     return copy;
@@ -109,6 +115,149 @@ EpsFunction image_eps_function(const ImageModel& model) {
             std::copy(eps.data(), eps.data() + eps.numel(), eps_out + int64_t(begin) * D);
         }
     };
+}
+
+// ---- checkpoints ------------------------------------------------------------------------------------
+namespace {
+
+void add_arch_entries(Checkpoint& c, const ImageModel& m) {
+    c.set_meta("model.kind", "image");
+    c.set_meta("model.arch", arch_name(m.arch));
+    if (m.arch == ImageArch::UNet) {
+        const UNetConfig& u = m.unet.config;
+        c.set_meta("unet.block", unet_block_name(u.block));
+        c.set_meta("unet.channels", std::to_string(u.c0) + "," + std::to_string(u.c1) + "," + std::to_string(u.c2));
+        c.set_meta("unet.zero_head", u.zero_head ? "1" : "0");
+    }
+}
+
+std::string entry(const Checkpoint& c, const char* key, const std::string& source) {
+    if (!c.has_meta(key)) fail(source + ": no entry '" + key + "'");
+    return c.get_meta(key);
+}
+
+// The architecture entries, checked before anything is allocated.
+void read_arch_entries(const Checkpoint& c, const std::string& source, ImageArch& arch, UNetConfig& u) {
+    if (entry(c, "model.kind", source) != "image") fail(source + ": not an image model (entry 'model.kind')");
+    const std::string a = entry(c, "model.arch", source);
+    if (a == "cnn") {
+        arch = ImageArch::CNN;
+        return;
+    }
+    if (a != "unet") fail(source + ": entry 'model.arch' is neither cnn nor unet");
+    arch = ImageArch::UNet;
+    const std::string block = entry(c, "unet.block", source);
+    if (block == "residual") u.block = UNetBlockKind::Residual;
+    else if (block == "convnext") u.block = UNetBlockKind::ConvNeXt;
+    else fail(source + ": entry 'unet.block' is neither residual nor convnext");
+    const std::string ch = entry(c, "unet.channels", source);
+    int c0 = 0, c1 = 0, c2 = 0, used = 0;
+    if (std::sscanf(ch.c_str(), "%d,%d,%d%n", &c0, &c1, &c2, &used) != 3 || size_t(used) != ch.size() || c0 < 8 ||
+        c1 < 8 || c2 < 8 || c0 > 512 || c1 > 512 || c2 > 512 || c0 % 8 || c1 % 8 || c2 % 8)
+        fail(source + ": entry 'unet.channels' is not three multiples of 8 from 8 to 512");
+    u.c0 = c0;
+    u.c1 = c1;
+    u.c2 = c2;
+    const std::string z = entry(c, "unet.zero_head", source);
+    if (z != "0" && z != "1") fail(source + ": entry 'unet.zero_head' is not 0 or 1");
+    u.zero_head = z == "1";
+}
+
+void copy_tensor(const Checkpoint& c, const std::string& name, const Tensor& like, std::vector<float>& out,
+                 const std::string& source) {
+    const Tensor* t = c.find_tensor(name);
+    if (!t || t->shape() != like.shape()) fail(source + ": tensor '" + name + "' is missing or misshapen");
+    out.assign(t->data(), t->data() + t->numel());
+}
+
+int64_t count_entry(const Checkpoint& c, const char* key, const std::string& source) {
+    return checkpoint_setting(c, IntSetting{nullptr, key, 0, INT64_MAX, 0}, source);
+}
+
+}  // namespace
+
+Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
+    Checkpoint c;
+    add_arch_entries(c, tr.model);
+    add_schedule_entries(c, tr.schedule);
+    c.set_meta("train.batch", std::to_string(tr.config.batch));
+    c.set_meta("train.lr", fmt_exact(tr.config.lr));
+    c.set_meta("train.ema_decay", fmt_exact(tr.config.ema_decay));
+    c.set_meta("train.clip", fmt_exact(tr.config.clip));
+    c.set_meta("train.seed", std::to_string(tr.config.seed));
+    c.set_meta("train.step", std::to_string(tr.step));
+    c.set_meta("adam.t", std::to_string(tr.adam.t));
+    c.set_meta("ema.updates", std::to_string(tr.ema.updates));
+    c.set_meta("rng.index", std::to_string(tr.index_rng.counter));
+    c.set_meta("rng.t", std::to_string(tr.t_rng.counter));
+    c.set_meta("rng.eps", std::to_string(tr.eps_rng.counter));
+    add_params(c, tr.params);
+    for (size_t k = 0; k < tr.params.size(); ++k) {
+        const Shape& shape = tr.params[k].tensor.shape();
+        c.add_tensor("ema." + tr.params[k].name, Tensor::from(shape, tr.ema.shadow[k]));
+        if (tr.adam.m.size() == tr.params.size()) {
+            c.add_tensor("adam.m." + tr.params[k].name, Tensor::from(shape, tr.adam.m[k]));
+            c.add_tensor("adam.v." + tr.params[k].name, Tensor::from(shape, tr.adam.v[k]));
+        }
+    }
+    return c;
+}
+
+ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::string& source) {
+    ImageArch arch = ImageArch::CNN;
+    ImageTrainConfig tc;
+    read_arch_entries(c, source, arch, tc.unet);
+    Schedule s = schedule_from_entries(c, source);
+    tc.batch = int(checkpoint_setting(c, setting::batch, source));
+    tc.lr = float(checkpoint_setting(c, setting::lr, source));
+    tc.ema_decay = float(checkpoint_setting(c, setting::ema, source));
+    tc.seed = uint64_t(checkpoint_setting(c, setting::seed, source));
+    {
+        const std::string text = entry(c, "train.clip", source);
+        char* end = nullptr;
+        tc.clip = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(tc.clip))
+            fail(source + ": entry 'train.clip' is not a finite number");
+    }
+    ImageTrainer tr(arch, tc, s);
+    read_params(c, tr.params, source);
+    for (size_t k = 0; k < tr.params.size(); ++k)
+        copy_tensor(c, "ema." + tr.params[k].name, tr.params[k].tensor, tr.ema.shadow[k], source);
+    tr.step = count_entry(c, "train.step", source);
+    tr.adam.t = count_entry(c, "adam.t", source);
+    tr.ema.updates = count_entry(c, "ema.updates", source);
+    if (c.find_tensor("adam.m." + tr.params[0].name)) {
+        tr.adam.m.assign(tr.params.size(), {});
+        tr.adam.v.assign(tr.params.size(), {});
+        for (size_t k = 0; k < tr.params.size(); ++k) {
+            copy_tensor(c, "adam.m." + tr.params[k].name, tr.params[k].tensor, tr.adam.m[k], source);
+            copy_tensor(c, "adam.v." + tr.params[k].name, tr.params[k].tensor, tr.adam.v[k], source);
+        }
+    }
+    tr.index_rng.counter = uint64_t(count_entry(c, "rng.index", source));
+    tr.t_rng.counter = uint64_t(count_entry(c, "rng.t", source));
+    tr.eps_rng.counter = uint64_t(count_entry(c, "rng.eps", source));
+    return tr;
+}
+
+Checkpoint image_model_checkpoint(const ImageModel& model, const Schedule& s) {
+    Checkpoint c;
+    add_arch_entries(c, model);
+    add_schedule_entries(c, s);
+    add_params(c, model.params());
+    return c;
+}
+
+ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& source, Schedule& schedule) {
+    ImageArch arch = ImageArch::CNN;
+    UNetConfig u;
+    read_arch_entries(c, source, arch, u);
+    schedule = schedule_from_entries(c, source);
+    Rng init(0, kImageInit);
+    ImageModel model(arch, init, u);
+    Params p = model.params();
+    read_params(c, p, source);
+    return model;
 }
 
 void split_80_20(int n, uint64_t seed, std::vector<int>& train_rows, std::vector<int>& val_rows) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checkpoint.h"
 #include "core/image_nn.h"
 #include "core/optim.h"
 #include "diffusion/images.h"
@@ -24,10 +25,10 @@ const char* arch_name(ImageArch arch);  // "cnn", "unet"
 struct ImageModel {
     ImageArch arch = ImageArch::CNN;
     ImageCNN cnn;
-    SmallUNet unet;
+    UNet unet;
 
     ImageModel() = default;
-    ImageModel(ImageArch arch, Rng& rng);
+    ImageModel(ImageArch arch, Rng& rng, const UNetConfig& unet_config = UNetConfig{});
     Tensor forward(const Tensor& x, const std::vector<float>& t) const;  // (B,1,28,28), B timesteps
     Params params() const;
 };
@@ -38,6 +39,7 @@ struct ImageTrainConfig {
     float ema_decay = 0.999f;  // with the warm-up of optim.h
     double clip = 1.0;
     uint64_t seed = 0;
+    UNetConfig unet;           // the U-Net's block kind and widths (arch = UNet only)
 };
 
 enum ImageTrainStream : uint64_t { kImageInit = 80, kImageIndex = 81, kImageTimestep = 82, kImageNoise = 83 };
@@ -57,6 +59,16 @@ struct ImageTrainer {
     float train_step(const ImageSet& data, const std::vector<int>& rows);
     ImageModel ema_model() const;
 };
+
+// The whole training state (weights, EMA, Adam's moments, counters, schedule, settings): a trainer
+// rebuilt from it continues with the same bits as one that never stopped.
+Checkpoint image_trainer_checkpoint(const ImageTrainer& tr);
+ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::string& source);
+
+// A model to sample from: the architecture, the schedule and one set of weights (the EMA's, as
+// shipped in data/models/), without the optimiser. The reader checks every entry and shape.
+Checkpoint image_model_checkpoint(const ImageModel& model, const Schedule& s);
+ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& source, Schedule& schedule);
 
 // L_simple of `model` on n fixed triples (x_0 = data.image(rows[k % rows.size()]), t and eps drawn
 // from Rng(seed, ...)), without a graph: the validation and test loss, the same triples every call.

@@ -159,6 +159,32 @@ int64_t counter(const Checkpoint& c, const char* key, const std::string& source)
 
 }  // namespace
 
+void add_schedule_entries(Checkpoint& c, const Schedule& s) {
+    // the schedule is stored as its betas, so any schedule round-trips exactly
+    c.set_meta("schedule.name", s.name);
+    c.set_meta("schedule.T", std::to_string(s.T));
+    std::string beta_bits;
+    for (double b : s.beta) beta_bits += fmt_exact(b) + " ";
+    c.set_meta("schedule.beta_f64", beta_bits);
+}
+
+Schedule schedule_from_entries(const Checkpoint& c, const std::string& source) {
+    // the exact doubles from the text entry
+    if (!c.has_meta("schedule.name")) fail(source + ": no entry 'schedule.name'");
+    if (!c.has_meta("schedule.beta_f64")) fail(source + ": no entry 'schedule.beta_f64'");
+    std::vector<double> beta;
+    const std::string text = c.get_meta("schedule.beta_f64");
+    const char* p = text.c_str();
+    char* end = nullptr;
+    for (double v = std::strtod(p, &end); end != p; v = std::strtod(p, &end)) {
+        beta.push_back(v);
+        p = end;
+    }
+    const int64_t T = checkpoint_setting(c, setting::T, source);
+    if (int64_t(beta.size()) != T + 1) fail(source + ": schedule has " + std::to_string(beta.size()) + " betas for T = " + std::to_string(T));
+    return schedule_from_betas(c.get_meta("schedule.name"), beta);
+}
+
 Checkpoint trainer_checkpoint(const Trainer& tr) {
     Checkpoint c;
     const EpsModelConfig& m = tr.model.config;
@@ -168,12 +194,7 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
     c.set_meta("model.layers", std::to_string(m.layers));
     c.set_meta("model.residual", m.residual ? "1" : "0");
     c.set_meta("model.act", activation_name(m.act));
-    // the schedule is stored as its betas, so any schedule round-trips exactly
-    c.set_meta("schedule.name", tr.schedule.name);
-    c.set_meta("schedule.T", std::to_string(tr.schedule.T));
-    std::string beta_bits;
-    for (double b : tr.schedule.beta) beta_bits += fmt_exact(b) + " ";
-    c.set_meta("schedule.beta_f64", beta_bits);
+    add_schedule_entries(c, tr.schedule);
     c.set_meta("train.batch", std::to_string(tr.config.batch));
     c.set_meta("train.lr", fmt_exact(tr.config.lr));
     c.set_meta("train.ema_decay", fmt_exact(tr.config.ema_decay));
@@ -206,20 +227,7 @@ Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) 
     m.layers = int(checkpoint_setting(c, setting::layers, source));
     m.residual = checkpoint_setting(c, IntSetting{nullptr, "model.residual", 0, 1, 0}, source) == 1;
     m.act = parse_activation(c.get_meta("model.act"));
-    // schedule: the exact doubles from the text entry
-    std::vector<double> beta;
-    {
-        const std::string text = c.get_meta("schedule.beta_f64");
-        const char* p = text.c_str();
-        char* end = nullptr;
-        for (double v = std::strtod(p, &end); end != p; v = std::strtod(p, &end)) {
-            beta.push_back(v);
-            p = end;
-        }
-    }
-    const int64_t T = checkpoint_setting(c, setting::T, source);
-    if (int64_t(beta.size()) != T + 1) fail(source + ": schedule has " + std::to_string(beta.size()) + " betas for T = " + std::to_string(T));
-    Schedule s = schedule_from_betas(c.get_meta("schedule.name"), beta);
+    Schedule s = schedule_from_entries(c, source);
     TrainConfig tc;
     tc.batch = int(checkpoint_setting(c, setting::batch, source));
     tc.lr = float(checkpoint_setting(c, setting::lr, source));

@@ -62,6 +62,9 @@ struct Trainer {
 // EMA weights, Adam's moments and step, the RNG counters. Extra metadata (data normalisation, ...)
 // can be added by the caller.
 Checkpoint trainer_checkpoint(const Trainer& trainer);
+// The schedule as checkpoint entries (schedule.name, schedule.T, its betas as exact text), and back.
+void add_schedule_entries(Checkpoint& c, const Schedule& s);
+Schedule schedule_from_entries(const Checkpoint& c, const std::string& source);
 // Rebuilds a Trainer from such a checkpoint (source names the file in errors).
 Trainer trainer_from_checkpoint(const Checkpoint& ckpt, const std::string& source);
 

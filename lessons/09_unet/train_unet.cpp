@@ -1,0 +1,169 @@
+// make unet-checkpoint: trains lesson 09's U-Net (core/image_nn.h, residual blocks) on MNIST and
+// writes the checkpoint that lesson 09 and `ddpm sample` draw digits from, with its training log:
+//
+//   data/models/mnist_unet.ckpt          the EMA weights and the schedule (what is shipped)
+//   data/models/mnist_unet_train.log     one line per epoch: losses, the classifier's figures, time
+//   data/models/mnist_unet.state         the whole training state (weights, EMA, Adam, counters)
+//
+// The recipe: cosine schedule, T = 1000 ([003] §4), Adam at 1e-3 with batch 64 (what
+// ../shared/PERFORMANCE-NOTES.md found to buy digits soonest), EMA 0.999 with its warm-up, gradient
+// clipping at 1, on the 80% split of the 60,000 training images. An "epoch" is 750 steps
+// (48,000 images, drawn with replacement).
+//
+// Training takes hours, so it saves its state every --every steps and at each epoch's end, and starts
+// from the state file when there is one: stopped and resumed, it gives the same bits as one run that
+// never stopped, on any thread count. After each epoch the EMA model draws --samples digits (DDIM,
+// 50 steps, from one fixed x_T) and the shipped classifier scores them.
+#include <cstdio>
+#include <filesystem>
+
+#include "diffusion/ddim.h"
+#include "diffusion/image_train.h"
+#include "lessonkit/ddpm.h"
+#include "lessonkit/mnist.h"
+#include "lessonkit/plot.h"
+
+using namespace ddpm;
+
+namespace {
+
+const int kStepsPerEpoch = 750, kValImages = 1000, kDdimSteps = 50;
+enum Stream : uint64_t { kValTriples = 1, kSampleStart = 2, kSampleNoise = 3 };
+
+struct Flags {
+    int epochs = 30, every = 250, samples = 250, threads = default_num_threads();
+    std::string state = "data/models/mnist_unet.state", model = "data/models/mnist_unet.ckpt",
+                log = "data/models/mnist_unet_train.log", grids = "out/09_unet/training";
+};
+
+Flags parse_flags(int argc, char** argv) {
+    Flags f;
+    for (int i = 1; i < argc; ++i) {
+        const std::string flag = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) fail(flag + ": missing value");
+            return argv[++i];
+        };
+        if (flag == "--epochs") f.epochs = int(parse_int(value(), 1, 10000, "--epochs"));
+        else if (flag == "--every") f.every = int(parse_int(value(), 1, 1000000, "--every"));
+        else if (flag == "--samples") f.samples = int(parse_int(value(), 10, 10000, "--samples"));
+        else if (flag == "--threads") f.threads = int(parse_int(value(), 1, 256, "--threads"));
+        else if (flag == "--state") f.state = value();
+        else if (flag == "--model") f.model = value();
+        else if (flag == "--log") f.log = value();
+        else if (flag == "--grids") f.grids = value();
+        else if (flag == "--help" || flag == "-h") {
+            std::printf("usage: %s [--epochs N] [--every STEPS] [--samples N] [--threads N] [--state F] [--model F] "
+                        "[--log F] [--grids DIR]\n", argv[0]);
+            std::exit(0);
+        } else fail("unknown flag '" + flag + "' (try --help)");
+    }
+    return f;
+}
+
+ImageTrainConfig recipe() {
+    ImageTrainConfig c;
+    c.batch = 64;
+    c.lr = 1e-3f;
+    c.ema_decay = 0.999f;
+    c.clip = 1.0;
+    c.seed = 0;
+    c.unet = unet_residual_config();
+    return c;
+}
+
+// The state file holds the trainer and the log so far (the log's lines carry wall times, so the
+// state's bytes vary between runs; the weights in it do not).
+void save_state(const Flags& f, const ImageTrainer& tr, const std::string& log, double seconds) {
+    Checkpoint c = image_trainer_checkpoint(tr);
+    c.set_meta("log.text", log);
+    c.set_meta("log.seconds", fmt_exact(seconds));
+    save_checkpoint(f.state, c);
+}
+
+int train(int argc, char** argv) {
+    const Flags f = parse_flags(argc, argv);
+    set_num_threads(f.threads);
+    const ImageSet train_set = load_mnist("train"), test_set = load_mnist("test");
+    const MnistClassifier judge = load_scorer(test_set);
+    std::vector<int> train_rows, val_rows;
+    split_80_20(train_set.n, 0, train_rows, val_rows);
+
+    std::string log;
+    double seconds = 0.0;
+    ImageTrainer tr = [&] {
+        if (!std::filesystem::exists(f.state)) return ImageTrainer(ImageArch::UNet, recipe(), cosine_schedule(1000));
+        const Checkpoint c = load_checkpoint(f.state);
+        ImageTrainer t = image_trainer_from_checkpoint(c, f.state);
+        if (c.has_meta("log.text")) log = c.get_meta("log.text");
+        if (c.has_meta("log.seconds")) seconds = std::strtod(c.get_meta("log.seconds").c_str(), nullptr);
+        std::fprintf(stderr, "resuming %s at step %lld (%.0f s of training so far)\n", f.state.c_str(),
+                     (long long)t.step, seconds);
+        return t;
+    }();
+    if (tr.step == 0) {
+        log = "# lesson 09's U-Net on MNIST: " + std::to_string(count_values(tr.params)) +
+              " parameters, cosine T=1000, Adam 1e-3, batch 64, EMA 0.999, " + std::to_string(kStepsPerEpoch) +
+              " steps per epoch, threads do not change the bits\n"
+              "# epoch step train_loss val_loss(EMA) confidence min_class_fraction frechet floor samples "
+              "seconds images_per_s\n";
+    }
+    make_dirs(f.grids);
+    const int64_t last = int64_t(f.epochs) * kStepsPerEpoch;
+    Stopwatch clock;
+    double epoch_loss = 0.0;
+    int in_epoch = 0;
+    const double seconds_at_start = seconds;
+    const int64_t step_at_start = tr.step;
+    while (tr.step < last) {
+        epoch_loss += tr.train_step(train_set, train_rows);
+        ++in_epoch;
+        const double now = seconds_at_start + clock.seconds();
+        if (tr.step % 50 == 0) {
+            const double rate = double(tr.step - step_at_start) * tr.config.batch / clock.seconds();
+            std::fprintf(stderr, "  step %lld/%lld  loss %.4f  %.0f images/s  ETA %.0f min\n", (long long)tr.step,
+                         (long long)last, epoch_loss / in_epoch, rate,
+                         double(last - tr.step) * tr.config.batch / rate / 60.0);
+        }
+        if (tr.step % kStepsPerEpoch == 0) {
+            const int epoch = int(tr.step / kStepsPerEpoch);
+            const ImageModel ema = tr.ema_model();
+            const double val = image_eval_loss(ema, tr.schedule, train_set, val_rows, kValImages, kValTriples);
+            std::vector<float> x(size_t(f.samples) * 784);
+            Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
+            ddim_sample(x.data(), f.samples, 784, tr.schedule, image_eps_function(ema),
+                        ddim_timesteps(tr.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise);
+            for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+            const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
+            char line[400];
+            // the loss over this epoch's steps when the run covered the whole epoch, else "-"
+            const std::string train_loss = in_epoch == kStepsPerEpoch ? fmt(epoch_loss / in_epoch, 5) : "-";
+            std::snprintf(line, sizeof line, "%d %lld %s %.5f %.3f %.3f %.1f %.1f %d %.0f %.0f\n", epoch,
+                          (long long)tr.step, train_loss.c_str(), val, d.mean_confidence, d.min_class_fraction,
+                          d.fd.distance, d.fd.floor, f.samples, now,
+                          double(tr.step - step_at_start) * tr.config.batch / clock.seconds());
+            log += line;
+            std::fprintf(stderr, "epoch %s", line);
+            plot::save_image_grid(f.grids + "/epoch" + std::to_string(epoch) + ".png", x.data(), 100, 1, 28, 28, 10,
+                                  -1.0f, 1.0f, 2);
+            save_state(f, tr, log, now);
+            Checkpoint m = image_model_checkpoint(ema, tr.schedule);
+            m.set_meta("train.recipe", "lessons/09_unet/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
+            m.set_meta("train.step", std::to_string(tr.step));
+            m.set_meta("train.epochs", std::to_string(epoch));
+            save_checkpoint(f.model, m);
+            write_file_atomic(f.log, log);
+            epoch_loss = 0.0;
+            in_epoch = 0;
+        } else if (tr.step % f.every == 0) {
+            save_state(f, tr, log, now);
+        }
+    }
+    std::printf("%s", log.c_str());
+    std::printf("wrote %s and %s (%lld steps)\n", f.model.c_str(), f.log.c_str(), (long long)tr.step);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run_main("train_unet", train, argc, argv); }
