@@ -30,6 +30,8 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L07.1", 3, "the DDIM update with eta (src/diffusion/ddim.cpp, ddim_step)"},
         {"L07.2", 2, "the DDIM timestep subsequence (src/diffusion/ddim.cpp, ddim_timesteps)"},
         {"L08.1", 3, "SSIM in one window (src/diffusion/image_metrics.cpp, ssim)"},
+        {"L09.1", 3, "the residual block of Ho et al. with the time embedding (src/core/image_nn.cpp, ResBlock2d::forward)"},
+        {"L09.2", 2, "[003]'s ConvNeXt block (src/core/image_nn.cpp, ConvNeXtBlock2d::forward)"},
     };
     return tasks;
 }

@@ -19,6 +19,7 @@
 
 #include "diffusion/ddim.h"
 #include "diffusion/image_train.h"
+#include "diffusion/sampler.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/plot.h"
@@ -32,6 +33,9 @@ enum Stream : uint64_t { kValTriples = 1, kSampleStart = 2, kSampleNoise = 3 };
 
 struct Flags {
     int epochs = 30, every = 250, samples = 250, threads = default_num_threads();
+    std::string score;          // --score FILE: measure a model file instead of training
+    std::string sampler = "both";
+    std::string note;           // --note TEXT: a "# TEXT" line added to the log at this start
     std::string state = "data/models/mnist_unet.state", model = "data/models/mnist_unet.ckpt",
                 log = "data/models/mnist_unet_train.log", grids = "out/09_unet/training";
 };
@@ -52,9 +56,17 @@ Flags parse_flags(int argc, char** argv) {
         else if (flag == "--model") f.model = value();
         else if (flag == "--log") f.log = value();
         else if (flag == "--grids") f.grids = value();
+        else if (flag == "--score") f.score = value();
+        else if (flag == "--note") f.note = value();
+        else if (flag == "--sampler") {
+            f.sampler = value();
+            if (f.sampler != "ddim" && f.sampler != "ddpm" && f.sampler != "both")
+                fail("--sampler is ddim, ddpm or both, got '" + f.sampler + "'");
+        }
         else if (flag == "--help" || flag == "-h") {
             std::printf("usage: %s [--epochs N] [--every STEPS] [--samples N] [--threads N] [--state F] [--model F] "
-                        "[--log F] [--grids DIR]\n", argv[0]);
+                        "[--log F] [--grids DIR]\n       %s --score MODEL [--samples N] [--sampler ddim|ddpm|both] [--threads N]\n",
+                        argv[0], argv[0]);
             std::exit(0);
         } else fail("unknown flag '" + flag + "' (try --help)");
     }
@@ -81,11 +93,49 @@ void save_state(const Flags& f, const ImageTrainer& tr, const std::string& log, 
     save_checkpoint(f.state, c);
 }
 
+// --score: issue 18's three figures for a model file, on --samples digits from x_T ~ N(0, I)
+// (Rng(0, kSampleStart)): DDPM (1000 steps, beta-tilde, x_0 clipped) and DDIM (50 steps, eta 0).
+int score(const Flags& f, const ImageSet& train_set, const ImageSet& test_set, const MnistClassifier& judge) {
+    Schedule s;
+    const ImageModel model = image_model_from_checkpoint(load_checkpoint(f.score), f.score, s);
+    std::printf("%s: %d digits, classifier data/models/mnist_classifier.ckpt, real floor: the first %d training "
+                "images against the first %d test images\n", f.score.c_str(), f.samples, f.samples, f.samples);
+    for (const char* sampler : {"ddpm", "ddim"}) {
+        if (f.sampler != "both" && f.sampler != sampler) continue;
+        std::vector<float> x(size_t(f.samples) * 784);
+        Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
+        Stopwatch clock;
+        if (std::string(sampler) == "ddpm") {
+            SampleOptions o;
+            o.seed = kSampleNoise;
+            o.clip_x0 = 1.0f;
+            ddpm_sample(x.data(), f.samples, 784, s, image_eps_function(model), o);
+        } else {
+            ddim_sample_clipped(x.data(), f.samples, 784, s, image_eps_function(model),
+                                ddim_timesteps(s.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
+        }
+        const double seconds = clock.seconds();
+        for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+        const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
+        std::string counts;
+        for (int k = 0; k < 10; ++k) counts += (k ? " " : "") + std::to_string(d.per_class[size_t(k)]);
+        std::printf("%s %s: confidence %.3f (needs >= 0.9), rarest class %.3f (needs >= 0.05), frechet %.2f, floor %.2f, "
+                    "ratio %.2f (needs <= 5); per class %s; %.0f s\n",
+                    sampler, std::string(sampler) == "ddpm" ? "1000 steps" : "50 steps", d.mean_confidence,
+                    d.min_class_fraction, d.fd.distance, d.fd.floor, d.fd.distance / d.fd.floor, counts.c_str(), seconds);
+        plot::save_image_grid(f.grids + "/score_" + sampler + ".png", x.data(), std::min(100, f.samples), 1, 28, 28, 10,
+                              -1.0f, 1.0f, 2);
+    }
+    return 0;
+}
+
 int train(int argc, char** argv) {
     const Flags f = parse_flags(argc, argv);
     set_num_threads(f.threads);
     const ImageSet train_set = load_mnist("train"), test_set = load_mnist("test");
     const MnistClassifier judge = load_scorer(test_set);
+    make_dirs(f.grids);
+    if (!f.score.empty()) return score(f, train_set, test_set, judge);
     std::vector<int> train_rows, val_rows;
     split_80_20(train_set.n, 0, train_rows, val_rows);
 
@@ -108,7 +158,7 @@ int train(int argc, char** argv) {
               "# epoch step train_loss val_loss(EMA) confidence min_class_fraction frechet floor samples "
               "seconds images_per_s\n";
     }
-    make_dirs(f.grids);
+    if (!f.note.empty()) log += "# at step " + std::to_string(tr.step) + ": " + f.note + "\n";
     const int64_t last = int64_t(f.epochs) * kStepsPerEpoch;
     Stopwatch clock;
     double epoch_loss = 0.0;
@@ -131,8 +181,8 @@ int train(int argc, char** argv) {
             const double val = image_eval_loss(ema, tr.schedule, train_set, val_rows, kValImages, kValTriples);
             std::vector<float> x(size_t(f.samples) * 784);
             Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
-            ddim_sample(x.data(), f.samples, 784, tr.schedule, image_eps_function(ema),
-                        ddim_timesteps(tr.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise);
+            ddim_sample_clipped(x.data(), f.samples, 784, tr.schedule, image_eps_function(ema),
+                                ddim_timesteps(tr.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
             for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
             const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
             char line[400];

@@ -52,11 +52,13 @@ ResBlock2d::ResBlock2d(int in_channels, int out_channels, int time_dim, int grou
 }
 
 Tensor ResBlock2d::forward(const Tensor& x, const Tensor& time_act) const {
+    // BEGIN SOLUTION L09.1
     // silu(norm(x)) as one op (group_norm_silu): the same bits, one pass over the map
     Tensor h = conv1.forward(group_norm_silu(x, norm1.gamma, norm1.beta, norm1.groups, norm1.eps));
     h = add_channel_vector(h, time.forward(time_act));
     h = conv2.forward(group_norm_silu(h, norm2.gamma, norm2.beta, norm2.groups, norm2.eps));
     return add(h, has_skip ? skip.forward(x) : x);
+    // END SOLUTION
 }
 
 void ResBlock2d::collect(Params& params, const std::string& prefix) const {
@@ -126,10 +128,12 @@ ConvNeXtBlock2d::ConvNeXtBlock2d(int in_channels, int out_channels, int time_dim
 }
 
 Tensor ConvNeXtBlock2d::forward(const Tensor& x, const Tensor& time_act) const {
+    // BEGIN SOLUTION L09.2
     Tensor h = add_channel_vector(depthwise.forward(x), time.forward(time_act));
     h = conv2.forward(gelu(conv1.forward(h)));
     h = channel_layer_norm(h, norm_gamma, norm_beta);  // [003]: after the convolutions, before the add
     return add(h, has_skip ? skip.forward(x) : x);
+    // END SOLUTION
 }
 
 void ConvNeXtBlock2d::collect(Params& params, const std::string& prefix) const {

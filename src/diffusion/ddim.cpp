@@ -49,6 +49,12 @@ void ddim_step(float* x_prev, const float* x_t, const float* eps, const float* z
 
 void ddim_sample(float* x, int rows, int dim, const Schedule& s, const EpsFunction& eps_fn, const std::vector<int>& tau,
                  float eta, uint64_t seed, const std::function<void(int, const float*)>& record) {
+    ddim_sample_clipped(x, rows, dim, s, eps_fn, tau, eta, seed, 0.0f, record);
+}
+
+void ddim_sample_clipped(float* x, int rows, int dim, const Schedule& s, const EpsFunction& eps_fn,
+                         const std::vector<int>& tau, float eta, uint64_t seed, float clip_x0,
+                         const std::function<void(int, const float*)>& record) {
     if (tau.empty() || tau.back() != s.T) fail("ddim_sample: the subsequence must end at T = " + std::to_string(s.T));
     const int64_t n = int64_t(rows) * dim;
     std::vector<float> eps(static_cast<size_t>(n)), z(static_cast<size_t>(n), 0.0f);
@@ -57,6 +63,13 @@ void ddim_sample(float* x, int rows, int dim, const Schedule& s, const EpsFuncti
     for (size_t k = tau.size(); k-- > 0;) {
         const int t = tau[k], t_prev = k > 0 ? tau[k - 1] : 0;
         eps_fn(eps.data(), x, rows, t);
+        if (clip_x0 > 0.0f) {
+            const double ab = s.alpha_bar[size_t(t)], a = std::sqrt(ab), b = std::sqrt(1.0 - ab);
+            for (int64_t i = 0; i < n; ++i) {
+                const double x0 = std::fmin(std::fmax((x[i] - b * eps[size_t(i)]) / a, -double(clip_x0)), double(clip_x0));
+                eps[size_t(i)] = float((x[i] - a * x0) / b);
+            }
+        }
         if (eta > 0.0f) noise.fill_normal(z.data(), n);
         ddim_step(x, x, eps.data(), z.data(), n, s, t, t_prev, eta);
         if (record) record(t_prev, x);
