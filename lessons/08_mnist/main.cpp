@@ -146,8 +146,7 @@ void metrics_on_known_cases(const LessonArgs& args, const ImageSet& test) {
     t.save_tsv(args.out("metrics_known.tsv"));
 }
 
-// ---- 3. the scorer: a classifier trained here -----------------------------------------------------
-// data/models/mnist_classifier.ckpt (make classifier); trained here when it is missing.
+// ---- 3. the scorer: a classifier trained here (load_scorer and frechet, src/lessonkit/mnist.h) ---
 // ---- 4. training [003]'s CNN ---------------------------------------------------------------------
 struct Run {
     std::string name;
