@@ -22,9 +22,11 @@
 #include "core/safetensors.h"
 #include "diffusion/image_train.h"
 #include "diffusion/schedule.h"
+#include "ddpm_run.h"
 #include "helpers.h"
 
 using namespace ddpm;
+using testing_helpers::run_ddpm;
 using testing_helpers::TempDir;
 
 namespace {
@@ -62,31 +64,6 @@ std::string error_of(const std::string& bytes) {
         return e.what();
     }
     return "(parsed)";
-}
-
-// Runs `ddpm args...` in-process with stdout and stderr sent to files of tmp; returns the status.
-int run_ddpm(const TempDir& tmp, std::vector<std::string> args, std::string* err = nullptr) {
-    args.insert(args.begin(), "ddpm");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const int saved_out = dup(1), saved_err = dup(2);
-    FILE* o = std::fopen((tmp / "out.txt").c_str(), "wb");
-    FILE* e = std::fopen((tmp / "err.txt").c_str(), "wb");
-    dup2(fileno(o), 1);
-    dup2(fileno(e), 2);
-    std::fclose(o);
-    std::fclose(e);
-    const int status = run_main("ddpm", ddpm_main, int(argv.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    if (err) *err = read_file(tmp / "err.txt");
-    return status;
 }
 
 }  // namespace
