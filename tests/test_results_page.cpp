@@ -115,8 +115,7 @@ bool screenshot(const fs::path& page, const TempDir& tmp, int width, int height,
                             " --window-size=" + std::to_string(width) + "," + std::to_string(height) + " 'file://" +
                             fs::absolute(page).string() + "' > " + tmp / "chromium.log" + " 2>&1";
     const int status = std::system(cmd.c_str());
-    INFO(cmd << "\n" << read(tmp / "chromium.log"));
-    REQUIRE(status == 0);
+    REQUIRE_MESSAGE(status == 0, cmd << "\n" << read(tmp / "chromium.log"));
     std::error_code ec;
     if (fs::is_directory("build", ec)) {
         fs::create_directories("build/screenshots", ec);
