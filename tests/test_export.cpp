@@ -217,6 +217,13 @@ TEST_CASE("export: a model of ddpm train exports, imports and samples the same r
     REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "raw.ckpt", "--out", tmp / "d.csv", "--n", "20", "--threads", "1"}) == 0);
     CHECK(read_file(tmp / "c.csv") == read_file(tmp / "d.csv"));
 
+    for (const char* command : {"export", "import"}) {
+        CHECK(run_ddpm(tmp, {command, "--help"}) == 0);
+        CHECK(read_file(tmp / "out.txt").find(std::string("usage: ddpm ") + command) == 0);
+    }
+    CHECK(run_ddpm(tmp, {"--help"}) == 0);
+    CHECK(read_file(tmp / "out.txt").find("  export  --model IN.ckpt --out OUT.safetensors") != std::string::npos);
+
     struct Case {
         std::vector<std::string> args;
         std::string expected;
