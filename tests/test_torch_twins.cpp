@@ -4,7 +4,8 @@
 // eps_theta at two timesteps and a few DDPM steps with our noise. Each must agree with ours within
 // 1e-5 relative (the largest difference over the largest value of the tensor); the figures are
 // printed. Networks: toy MLPs trained by `ddpm train` (plain and residual), the CNN and the U-Nets
-// (residual at lesson 09's widths, ConvNeXt small). Without torch: "skipped: no torch".
+// (residual at lesson 09's widths, ConvNeXt small), and lesson 09's trained U-Net where
+// data/models/mnist_unet.ckpt is shipped. Without torch: "skipped: no torch".
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -156,4 +157,15 @@ TEST_CASE("twins: the CNN and the U-Nets (residual and ConvNeXt) exported, run i
         write_file_atomic(file, serialize_safetensors(export_weights(image_model_checkpoint(model, s), true, "img.ckpt")));
         check_twin(net.label, py, tmp, file, image_eps_function(model), s, 2, 28 * 28, 3);
     }
+    // lesson 09's trained U-Net, where it is shipped: exported by the tool itself
+    const std::string shipped = "data/models/mnist_unet.ckpt";
+    if (!std::filesystem::exists(shipped)) {
+        MESSAGE("no " << shipped << " (make unet-checkpoint writes it): the trained U-Net was not compared");
+        return;
+    }
+    REQUIRE(run_ddpm(tmp, {"export", "--model", shipped, "--out", tmp / "unet.safetensors"}) == 0);
+    Schedule trained_schedule;
+    const ImageModel trained = image_model_from_checkpoint(load_checkpoint(shipped), shipped, trained_schedule);
+    check_twin("the trained U-Net of " + shipped, py, tmp, tmp / "unet.safetensors", image_eps_function(trained),
+               trained_schedule, 2, 28 * 28, 3);
 }
