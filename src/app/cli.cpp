@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "app/commands.h"
+#include "app/export.h"
 #include "core/common.h"
 #include "diffusion/settings.h"
 
@@ -24,6 +25,8 @@ const char* main_help() {
            "  train   --data FILE.csv --model OUT.ckpt    learn the distribution of the rows of FILE.csv\n"
            "  sample  --model IN.ckpt --out FILE.csv      write new rows, in the units of the training data\n"
            "  eval    --samples A.csv --data B.csv        distances of A from B, beside their noise floor\n"
+           "  export  --model IN.ckpt --out OUT.safetensors   the weights for PyTorch (safetensors)\n"
+           "  import  --model IN.safetensors --out OUT.ckpt   an export back into a checkpoint\n"
            "\n"
            "'ddpm <command> --help' lists a command's options. Results go to stdout, progress and timings\n"
            "to stderr; every error is one line 'ddpm: <problem>' and exit status 1 (docs/reliability.md).\n";
@@ -278,7 +281,7 @@ bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o) {
 namespace {
 
 int run_command(int argc, char** argv) {
-    if (argc < 2) fail("no command given: train, sample or eval (try 'ddpm --help')");
+    if (argc < 2) fail("no command given: train, sample, eval, export or import (try 'ddpm --help')");
     const std::string command = argv[1];
     const std::vector<std::string> args(argv + 2, argv + argc);
     if (command == "--help" || command == "-h" || command == "help") {
@@ -297,7 +300,15 @@ int run_command(int argc, char** argv) {
         EvalArgs o;
         return parse_eval_args(args, o) ? run_eval(o) : 0;
     }
-    fail("unknown command '" + command + "' (train, sample or eval; try 'ddpm --help')");
+    if (command == "export") {
+        ExportArgs o;
+        return parse_export_args(args, o) ? run_export(o) : 0;
+    }
+    if (command == "import") {
+        ImportArgs o;
+        return parse_import_args(args, o) ? run_import(o) : 0;
+    }
+    fail("unknown command '" + command + "' (train, sample, eval, export or import; try 'ddpm --help')");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "core/io.h"
+#include "core/safetensors.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the checkpoint format is written little-endian");
 
@@ -127,7 +128,11 @@ std::string serialize_checkpoint(const Checkpoint& ckpt) {
 Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source) {
     Reader r{bytes, source};
     r.need(8, "the magic number");
-    if (std::memcmp(bytes.data(), kMagic, 8) != 0) r.error("not a ddpm checkpoint (wrong magic number)");
+    if (std::memcmp(bytes.data(), kMagic, 8) != 0) {
+        if (looks_like_safetensors(bytes))
+            r.error("a safetensors file, not a ddpm checkpoint (`ddpm import` makes a checkpoint of it)");
+        r.error("not a ddpm checkpoint (wrong magic number)");
+    }
     r.pos = 8;
     uint32_t version = r.u32("the version");
     if (version != kVersion)

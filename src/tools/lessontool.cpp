@@ -3,6 +3,7 @@
 //   lessontool student SRC_ROOT DST_DIR                       make the student tree
 //   lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A] compare a lesson's tables
 //   lessontool grades GRADES_TSV --expect pass|fail           check the per-task results
+//   lessontool results ROOT OUT_DIR [--grades GRADES_TSV]     write OUT_DIR/index.html (results_page.h)
 //
 // Exit codes: 0 all good, 1 a difference, a problem or an error, 2 a usage error. Errors are one
 // line on stderr, "lessontool: <file>:<line>: <problem>".
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "tools/grades.h"
+#include "tools/results_page.h"
 #include "tools/studentize.h"
 #include "tools/tabdiff.h"
 
@@ -26,10 +28,13 @@ const char* const kUsage =
     "usage:\n"
     "  lessontool student SRC_ROOT DST_DIR\n"
     "      copy the course tree, each solution region replaced by a not_implemented() stub\n"
-    "  lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A]\n"
-    "      compare every *.tsv of EXPECTED_DIR with OUT_DIR (defaults: rtol 1e-4, atol 1e-6)\n"
+    "  lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A] [--status FILE]\n"
+    "      compare every *.tsv of EXPECTED_DIR with OUT_DIR (defaults: rtol 1e-4, atol 1e-6);\n"
+    "      --status writes one line per table (match, differs, missing) for the results page\n"
     "  lessontool grades GRADES_TSV --expect pass|fail\n"
-    "      check that every task passes (reference tree) or fails (student tree)\n";
+    "      check that every task passes (reference tree) or fails (student tree)\n"
+    "  lessontool results ROOT OUT_DIR [--grades GRADES_TSV]\n"
+    "      write OUT_DIR/index.html: every lesson's figures, tables, comparison, time and grades\n";
 
 // Wrong arguments: reported like other errors, but with exit code 2.
 struct UsageError : std::runtime_error {
@@ -103,8 +108,8 @@ int run_student(int argc, char** argv) {
 }
 
 int run_diff(int argc, char** argv) {
-    const std::string usage = "usage: lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A]";
-    Args args = parse_args(argc, argv, {"--rtol", "--atol"}, usage);
+    const std::string usage = "usage: lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A] [--status FILE]";
+    Args args = parse_args(argc, argv, {"--rtol", "--atol", "--status"}, usage);
     expect_positional(args, 2, usage);
     tools::DiffOptions options;
     options.rtol = tolerance_option(args, "--rtol", options.rtol);
@@ -114,6 +119,10 @@ int run_diff(int argc, char** argv) {
     for (const std::string& report : diff.reports) std::printf("%s\n", report.c_str());
     std::printf("diff: %d files compared, %d differ\n", diff.files_compared,
                 diff.files_differing);
+    const auto status = args.options.find("--status");
+    if (status != args.options.end())
+        tools::write_text_atomic(status->second, tools::diff_status_text(args.positional[0], args.positional[1],
+                                                                          options.rtol, options.atol));
     return diff.files_differing == 0 ? 0 : 1;
 }
 
@@ -134,6 +143,17 @@ int run_grades(int argc, char** argv) {
     return tools::count_problems(rows, expect) == 0 ? 0 : 1;
 }
 
+int run_results(int argc, char** argv) {
+    const std::string usage = "usage: lessontool results ROOT OUT_DIR [--grades GRADES_TSV]";
+    Args args = parse_args(argc, argv, {"--grades"}, usage);
+    expect_positional(args, 2, usage);
+    const auto grades = args.options.find("--grades");
+    const std::filesystem::path page = tools::write_results_page(
+        args.positional[0], args.positional[1], grades == args.options.end() ? "" : grades->second);
+    std::fprintf(stderr, "results page: %s\n", page.string().c_str());
+    return 0;
+}
+
 int run_command(int argc, char** argv) {
     std::string command = argc > 1 ? argv[1] : "";
     if (command == "-h" || command == "--help" || command == "help") {
@@ -143,6 +163,7 @@ int run_command(int argc, char** argv) {
     if (command == "student") return run_student(argc, argv);
     if (command == "diff") return run_diff(argc, argv);
     if (command == "grades") return run_grades(argc, argv);
+    if (command == "results") return run_results(argc, argv);
     if (command.empty()) throw UsageError("no command given (try lessontool --help)");
     throw UsageError("unknown command '" + command + "' (try lessontool --help)");
 }
