@@ -34,6 +34,7 @@ const int kMaxGridImages = 10000;            // --n of a PNG grid
 const int64_t kMaxFolderImages = 1000000;    // PNG files read from one folder
 const int kDefaultImageBatch = 128;          // [003]
 const double kDefaultImageLr = 2e-4;         // [003]
+const char kNetworkSize[] = "the networks of the tool (--arch cnn, unet) and its classifier take 28 x 28";
 
 std::string lower_extension(const std::string& path) {
     std::string e = std::filesystem::path(path).extension().string();
@@ -46,12 +47,17 @@ ImageSet read_images(const std::string& path, const std::string* bytes, FileId* 
     if (is_folder(path)) {
         if (id) *id = FileId{};
         return images_from_png_folder(
-            path, [](const std::string& file) { return read_input(file, kMaxInputBytes, nullptr); }, kMaxFolderImages);
+            path, [](const std::string& file) { return read_input(file, kMaxInputBytes, nullptr); }, kMaxFolderImages,
+            kSide, kSide, kNetworkSize);
     }
     FileId own;
     const std::string read = bytes ? std::string() : read_input(path, kMaxInputBytes, &own);
     if (id && !bytes) *id = own;
     const std::string& b = bytes ? *bytes : read;
+    // about one value per byte, each a float once read: refused before the floats are made
+    if (double(b.size()) * 4.0 > double(kMemoryLimit))
+        fail(path + ": " + std::to_string(b.size()) + " bytes of images need about " + bytes_text(double(b.size()) * 4.0) +
+             " as floats; the tool's limit is " + bytes_text(double(kMemoryLimit)));
     if (!looks_like_idx(b))
         fail(path + ": not image data: an IDX3 ubyte file starts with the bytes 0x00 0x00 0x08 0x03 (a folder of "
                     "PNG files is the other kind)");
@@ -61,8 +67,7 @@ ImageSet read_images(const std::string& path, const std::string* bytes, FileId* 
 // The networks take one channel of 28 x 28: anything else is refused with its size.
 void check_network_size(const ImageSet& s, const std::string& path) {
     if (s.h != kSide || s.w != kSide || s.c != 1)
-        fail(path + ": images of " + std::to_string(s.w) + " x " + std::to_string(s.h) +
-             " pixels; the networks of the tool (--arch cnn, unet) and its classifier take 28 x 28");
+        fail(path + ": images of " + std::to_string(s.w) + " x " + std::to_string(s.h) + " pixels; " + kNetworkSize);
 }
 
 void check_image_memory(const ImageSet& s, const std::string& path) {

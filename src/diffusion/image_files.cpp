@@ -33,7 +33,8 @@ bool ends_with_png(const std::string& name) {
 
 }  // namespace
 
-ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, int64_t max_images) {
+ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, int64_t max_images, int want_h,
+                                int want_w, const std::string& why) {
     std::error_code ec;
     std::vector<std::string> names;
     std::filesystem::directory_iterator it(dir, ec), end;
@@ -61,8 +62,11 @@ ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, in
         const std::string path = (std::filesystem::path(dir) / names[i]).string();
         bytes[i] = read(path);
         const PngInfo info = png_info(bytes[i], path);
-        if (i == 0) first = info;
-        else if (info.width != first.width || info.height != first.height)
+        if (i == 0) {
+            first = info;
+            if (want_h > 0 && want_w > 0 && (info.width != want_w || info.height != want_h))
+                fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels; " + why);
+        } else if (info.width != first.width || info.height != first.height)
             fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels, but " +
                  names[0] + " has " + std::to_string(first.width) + " x " + std::to_string(first.height) +
                  "; the images of a folder must all have one size");

@@ -29,8 +29,10 @@ ImageSet images_from_idx_bytes(const std::string& bytes, const std::string& sour
 // Every PNG file of the folder `dir`, in the byte order of their names. Names beginning with '.' are
 // skipped; any other entry that is not a regular file named *.png (any case), any PNG file of another
 // size than the first, and more than max_images files are refused. Each file's size is read from
-// its header before any image is decoded.
-ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, int64_t max_images);
+// its header before any image is decoded. want_h, want_w > 0: the size the caller takes, checked on
+// the first header (`why` ends that refusal, e.g. "the networks take 28 x 28").
+ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, int64_t max_images, int want_h = 0,
+                                int want_w = 0, const std::string& why = "");
 
 // The images of n (h, w) grey images in [-1, 1] as bytes (images.h's unit_to_byte), as an IDX3 file.
 std::string idx_bytes_of_images(const float* x, int n, int h, int w);
