@@ -21,6 +21,7 @@
 #include "core/common.h"
 #include "diffusion/csv.h"
 #include "diffusion/data.h"
+#include "diffusion/image_train.h"
 #include "core/io.h"
 #include "core/pool.h"
 #include "core/rng.h"
@@ -569,6 +570,16 @@ TEST_CASE("app: images: train on an IDX3 file and on a PNG folder, resume with t
     CHECK(samples.dims == std::vector<int>{6, 28, 28});
     REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "whole.ckpt", "--out", tmp / "again.idx", "--n", "6"}).status == 0);
     CHECK(read_file(tmp / "again.idx") == read_file(tmp / "s.idx"));
+
+    // the weights alone (image_model_checkpoint, as data/models/ ships a lesson's model) sample the same images
+    {
+        const ImageTrainer tr = image_trainer_from_checkpoint(c, "whole.ckpt");
+        save_checkpoint(tmp / "weights.ckpt", image_model_checkpoint(tr.ema_model(), tr.schedule));
+        const Outcome w = run_ddpm(tmp, {"sample", "--model", tmp / "weights.ckpt", "--out", tmp / "w.idx", "--n", "6"});
+        REQUIRE_MESSAGE(w.status == 0, w.err);
+        CHECK(w.out.find("(cnn), its one set of weights, ") != std::string::npos);
+        CHECK(read_file(tmp / "w.idx") == read_file(tmp / "s.idx"));
+    }
 
     // eval: the Frechet distance beside its floor; with --paired, the pairwise metrics (an image
     // against itself: RMSE 0, SSIM 1, PSNR inf)

@@ -25,6 +25,9 @@ const char* main_help() {
            "  sample  --model IN.ckpt --out FILE.csv      write new rows, in the units of the training data\n"
            "  eval    --samples A.csv --data B.csv        distances of A from B, beside their noise floor\n"
            "\n"
+           "Images (an IDX3 file or a folder of PNG files of 28 x 28): train --arch cnn|unet; sample writes\n"
+           "F.png or F.idx; eval prints a Frechet distance beside its floor (docs/images.md).\n"
+           "\n"
            "'ddpm <command> --help' lists a command's options. Results go to stdout, progress and timings\n"
            "to stderr; every error is one line 'ddpm: <problem>' and exit status 1 (docs/reliability.md).\n";
 }
@@ -90,7 +93,7 @@ const char* sample_help() {
            "  --variance V           beta_tilde (default) or beta: sigma_t^2 of the reverse step\n"
            "  --ema | --raw          the averaged weights (default) or the last iterate\n"
            "\n"
-           "An image model (ddpm train --arch) writes --out F.png (a grid of the images, at most 10000) or\n"
+           "An image model (ddpm train --arch, or the weights of a lesson's model) writes --out F.png (a grid of the images, at most 10000) or\n"
            "--out F.idx (an IDX3 ubyte file of n x 28 x 28 bytes); the ddpm sampler clips its predicted x_0\n"
            "to [-1, 1], as Ho et al. do for images.\n";
 }

@@ -99,9 +99,9 @@ auto naming(const std::string& path, F&& f) -> decltype(f()) {
     }
 }
 
-std::string arch_text(const ImageTrainer& tr) {
-    if (tr.model.arch == ImageArch::CNN) return "cnn";
-    const UNetConfig& u = tr.model.unet.config;
+std::string arch_text(const ImageModel& m) {
+    if (m.arch == ImageArch::CNN) return "cnn";
+    const UNetConfig& u = m.unet.config;
     return std::string("unet (") + unet_block_name(u.block) + " blocks, channels " + std::to_string(u.c0) + "," +
            std::to_string(u.c1) + "," + std::to_string(u.c2) + ")";
 }
@@ -135,6 +135,33 @@ ImageModelFile parse_image_model_file(const std::string& bytes, const std::strin
         check_finite(c, path);
         const int64_t steps_total = checkpoint_setting(c, setting::steps, path);
         return ImageModelFile{image_trainer_from_checkpoint(c, path), steps_total};
+    });
+}
+
+// What sample needs: the network, its schedule, and how to name the weights.
+struct SampleModel {
+    ImageModel model;
+    Schedule schedule;
+    std::string weights;  // "step 2000, EMA weights", or "weights only" for a model of the lessons
+};
+
+// A model of the tool (the whole trainer) or the weights of a lesson's model (image_model_checkpoint,
+// as data/models/ ships: no step, no optimiser; --raw does not apply).
+SampleModel parse_sample_model(const std::string& bytes, const std::string& path, bool use_ema, bool raw_given) {
+    return naming(path, [&]() {
+        const Checkpoint c = parse_checkpoint(bytes, path);
+        if (!c.has_meta("tool.steps_total") && !c.has_meta("train.step")) {
+            if (raw_given) fail(path + ": one set of weights (a model of the lessons); --raw applies to models of ddpm train");
+            check_finite(c, path);
+            SampleModel m;
+            m.model = image_model_from_checkpoint(c, path, m.schedule);
+            m.weights = "its one set of weights";
+            return m;
+        }
+        ImageModelFile mf = parse_image_model_file(bytes, path);
+        SampleModel m{use_ema ? mf.trainer.ema_model() : mf.trainer.model, mf.trainer.schedule,
+                      "step " + std::to_string(mf.trainer.step) + ", " + (use_ema ? "EMA" : "raw") + " weights"};
+        return m;
     });
 }
 
@@ -296,7 +323,7 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     const int64_t first = tr.step, total = mf.steps_total;
     const std::string kind = is_folder(a.data) ? "PNG files" : "IDX3";
     std::fprintf(stderr, "ddpm train: %s, %d images of %d x %d (%s); %s, %lld weights, %s; steps %lld to %lld, %d threads\n",
-                 a.data.c_str(), data.n, data.w, data.h, kind.c_str(), arch_text(tr).c_str(),
+                 a.data.c_str(), data.n, data.w, data.h, kind.c_str(), arch_text(tr.model).c_str(),
                  (long long)weight_count(tr.params), tr.schedule.name.c_str(), (long long)first, (long long)total,
                  num_threads());
 
@@ -335,7 +362,7 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     std::fprintf(stderr, "ddpm train: %lld steps in %s (%.1f steps/s)\n", (long long)(total - first),
                  format_duration(seconds).c_str(), seconds > 0 ? double(total - first) / seconds : 0.0);
 
-    std::printf("model     %s, %lld weights\n", arch_text(tr).c_str(), (long long)weight_count(tr.params));
+    std::printf("model     %s, %lld weights\n", arch_text(tr.model).c_str(), (long long)weight_count(tr.params));
     std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
     std::printf("training  %lld steps (this run: %lld to %lld), batch %d, lr %s, ema %s, seed %llu\n",
                 (long long)total, (long long)first, (long long)total, tr.config.batch, fmt_sci(tr.config.lr).c_str(),
@@ -354,8 +381,8 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     if (!is_image_output(a.out))
         fail("--out " + a.out + ": " + a.model + " is an image model; it writes a PNG grid (.png) or an IDX3 file (.idx)");
     const bool png = lower_extension(a.out) == ".png";
-    const ImageModelFile mf = parse_image_model_file(model_bytes, a.model);
-    const Schedule& s = mf.trainer.schedule;
+    const SampleModel sm = parse_sample_model(model_bytes, a.model, a.use_ema, !a.use_ema);
+    const Schedule& s = sm.schedule;
     const bool ddim = a.sampler == "ddim";
     const int steps = a.steps == 0 ? s.T : a.steps;
     if (!ddim && steps != s.T)
@@ -376,14 +403,13 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     }
     check_writable(a.out);
 
-    const ImageModel model = a.use_ema ? mf.trainer.ema_model() : mf.trainer.model;
+    const ImageModel& model = sm.model;
     SampleOptions options;
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
     options.clip_x0 = 1.0f;  // Ho et al.: the predicted x_0 of an image is clipped to [-1, 1]
-    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, step %lld, %s weights), %s, %d steps, %d threads\n", a.n,
-                 a.model.c_str(), arch_text(mf.trainer).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw",
-                 a.sampler.c_str(), steps, num_threads());
+    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, %s), %s, %d steps, %d threads\n", a.n, a.model.c_str(),
+                 arch_text(model).c_str(), sm.weights.c_str(), a.sampler.c_str(), steps, num_threads());
     std::vector<float> x(static_cast<size_t>(a.n) * D);
     Rng(a.seed, kStartStream).fill_normal(x.data(), int64_t(x.size()));
     ProgressClock progress;
@@ -417,9 +443,9 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     const std::string how = ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
                                  : std::string("ddpm sampler (variance ") + variance_name(options.variance) +
                                        ", x_0 clipped to [-1, 1])";
-    std::printf("wrote %d images of 28 x 28 to %s (%s): model %s at step %lld, %s weights, %s, %d steps, seed %llu\n",
+    std::printf("wrote %d images of 28 x 28 to %s (%s): model %s (%s), %s, %s, %d steps, seed %llu\n",
                 a.n, a.out.c_str(), (png ? "a PNG grid of " + std::to_string(cols) + " columns" : std::string("IDX3 ubyte")).c_str(),
-                a.model.c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", how.c_str(), steps,
+                a.model.c_str(), arch_text(model).c_str(), sm.weights.c_str(), how.c_str(), steps,
                 (unsigned long long)a.seed);
     std::printf("pixels: mean %s in [-1, 1] (MNIST's training images: about -0.74)\n", fmt(mean, 4).c_str());
     return 0;
