@@ -32,6 +32,35 @@ std::string reason() {
     return r ? shown(r) : "unknown error";
 }
 
+// The chunks of PNG bytes, walked as stb_image walks them (length, type, data, CRC) from the
+// signature to IEND, before stb_image sees them: a chunk that runs past the end of the bytes is
+// refused here (stb_image would first grow its buffer to the length the chunk claims, up to 4 GB),
+// and empty IDAT chunks are dropped (legal and meaningless, the image data being the concatenation of
+// every IDAT chunk's data; stb_image 2.27 copies an empty one that comes before any data to a null
+// pointer, memcpy(NULL, p, 0), undefined behaviour that the fuzzer's UBSan reports). Bytes after
+// IEND are kept as they are.
+std::string checked_chunks(const std::string& bytes, const std::string& source) {
+    std::string out = bytes.substr(0, 8);
+    size_t at = 8;
+    while (true) {
+        if (at + 12 > bytes.size())
+            fail(source + ": a damaged PNG file (it ends at byte " + std::to_string(bytes.size()) +
+                 " inside its chunks, before IEND: truncated?)");
+        const uint32_t length = uint32_t(uint8_t(bytes[at])) << 24 | uint32_t(uint8_t(bytes[at + 1])) << 16 |
+                                uint32_t(uint8_t(bytes[at + 2])) << 8 | uint32_t(uint8_t(bytes[at + 3]));
+        if (length > bytes.size() - at - 12)
+            fail(source + ": a damaged PNG file (the chunk at byte " + std::to_string(at) + " claims " +
+                 std::to_string(length) + " bytes, more than the file holds: truncated?)");
+        const size_t whole = 12 + size_t(length);
+        const bool end = bytes.compare(at + 4, 4, "IEND") == 0;
+        if (!(length == 0 && bytes.compare(at + 4, 4, "IDAT") == 0)) out.append(bytes, at, whole);
+        at += whole;
+        if (end) break;
+    }
+    out.append(bytes, at, std::string::npos);
+    return out;
+}
+
 void append_bytes(void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
 }
@@ -54,7 +83,8 @@ std::vector<uint8_t> decode_png_grey(const std::string& bytes, const std::string
         fail(source + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels, more than the " +
              std::to_string(max_pixels) + " read");
     int w = 0, h = 0, channels = 0;
-    stbi_uc* pixels = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h,
+    const std::string clean = checked_chunks(bytes, source);
+    stbi_uc* pixels = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(clean.data()), int(clean.size()), &w, &h,
                                             &channels, 1);
     if (!pixels) fail(source + ": a damaged PNG file (" + reason() + ")");
     if (w != info.width || h != info.height) {
