@@ -292,25 +292,27 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
 
     std::vector<std::string> notes;
     const bool replaces = !a.resume && file_id(a.model).known;
-    ImageModelFile mf{ImageTrainer(ImageArch::CNN, ImageTrainConfig{}, Schedule{}), args.steps};
-    if (a.resume) {
+    auto resumed = [&]() {
         FileId id;
-        mf = parse_image_model_file(read_input(a.model, kMaxInputBytes, &id), a.model);
-        check_resume_flags(a, mf.trainer);
-        if (a.given.count("--steps")) mf.steps_total = a.steps;
-        if (mf.trainer.step > mf.steps_total)
-            fail("--resume: " + a.model + " is at step " + std::to_string(mf.trainer.step) + ", beyond --steps " +
-                 std::to_string(mf.steps_total));
-    } else {
+        ImageModelFile m = parse_image_model_file(read_input(a.model, kMaxInputBytes, &id), a.model);
+        check_resume_flags(a, m.trainer);
+        if (a.given.count("--steps")) m.steps_total = a.steps;
+        if (m.trainer.step > m.steps_total)
+            fail("--resume: " + a.model + " is at step " + std::to_string(m.trainer.step) + ", beyond --steps " +
+                 std::to_string(m.steps_total));
+        return m;
+    };
+    auto fresh = [&]() {
         ImageTrainConfig tc;
         tc.batch = args.batch;
         tc.lr = float(args.lr);
         tc.ema_decay = float(args.ema);
         tc.seed = args.seed;
         tc.unet = unet_of(args.block);
-        mf = ImageModelFile{ImageTrainer(a.arch == "unet" ? ImageArch::UNet : ImageArch::CNN, tc, checked_schedule(args)),
-                            args.steps};
-    }
+        return ImageModelFile{ImageTrainer(a.arch == "unet" ? ImageArch::UNet : ImageArch::CNN, tc, checked_schedule(args)),
+                              args.steps};
+    };
+    ImageModelFile mf = a.resume ? resumed() : fresh();
     check_writable(a.model);
     if (replaces)
         notes.insert(notes.begin(),
@@ -504,9 +506,9 @@ int run_eval_images(const EvalArgs& a, const std::string& samples_bytes, const s
     table.print("value = d(samples, reference), floor = d(floor part, reference): what " + std::to_string(m) +
                 " real images score");
     std::printf("frechet: d^2 between Gaussians fitted to the %d penultimate features of the classifier\n"
-                "%s (the \"FID\" of Heusel et al. 2017 with a small MNIST classifier in place of\n"
-                "Inception). It falls as the count grows: compare it with its floor, and runs with one another at\n"
-                "the same count only.\n",
+                "%s (the \"FID\" of Heusel et al. 2017, with a small MNIST classifier\n"
+                "in place of Inception). It falls as the count grows: compare it with its floor, and runs with one\n"
+                "another at the same count only.\n",
                 kClassifierFeatures, a.classifier.c_str());
     if (a.paired) {
         double e = 0.0, p = 0.0, q = 0.0;
