@@ -16,9 +16,12 @@
 #include "diffusion/settings.h"
 #include "diffusion/train.h"
 #include "core/checkpoint.h"
+#include "core/idx.h"
+#include "core/png.h"
 #include "core/common.h"
 #include "diffusion/csv.h"
 #include "diffusion/data.h"
+#include "diffusion/image_train.h"
 #include "core/io.h"
 #include "core/pool.h"
 #include "core/rng.h"
@@ -487,4 +490,106 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
     }
     // the model used by the failed resume is untouched and still loads
     CHECK(load_checkpoint(model).get_meta("train.step") == "50");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images (src/app/image_cmd.cpp)
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+// n images of 28 x 28 bytes: a bright square at a place that depends on the image, on black.
+IdxArray square_images(int n) {
+    IdxArray a;
+    a.dims = {n, 28, 28};
+    a.data.assign(size_t(n) * 784, 0);
+    for (int i = 0; i < n; ++i)
+        for (int y = 4 + i % 8; y < 14 + i % 8; ++y)
+            for (int x = 6 + i % 5; x < 16 + i % 5; ++x) a.data[size_t(i) * 784 + size_t(y) * 28 + size_t(x)] = 255;
+    return a;
+}
+
+std::vector<std::string> small_image_train(const std::string& data, const std::string& model, const std::string& steps,
+                                           const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"train", "--data", data, "--model", model, "--arch", "cnn", "--steps", steps,
+                                     "--batch", "4", "--T", "20", "--seed", "3"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+}  // namespace
+
+TEST_CASE("app: images: train on an IDX3 file and on a PNG folder, resume with the same bits, sample, eval") {
+    TempDir tmp("images");
+    const std::string idx = tmp / "train.idx";
+    save_idx(idx, square_images(40));
+
+    // the same images as a folder of PNG files give the same model
+    fs::create_directories(tmp / "png");
+    const IdxArray a = square_images(40);
+    for (int i = 0; i < 40; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "img%03d.png", i);
+        write_file_atomic((tmp.dir / "png" / name).string(), encode_png_grey(a.data.data() + size_t(i) * 784, 28, 28));
+    }
+    const Outcome whole = run_ddpm(tmp, small_image_train(idx, tmp / "whole.ckpt", "6"));
+    REQUIRE_MESSAGE(whole.status == 0, whole.err);
+    CHECK(whole.out.find("model     cnn, ") == 0);
+    CHECK(whole.out.find("data      " + idx + ": 40 images of 28 x 28 (IDX3)") != std::string::npos);
+    const Outcome from_png = run_ddpm(tmp, small_image_train(tmp / "png", tmp / "png.ckpt", "6"));
+    REQUIRE_MESSAGE(from_png.status == 0, from_png.err);
+    CHECK(read_file(tmp / "png.ckpt") == read_file(tmp / "whole.ckpt"));
+    const Checkpoint c = load_checkpoint(tmp / "whole.ckpt");
+    CHECK(c.get_meta("model.kind") == "image");
+    CHECK(c.get_meta("tool.steps_total") == "6");
+    CHECK(c.get_meta("train.batch") == "4");
+
+    // 2 steps, then on to 6 with a checkpoint every step and another thread count: the same bytes
+    REQUIRE(run_ddpm(tmp, small_image_train(idx, tmp / "parts.ckpt", "2")).status == 0);
+    const Outcome resumed = run_ddpm(tmp, {"train", "--data", idx, "--model", tmp / "parts.ckpt", "--resume", "--steps",
+                                           "6", "--threads", "1", "--checkpoint-every", "1"});
+    set_num_threads(default_num_threads());
+    REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+    CHECK(read_file(tmp / "parts.ckpt") == read_file(tmp / "whole.ckpt"));
+    const Outcome changed = run_ddpm(tmp, {"train", "--data", idx, "--model", tmp / "parts.ckpt", "--resume", "--steps",
+                                           "8", "--arch", "unet"});
+    CHECK(changed.status == 1);
+    CHECK(last_line(changed.err) == "ddpm: --resume: --arch unet differs from " + tmp / "parts.ckpt" +
+                                        ", which has cnn (drop the flag, or train a new model)");
+
+    // sample: a PNG grid and an IDX3 file, by the extension; the same seed gives the same images
+    const Outcome png = run_ddpm(tmp, {"sample", "--model", tmp / "whole.ckpt", "--out", tmp / "s.png", "--n", "5",
+                                       "--sampler", "ddim", "--steps", "4"});
+    REQUIRE_MESSAGE(png.status == 0, png.err);
+    CHECK(png.out.find("wrote 5 images of 28 x 28 to " + tmp / "s.png" + " (a PNG grid of 3 columns)") == 0);
+    PngInfo info = png_info(read_file(tmp / "s.png"), "s.png");
+    CHECK(info.width == 3 * 30 + 2);
+    CHECK(info.height == 2 * 30 + 2);
+    const Outcome out_idx = run_ddpm(tmp, {"sample", "--model", tmp / "whole.ckpt", "--out", tmp / "s.idx", "--n", "6"});
+    REQUIRE_MESSAGE(out_idx.status == 0, out_idx.err);
+    const IdxArray samples = load_idx(tmp / "s.idx");
+    CHECK(samples.dims == std::vector<int>{6, 28, 28});
+    REQUIRE(run_ddpm(tmp, {"sample", "--model", tmp / "whole.ckpt", "--out", tmp / "again.idx", "--n", "6"}).status == 0);
+    CHECK(read_file(tmp / "again.idx") == read_file(tmp / "s.idx"));
+
+    // the weights alone (image_model_checkpoint, as data/models/ ships a lesson's model) sample the same images
+    {
+        const ImageTrainer tr = image_trainer_from_checkpoint(c, "whole.ckpt");
+        save_checkpoint(tmp / "weights.ckpt", image_model_checkpoint(tr.ema_model(), tr.schedule));
+        const Outcome w = run_ddpm(tmp, {"sample", "--model", tmp / "weights.ckpt", "--out", tmp / "w.idx", "--n", "6"});
+        REQUIRE_MESSAGE(w.status == 0, w.err);
+        CHECK(w.out.find("(cnn), its one set of weights, ") != std::string::npos);
+        CHECK(read_file(tmp / "w.idx") == read_file(tmp / "s.idx"));
+    }
+
+    // eval: the Frechet distance beside its floor; with --paired, the pairwise metrics (an image
+    // against itself: RMSE 0, SSIM 1, PSNR inf)
+    const Outcome ev = run_ddpm(tmp, {"eval", "--samples", tmp / "s.idx", "--data", idx});
+    REQUIRE_MESSAGE(ev.status == 0, ev.err);
+    CHECK(ev.out.find("sizes: 6 samples; the data split (seed 0) into a reference part of 6 images and a floor part of 6") !=
+          std::string::npos);
+    CHECK(ev.out.find("frechet") != std::string::npos);
+    CHECK(ev.out.find("rmse, psnr, ssim: not computed") != std::string::npos);
+    const Outcome same = run_ddpm(tmp, {"eval", "--samples", idx, "--data", tmp / "png", "--paired"});
+    REQUIRE_MESSAGE(same.status == 0, same.err);
+    CHECK(same.out.find("\n   40  0.0000      inf  1.0000\n") != std::string::npos);
 }

@@ -3,8 +3,7 @@
 
 #include <filesystem>
 
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
+#include <stb/stb_image.h>  // its implementation is in core/png.cpp
 
 #include "lessonkit/plot.h"
 

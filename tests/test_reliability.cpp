@@ -22,6 +22,8 @@
 
 #include "app/model_file.h"
 #include "core/checkpoint.h"
+#include "core/idx.h"
+#include "core/png.h"
 #include "core/common.h"
 #include "diffusion/csv.h"
 #include "diffusion/data.h"
@@ -820,4 +822,207 @@ TEST_CASE("reliability: results that cannot be written to stdout are an error, n
     REQUIRE(WIFEXITED(raw));
     CHECK(WEXITSTATUS(raw) == 1);
     CHECK(last_line(read_file(tmp / "err.txt")) == "ddpm: stdout: the results could not be written: No space left on device");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images (src/app/image_cmd.cpp)
+// ---------------------------------------------------------------------------------------------
+namespace {
+
+// n grey images of h x w: a bright bar whose place depends on the image.
+IdxArray bar_images(int n, int h = 28, int w = 28) {
+    IdxArray a;
+    a.dims = {n, h, w};
+    a.data.assign(size_t(n) * size_t(h) * size_t(w), 0);
+    for (int i = 0; i < n; ++i)
+        for (int y = 0; y < h; ++y) a.data[(size_t(i) * h + y) * w + size_t(3 + i % 20)] = 255;
+    return a;
+}
+
+std::string png_of(const IdxArray& a, int i) {
+    return encode_png_grey(a.data.data() + size_t(i) * a.item_size(), a.dims[2], a.dims[1]);
+}
+
+void png_folder(const std::string& dir, const std::vector<std::pair<std::string, std::string>>& files) {
+    fs::create_directories(dir);
+    for (const auto& [name, bytes] : files) write_text((fs::path(dir) / name).string(), bytes);
+}
+
+}  // namespace
+
+TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no output file") {
+    TempDir tmp("bad_images");
+    const std::string idx = tmp / "train.idx", csv = tmp / "data.csv";
+    write_text(idx, serialize_idx(bar_images(12)));
+    write_cloud(csv, 50, 4);
+    const std::string image_model = tmp / "image.ckpt", csv_model = tmp / "csv.ckpt";
+    const Run trained = run_tool(tmp, {"train", "--data", idx, "--model", image_model, "--arch", "cnn", "--steps", "2",
+                                       "--batch", "2", "--T", "20", "--threads", "1"});
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    const Run csv_trained = run_tool(tmp, {"train", "--data", csv, "--model", csv_model, "--steps", "2", "--T", "20",
+                                           "--hidden", "8", "--layers", "1", "--batch", "8"});
+    REQUIRE_MESSAGE(csv_trained.status == 0, csv_trained.err);
+
+    const std::string good = serialize_idx(bar_images(10));
+    auto file = [&](const std::string& name, const std::string& bytes) {
+        write_text(tmp / name, bytes);
+        return tmp / name;
+    };
+    std::string b = good;
+    b[0] = 'P';
+    const std::string magic = file("magic.idx", b);
+    b = good;
+    b[2] = 0x0d;  // the float variant
+    const std::string floats = file("floats.idx", b);
+    const std::string truncated = file("truncated.idx", good.substr(0, 16 + 5 * 784));
+    b = good.substr(0, 16);
+    for (int k = 0; k < 4; ++k) b[4 + k] = char((1400000u >> (24 - 8 * k)) & 0xff);  // 1.4 million images: 1.1 GB
+    const std::string giant = file("giant.idx", b);
+    const std::string labels = file("labels.idx", serialize_idx(IdxArray{{10}, std::vector<uint8_t>(10, 1)}));
+    const std::string small = file("small.idx", serialize_idx(bar_images(4, 32, 32)));
+    const std::string four = file("four.idx", serialize_idx(bar_images(4)));
+
+    const IdxArray bars = bar_images(3), big = bar_images(1, 32, 32);
+    const std::string mixed = tmp / "mixed", text = tmp / "text", fake = tmp / "fake", empty_dir = tmp / "none",
+                      wide = tmp / "wide";
+    png_folder(mixed, {{"a.png", png_of(bars, 0)}, {"b.png", png_of(big, 0)}, {"c.png", png_of(bars, 2)}});
+    png_folder(text, {{"a.png", png_of(bars, 0)}, {"notes.txt", "images of bars\n"}});
+    png_folder(fake, {{"a.png", png_of(bars, 0)}, {"b.png", "not really a PNG\n"}});
+    png_folder(empty_dir, {{".hidden", "x"}});
+    {  // a PNG header claiming 20000 x 20000 pixels (400 MB), the rest missing
+        std::string header = png_of(bars, 0).substr(0, 33);
+        for (int k = 0; k < 4; ++k) header[16 + k] = header[20 + k] = char((20000u >> (24 - 8 * k)) & 0xff);
+        png_folder(wide, {{"a.png", header}});
+    }
+    Checkpoint c = load_checkpoint(image_model);
+    c.tensors[0].second.data()[0] = NAN;
+    const std::string nan_model = file("nan.ckpt", serialize_checkpoint(c));
+
+    const std::string fresh = tmp / "fresh.ckpt", out_png = tmp / "out.png", out_csv = tmp / "out.csv";
+    auto train_on = [&](const std::string& data) {
+        return std::vector<std::string>{"train", "--data", data, "--model", fresh, "--arch", "cnn", "--steps", "1",
+                                        "--batch", "2", "--T", "20"};
+    };
+    const std::string size28 = "the networks of the tool (--arch cnn, unet) and its classifier take 28 x 28";
+    struct Case {
+        std::string row;
+        std::vector<std::string> args;
+        std::string message;
+        std::string output;
+    };
+    const std::vector<Case> cases = {
+        {"IDX with a wrong magic number", train_on(magic),
+         "ddpm: " + magic + ": not image data: an IDX3 ubyte file starts with the bytes 0x00 0x00 0x08 0x03 (a folder of "
+                            "PNG files is the other kind)",
+         fresh},
+        {"IDX of floats", train_on(floats),
+         "ddpm: " + floats + ": IDX value type 0x0d is not supported (only unsigned bytes, 0x08)", fresh},
+        {"truncated IDX", train_on(truncated),
+         "ddpm: " + truncated + ": truncated: the dimensions need 7840 bytes of data, the file has 3920", fresh},
+        {"IDX header claiming 1.1 GB", train_on(giant),
+         "ddpm: " + giant + ": truncated: the dimensions need 1097600000 bytes of data, the file has 0", fresh},
+        {"IDX of labels", train_on(labels),
+         "ddpm: " + labels + ": an IDX file of 1 dimension; images are 3 (count, height, width) (a file of labels?)",
+         fresh},
+        {"IDX of 32 x 32 images", train_on(small), "ddpm: " + small + ": images of 32 x 32 pixels; " + size28, fresh},
+        {"PNG folder of mixed sizes", train_on(mixed),
+         "ddpm: " + mixed + "/b.png: 32 x 32 pixels, but a.png has 28 x 28; the images of a folder must all have one size",
+         fresh},
+        {"a text file in a PNG folder", train_on(text),
+         "ddpm: " + text + "/notes.txt: not a .png file; a folder of images holds PNG files only (names starting with "
+                           "'.' aside)",
+         fresh},
+        {"a .png file that is not a PNG", train_on(fake),
+         "ddpm: " + fake + "/b.png: not a PNG file (it does not start with the 8-byte PNG signature)", fresh},
+        {"a folder without PNG files", train_on(empty_dir), "ddpm: " + empty_dir + ": no PNG files in the folder", fresh},
+        {"a PNG header claiming 20000 x 20000 pixels", train_on(wide),
+         "ddpm: " + wide + "/a.png: 20000 x 20000 pixels; " + size28, fresh},
+        {"images without --arch", {"train", "--data", idx, "--model", fresh},
+         "ddpm: " + idx + ": an IDX file of images, not CSV rows; image training needs --arch cnn or --arch unet", fresh},
+        {"CSV rows with --arch", train_on(csv),
+         "ddpm: " + csv + ": not image data: an IDX3 ubyte file starts with the bytes 0x00 0x00 0x08 0x03 (a folder of "
+                          "PNG files is the other kind)",
+         fresh},
+        {"--hidden with --arch", {"train", "--data", idx, "--model", fresh, "--arch", "cnn", "--hidden", "8"},
+         "ddpm: --hidden applies to CSV rows (the MLP); an image model is --arch cnn or --arch unet", fresh},
+        {"--block with --arch cnn", {"train", "--data", idx, "--model", fresh, "--arch", "cnn", "--block", "convnext"},
+         "ddpm: --block applies to --arch unet only", fresh},
+        {"an unknown --arch", {"train", "--data", idx, "--model", fresh, "--arch", "vit"},
+         "ddpm: --arch: expected cnn or unet, got 'vit'", fresh},
+        {"an image batch of 2000", {"train", "--data", idx, "--model", fresh, "--arch", "cnn", "--batch", "2000"},
+         "ddpm: --batch 2000: at most 1024 images per step (the activations of a step grow with it)", fresh},
+        {"an image model resumed on CSV rows", {"train", "--data", csv, "--model", image_model, "--resume"},
+         "ddpm: " + image_model + ": an image model (cnn); it trains on images (an IDX3 file or a folder of PNG files) "
+                                  "and samples to .png or .idx, not CSV",
+         out_csv},
+        {"a CSV model resumed on images", {"train", "--data", idx, "--model", csv_model, "--resume"},
+         "ddpm: " + csv_model + ": a model of CSV rows, not an image model (train one with --arch cnn or --arch unet)",
+         out_csv},
+        {"an image model sampled to CSV", {"sample", "--model", image_model, "--out", out_csv, "--n", "2"},
+         "ddpm: --out " + out_csv + ": " + image_model +
+             " is an image model; it writes a PNG grid (.png) or an IDX3 file (.idx)",
+         out_csv},
+        {"a CSV model sampled to PNG", {"sample", "--model", csv_model, "--out", out_png, "--n", "2"},
+         "ddpm: --out " + out_png + ": " + csv_model +
+             " is a model of CSV rows; it writes a .csv file (images come from a model of ddpm train --arch)",
+         out_png},
+        {"an image model holding NaN", {"sample", "--model", nan_model, "--out", out_png, "--n", "2"},
+         "ddpm: " + nan_model + ": tensor '" + c.tensors[0].first + "' holds a value that is not finite", out_png},
+        {"a PNG grid of 20000 images", {"sample", "--model", image_model, "--out", out_png, "--n", "20000"},
+         "ddpm: --n 20000: a PNG grid holds at most 10000 images (write an .idx file for more)", out_png},
+        {"eval of images against CSV rows", {"eval", "--samples", idx, "--data", csv},
+         "ddpm: " + csv + ": not image data (an IDX3 ubyte file or a folder of PNG files), but " + idx +
+             " is; eval compares images with images or CSV rows with CSV rows",
+         out_csv},
+        {"eval of CSV rows against a PNG folder", {"eval", "--samples", csv, "--data", mixed},
+         "ddpm: " + csv + ": not image data (an IDX3 ubyte file or a folder of PNG files), but " + mixed +
+             " is; eval compares images with images or CSV rows with CSV rows",
+         out_csv},
+        {"eval --paired of unequal counts", {"eval", "--samples", four, "--data", idx, "--paired"},
+         "ddpm: --paired: " + four + " has 4 images, " + idx + " has 12; pairs need as many of each", out_csv},
+        {"eval without the classifier", {"eval", "--samples", four, "--data", idx, "--classifier", tmp / "no.ckpt"},
+         "ddpm: " + tmp / "no.ckpt" + ": not found; the Frechet distance uses the shipped MNIST classifier (run from "
+                                      "the repository's folder, or give --classifier FILE)",
+         out_csv},
+        {"eval --paired of CSV rows", {"eval", "--samples", csv, "--data", csv, "--paired"},
+         "ddpm: --paired applies to images only (IDX3 files or folders of PNG files)", out_csv},
+    };
+    for (const Case& k : cases) {
+        INFO(k.row);
+        const std::map<std::string, std::string> before = snapshot(tmp.dir);
+        const Run r = run_tool(tmp, k.args);
+        CHECK(r.status == 1);
+        CHECK(r.err == k.message + "\n");  // exactly one line
+        CHECK(r.out.empty());
+        CHECK(!fs::exists(k.output));
+        CHECK(snapshot(tmp.dir) == before);
+    }
+}
+
+TEST_CASE("reliability: SIGTERM in the middle of image training saves the last step; --resume gives the same bytes") {
+    TempDir tmp("image_signal");
+    const std::string idx = tmp / "train.idx";
+    write_text(idx, serialize_idx(bar_images(16)));
+    const std::vector<std::string> run = {"train", "--data", idx, "--arch", "cnn", "--steps", "400", "--batch", "2",
+                                          "--T", "20", "--checkpoint-every", "20", "--threads", "1", "--model"};
+    auto with_model = [&](const std::string& model) {
+        std::vector<std::string> a = run;
+        a.push_back(model);
+        return a;
+    };
+    const Run whole = run_tool(tmp, with_model(tmp / "whole.ckpt"));
+    REQUIRE_MESSAGE(whole.status == 0, whole.err);
+    const std::string model = tmp / "cut.ckpt";
+    const pid_t child = start_tool(with_model(model), tmp / "out.txt", tmp / "err.txt");
+    REQUIRE(wait_for_file(model, child));
+    kill(child, SIGTERM);
+    const int raw = wait_for(child);
+    REQUIRE(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 128 + SIGTERM);
+    const std::string said = last_line(read_file(tmp / "err.txt"));
+    CHECK(said.find("ddpm train: SIGTERM: saved step ") == 0);
+    CHECK(names_beginning(tmp.dir, "cut.ckpt.").empty());
+    const Run resumed = run_tool(tmp, {"train", "--data", idx, "--model", model, "--resume", "--threads", "2"});
+    REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+    CHECK(read_file(model) == read_file(tmp / "whole.ckpt"));
 }

@@ -2,6 +2,7 @@
 // beside its closed form ([004] Q3, Fig. 1-3); the metrics that [003]'s tables use, on cases whose
 // answers are known; [003]'s CNN trained on the images, its samples and reconstructions; [003]
 // Table 1 (two constant schedules and the cosine one), scored with a classifier trained here.
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/plot.h"
+#include "lessonkit/training_state.h"
 
 using namespace ddpm;
 
@@ -157,27 +159,37 @@ struct Run {
 };
 
 // Algorithm 1 on the 80% split; the loss of the EMA model on fixed triples of the 20% every block.
+// With --full, the run's state (trainer and log, lessonkit/training_state.h) is saved to
+// out/08_mnist/state_<k>.ckpt every kStateEvery steps and at each block's end, and a rerun goes on
+// from it: the same bits as a run that never stopped.
+const int kStateEvery = 500;
+
 Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const ImageSet& train, int steps,
-              int blocks, const std::string& grid_prefix) {
+              int blocks, const std::string& grid_prefix, const std::string& state = "") {
     std::vector<int> train_rows, val_rows;
     split_80_20(train.n, args.seed, train_rows, val_rows);
     ImageTrainConfig c;
     c.seed = args.seed;
     ImageTrainer tr(ImageArch::CNN, c, s);
     Run run{name, s, {}, {}, {}, steps};
+    TrainingLog log;
+    if (!state.empty() && load_training_state(state, tr, log, steps))
+        std::fprintf(stderr, "  %s: resuming %s at step %lld of %d\n", name.c_str(), state.c_str(), (long long)tr.step,
+                     steps);
     Stopwatch clock;
-    double block_loss = 0.0;
+    const int first = int(tr.step);
     const int per_block = std::max(1, steps / blocks);
-    for (int step = 1; step <= steps; ++step) {
-        block_loss += tr.train_step(train, train_rows);
-        if (step % per_block == 0 || step == steps) {
+    for (int step = first + 1; step <= steps; ++step) {
+        log.block_loss += tr.train_step(train, train_rows);
+        const bool block_end = step % per_block == 0 || step == steps;
+        if (block_end) {
             const int in_block = step % per_block == 0 ? per_block : step % per_block;
-            run.train_loss.push_back(block_loss / in_block);
-            block_loss = 0.0;
+            log.train_loss.push_back(log.block_loss / in_block);
+            log.block_loss = 0.0;
             const ImageModel ema = tr.ema_model();
-            run.val_loss.push_back(image_eval_loss(ema, s, train, val_rows, 512, args.seed + kEvalTriples));
+            log.val_loss.push_back(image_eval_loss(ema, s, train, val_rows, 512, args.seed + kEvalTriples));
             std::fprintf(stderr, "  %s: step %d/%d  train %.4f  val %.4f  %.0f images/s\n", name.c_str(), step, steps,
-                         run.train_loss.back(), run.val_loss.back(), step * c.batch / clock.seconds());
+                         log.train_loss.back(), log.val_loss.back(), (step - first) * c.batch / clock.seconds());
             if (!grid_prefix.empty()) {  // 16 samples from one fixed x_T after each block (DDIM, 25 steps)
                 std::vector<float> x(size_t(16) * 784);
                 Rng(args.seed, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
@@ -188,7 +200,10 @@ Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const
                                       1, 28, 28, 8, -1.0f, 1.0f, 2);
             }
         }
+        if (!state.empty() && (block_end || step % kStateEvery == 0)) save_training_state(state, tr, log, steps);
     }
+    run.train_loss = log.train_loss;
+    run.val_loss = log.val_loss;
     run.ema = tr.ema_model();
     return run;
 }
@@ -222,6 +237,47 @@ int t_half(const Schedule& s) {
     return t;
 }
 
+// [003] Fig. 8: six test images, their z_t at three t, and the model's reconstructions from each z_t
+// (reconstruct() above: the same eps for z_t as it draws, so the z_t shown is the one it starts from).
+void reconstruction_figure(const LessonArgs& args, const ImageSet& test, const Run& run) {
+    const int n = 6, D = 784;
+    const int ts[] = {50, 250, 500};
+    std::vector<float> grid;  // per image: x_0, then z_t and its reconstruction for each t
+    std::vector<std::vector<float>> z(3), back(3);
+    for (int k = 0; k < 3; ++k) {
+        // z_t = sqrt(ab_t) x_0 + sqrt(1 - ab_t) eps, eps from reconstruct()'s own stream
+        std::vector<float> eps(size_t(n) * D);
+        Rng(args.seed, kReconStart).fill_normal(eps.data(), int64_t(eps.size()));
+        z[k].assign(test.x.begin(), test.x.begin() + int64_t(n) * D);
+        q_sample(z[k].data(), z[k].data(), eps.data(), int64_t(n) * D, run.schedule, ts[k]);
+        back[k].assign(test.x.begin(), test.x.begin() + int64_t(n) * D);
+        reconstruct(back[k].data(), n, run.schedule, run.ema, ts[k], args.seed);
+    }
+    for (int i = 0; i < n; ++i) {
+        grid.insert(grid.end(), test.image(i), test.image(i) + D);
+        for (int k = 0; k < 3; ++k) {
+            grid.insert(grid.end(), z[k].begin() + int64_t(i) * D, z[k].begin() + int64_t(i + 1) * D);
+            grid.insert(grid.end(), back[k].begin() + int64_t(i) * D, back[k].begin() + int64_t(i + 1) * D);
+        }
+    }
+    for (float& v : grid) v = std::min(1.0f, std::max(-1.0f, v));
+    std::vector<std::string> rows, cols = {"x_0"};
+    for (int i = 0; i < n; ++i) rows.push_back("digit " + std::to_string(test.labels[size_t(i)]));
+    for (int t : ts) {
+        cols.push_back("z_" + std::to_string(t));
+        cols.push_back("from z_" + std::to_string(t));
+    }
+    plot::save_image_grid(args.out("cnn_reconstructions.png"), grid.data(), n * 7, 1, 28, 28, 7, -1.0f, 1.0f, 3, rows,
+                          cols);
+}
+
+// out/08_mnist/state_<name>.ckpt, the name with its spaces and signs made underscores
+std::string state_path(const LessonArgs& args, const std::string& name) {
+    std::string slug;
+    for (char ch : name) slug += std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ? ch : '_';
+    return args.out("state_" + slug + ".ckpt");
+}
+
 void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& test, const MnistClassifier& judge) {
     const int batch = ImageTrainConfig().batch;
     // [003]: 50 epochs of the 80% split. Quick: 250 steps (two thirds of an epoch) for the main run
@@ -231,7 +287,9 @@ void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& t
     const int n_score = args.full ? 1000 : 128, n_recon = args.full ? 10000 : 16, ddim_steps = 25;
     std::vector<Run> runs;
     runs.push_back(
-        train_cnn(args, "linear T=1000", linear_schedule(1000), train, steps, args.full ? 50 : 5, "cnn_samples"));
+        train_cnn(args, "linear T=1000", linear_schedule(1000), train, steps, args.full ? 50 : 5, "cnn_samples",
+                  args.full ? state_path(args, "linear T=1000") : ""));
+    reconstruction_figure(args, test, runs[0]);
 
     // loss curves
     plot::Figure fig(1, 1, 560, 380);
@@ -256,7 +314,8 @@ void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& t
              {"constant 0.001 T=2000", constant_schedule(2000, 0.001)},
              {"constant 0.1 T=200", constant_schedule(200, 0.1)},
              {"cosine T=1000", cosine_schedule(1000)}})
-        runs.push_back(train_cnn(args, name, s, train, table_steps, args.full ? 50 : 1, ""));
+        runs.push_back(train_cnn(args, name, s, train, table_steps, args.full ? 50 : 1, "",
+                                 args.full ? state_path(args, name) : ""));
     Table table({"model", "steps", "alpha_bar_T", "test_loss", "rmse", "ssim", "psnr", "frechet", "frechet_floor",
                  "t_recon"});
     std::vector<float> grid;  // unconditional samples of each model, 8 per row

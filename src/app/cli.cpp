@@ -28,6 +28,9 @@ const char* main_help() {
            "  export  --model IN.ckpt --out OUT.safetensors   the weights for PyTorch (safetensors)\n"
            "  import  --model IN.safetensors --out OUT.ckpt   an export back into a checkpoint\n"
            "\n"
+           "Images (an IDX3 file or a folder of PNG files of 28 x 28): train --arch cnn|unet; sample writes\n"
+           "F.png or F.idx; eval prints a Frechet distance beside its floor (docs/images.md).\n"
+           "\n"
            "'ddpm <command> --help' lists a command's options. Results go to stdout, progress and timings\n"
            "to stderr; every error is one line 'ddpm: <problem>' and exit status 1 (docs/reliability.md).\n";
 }
@@ -61,7 +64,15 @@ const char* train_help() {
            "SIGINT (Ctrl-C) or SIGTERM saves the last completed step to OUT.ckpt and exits with 130 or 143;\n"
            "--resume continues it. A loss that is not finite stops training (exit 1) and leaves the last\n"
            "checkpoint written, which never holds a value that is not finite. A run that would need more than\n"
-           "4 GB (from --hidden, --layers, --batch and the data) is refused before it starts.\n";
+           "4 GB (from --hidden, --layers, --batch and the data) is refused before it starts.\n"
+           "\n"
+           "Images: --data FILE.idx (an IDX3 ubyte file, as MNIST's) or --data FOLDER (PNG files of one size;\n"
+           "colour turned to grey) of 28 x 28 images trains [003]'s CNN or a U-Net instead of the MLP:\n"
+           "  --arch A               cnn or unet (required for a new image model)\n"
+           "  --block B              unet only: residual (default) or convnext blocks\n"
+           "  --batch B, --lr LR     for images the defaults are 128 and 2e-4 ([003]); --batch at most 1024\n"
+           "--hidden, --layers and --residual do not apply to images. Resume, checkpoints and signals are as\n"
+           "above (docs/images.md).\n";
 }
 
 const char* sample_help() {
@@ -83,7 +94,11 @@ const char* sample_help() {
            "  --seed S               seed of x_T and of the noise of every step (default 0)\n"
            "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
            "  --variance V           beta_tilde (default) or beta: sigma_t^2 of the reverse step\n"
-           "  --ema | --raw          the averaged weights (default) or the last iterate\n";
+           "  --ema | --raw          the averaged weights (default) or the last iterate\n"
+           "\n"
+           "An image model (ddpm train --arch, or the weights of a lesson's model) writes --out F.png (a grid of the images, at most 10000) or\n"
+           "--out F.idx (an IDX3 ubyte file of n x 28 x 28 bytes); the ddpm sampler clips its predicted x_0\n"
+           "to [-1, 1], as Ho et al. do for images.\n";
 }
 
 const char* eval_help() {
@@ -101,7 +116,15 @@ const char* eval_help() {
            "  --samples A.csv        generated rows (required)\n"
            "  --data B.csv           data rows, at least 4 (required)\n"
            "  --seed S               seed of the split, the subset and the projections (default 0)\n"
-           "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n";
+           "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
+           "\n"
+           "Images (an IDX3 file or a folder of PNG files for A and B, 28 x 28 grey): the Frechet distance on\n"
+           "the features of the shipped MNIST classifier, beside its floor: m = min(|A|, |B|/2); B is shuffled\n"
+           "(seed S) into a reference part R and a floor part F of m images each, A cut to m; printed are\n"
+           "d(A, R) and d(F, R), what m real images score.\n"
+           "  --classifier FILE      the classifier (default data/models/mnist_classifier.ckpt)\n"
+           "  --paired               image i of A is a reconstruction of image i of B (same count): also the\n"
+           "                         mean RMSE, PSNR and SSIM of the pairs\n";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +225,14 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
         else if (flag == "--threads") o.threads = threads_of(cur.value());
         else if (flag == "--resume") o.resume = true;
         else if (flag == "--checkpoint-every") o.checkpoint_every = whole(setting::checkpoint_every, cur.value());
+        else if (flag == "--arch") {
+            o.arch = cur.value();
+            if (o.arch != "cnn" && o.arch != "unet") fail("--arch: expected cnn or unet, got '" + shown(o.arch) + "'");
+        } else if (flag == "--block") {
+            o.block = cur.value();
+            if (o.block != "residual" && o.block != "convnext")
+                fail("--block: expected residual or convnext, got '" + shown(o.block) + "'");
+        }
         else cur.unknown();
         o.given.insert(flag);
     }
@@ -268,7 +299,13 @@ bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o) {
         else if (flag == "--data") o.data = cur.value();
         else if (flag == "--seed") o.seed = seed_of(cur.value());
         else if (flag == "--threads") o.threads = threads_of(cur.value());
+        else if (flag == "--classifier") o.classifier = cur.value();
+        else if (flag == "--paired") {
+            cur.no_value();
+            o.paired = true;
+        }
         else cur.unknown();
+        o.given.insert(flag);
     }
     require(o.samples, "eval", "--samples A.csv");
     require(o.data, "eval", "--data B.csv");

@@ -39,6 +39,9 @@ struct TrainArgs {
     bool resume = false;
     int64_t checkpoint_every = setting::checkpoint_every.fallback;
     std::set<std::string> given;    // the flags that appeared on the command line ("--lr", ...)
+    // images (image_cmd.h): --data is an IDX3 file or a folder of PNG files
+    std::string arch;               // cnn | unet; empty: CSV rows (or the checkpoint's, with --resume)
+    std::string block = "residual"; // unet only: residual | convnext
 };
 
 struct SampleArgs {
@@ -60,6 +63,10 @@ struct EvalArgs {
     std::string data;               // held-out data (B)
     uint64_t seed = 0;
     int threads = 0;
+    // images (image_cmd.h)
+    std::string classifier = "data/models/mnist_classifier.ckpt";  // whose features the Frechet distance uses
+    bool paired = false;            // sample i is a reconstruction of data image i: RMSE, PSNR, SSIM too
+    std::set<std::string> given;
 };
 
 // Each parser reads the arguments after the subcommand's name. They return false when --help was

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "app/commands.h"
+#include "app/image_cmd.h"
 #include "app/normalise.h"
 #include "app/runtime.h"
 #include "core/common.h"
@@ -12,6 +13,7 @@
 #include "core/rng.h"
 #include "app/platform.h"
 #include "diffusion/csv.h"
+#include "diffusion/image_files.h"
 #include "diffusion/settings.h"
 
 namespace ddpm {
@@ -45,9 +47,17 @@ int run_eval(const EvalArgs& a) {
     Stopwatch clock;
     // Each file read once, a regular file of at most kMaxEvalRows rows (and the columns and bytes of
     // every file of the tool).
+    // Images (an IDX file or a folder of PNG files on either side) are image_cmd.cpp's.
+    if (is_folder(a.samples) || is_folder(a.data)) return run_eval_images(a, "", "");
     FileId id;
-    const Dataset samples = parse_csv(read_input(a.samples, kMaxInputBytes, &id), a.samples, kMaxEvalRows);
-    const Dataset data = parse_csv(read_input(a.data, kMaxInputBytes, &id), a.data, kMaxEvalRows);
+    const std::string samples_bytes = read_input(a.samples, kMaxInputBytes, &id);
+    if (looks_like_idx(samples_bytes)) return run_eval_images(a, samples_bytes, read_input(a.data, kMaxInputBytes, &id));
+    const Dataset samples = parse_csv(samples_bytes, a.samples, kMaxEvalRows);
+    const std::string data_bytes = read_input(a.data, kMaxInputBytes, &id);
+    if (looks_like_idx(data_bytes)) return run_eval_images(a, samples_bytes, data_bytes);
+    for (const char* flag : {"--paired", "--classifier"})
+        if (a.given.count(flag)) fail(std::string(flag) + " applies to images only (IDX3 files or folders of PNG files)");
+    const Dataset data = parse_csv(data_bytes, a.data, kMaxEvalRows);
     if (samples.dim != data.dim)
         fail(a.samples + " has " + std::to_string(samples.dim) + " columns, " + a.data + " has " +
              std::to_string(data.dim));

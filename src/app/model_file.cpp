@@ -21,6 +21,9 @@ namespace {
 
 ModelFile read_model_file(const std::string& bytes, const std::string& path) {
     const Checkpoint c = parse_checkpoint(bytes, path);
+    if (c.has_meta("model.kind") && c.get_meta("model.kind") == "image")
+        fail(path + ": an image model (" + shown(c.has_meta("model.arch") ? c.get_meta("model.arch") : "?") +
+             "); it trains on images (an IDX3 file or a folder of PNG files) and samples to .png or .idx, not CSV");
     Normalisation norm = get_normalisation(c, path);
     if (!c.has_meta("tool.steps_total")) fail(path + ": no entry 'tool.steps_total': not a checkpoint of the ddpm tool");
     const int64_t steps_total = checkpoint_setting(c, setting::steps, path);

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app/commands.h"
+#include "app/image_cmd.h"
 #include "app/model_file.h"
 #include "app/platform.h"
 #include "app/runtime.h"
@@ -25,8 +26,13 @@ int run_sample(const SampleArgs& a) {
     OutputLock lock(a.out, "sample");
     remove_stale_temp_files(a.out);
     FileId model_id;
-    const ModelFile mf = parse_model_file(read_input(a.model, kMaxInputBytes, &model_id), a.model);
+    const std::string model_bytes = read_input(a.model, kMaxInputBytes, &model_id);
     check_not_input("--out", a.out, "--model", a.model, model_id);
+    if (is_image_model(model_bytes, a.model)) return run_sample_images(a, model_bytes, model_id);  // image_cmd.cpp
+    const ModelFile mf = parse_model_file(model_bytes, a.model);
+    if (is_image_output(a.out))
+        fail("--out " + a.out + ": " + a.model + " is a model of CSV rows; it writes a .csv file (images come from "
+             "a model of ddpm train --arch)");
     const Schedule& s = mf.trainer.schedule;
     const bool ddim = a.sampler == "ddim";
     const int steps = a.steps == 0 ? s.T : a.steps;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "app/image_cmd.h"
 #include "app/model_file.h"
 #include "app/platform.h"
 #include "app/runtime.h"
@@ -13,6 +14,7 @@
 #include "core/io.h"
 #include "core/pool.h"
 #include "diffusion/csv.h"
+#include "diffusion/image_files.h"
 #include "diffusion/settings.h"
 
 namespace ddpm {
@@ -23,7 +25,9 @@ namespace {
 // The schedule the flags ask for, if the samplers can run it: alpha_bar_T must not fall below
 // kMinAlphaBar (a constant beta of 0.5 over 1000 steps, or the linear schedule over 10^6, would train
 // and then give samples that are not finite).
-Schedule new_schedule(const TrainArgs& a) {
+}  // namespace
+
+Schedule checked_schedule(const TrainArgs& a) {
     Schedule s = make_schedule(a.schedule, a.T, a.beta);
     const double last = s.alpha_bar[size_t(s.T)];
     if (!(last >= kMinAlphaBar)) {
@@ -36,6 +40,10 @@ Schedule new_schedule(const TrainArgs& a) {
     }
     return s;
 }
+
+namespace {
+
+Schedule new_schedule(const TrainArgs& a) { return checked_schedule(a); }
 
 ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation& norm) {
     EpsModelConfig mc;  // the defaults (emb 32, GELU) with the data's dimension
@@ -155,9 +163,16 @@ int run_train(const TrainArgs& a) {
     check_output_kind(a.model);
     OutputLock lock(a.model, "train");
     remove_stale_temp_files(a.model);
+    if (!a.arch.empty() || is_folder(a.data)) return run_train_images(a, stop, nullptr, FileId{});  // image_cmd.cpp
+    if (a.given.count("--block")) fail("--block applies to image models (--arch unet) only");
 
     FileId data_id;
-    const Dataset data = parse_csv(read_input(a.data, kMaxInputBytes, &data_id), a.data);
+    const std::string data_bytes = read_input(a.data, kMaxInputBytes, &data_id);
+    if (looks_like_idx(data_bytes)) {
+        if (!a.resume) fail(a.data + ": an IDX file of images, not CSV rows; image training needs --arch cnn or --arch unet");
+        return run_train_images(a, stop, &data_bytes, data_id);  // --resume: the model says which network
+    }
+    const Dataset data = parse_csv(data_bytes, a.data);
     check_not_input("--model", a.model, "--data", a.data, data_id);
     if (data.n() < 2)
         fail(a.data + ": 1 data row; training needs at least 2 (a single point has no spread to learn)");

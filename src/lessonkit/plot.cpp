@@ -19,7 +19,7 @@
 #include <limits>
 #include <stdexcept>
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
+// stb_image_write's implementation is compiled in core/png.cpp
 #include <stb/stb_image_write.h>
 #define STB_TRUETYPE_IMPLEMENTATION
 #include <stb/stb_truetype.h>

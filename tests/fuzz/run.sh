@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run.sh DIR SECONDS
 #
-# DIR holds the targets (fuzz_csv, fuzz_checkpoint, fuzz_idx: every fuzz_* program there), their seeds (DIR/seeds_<target>/, made by make),
+# DIR holds the targets (fuzz_csv, fuzz_checkpoint, fuzz_idx, fuzz_png: every fuzz_* program there), their seeds (DIR/seeds_<target>/, made by make),
 # the corpus each run grows (DIR/corpus_<target>/, kept between runs), logs, and any finding
 # (DIR/findings/<target>-crash-..., the input that failed: run `DIR/fuzz_<target> FILE` to see it).
 # The seeds also include tests/fuzz/corpus_<target>/. Prints one line per target with its

@@ -1,0 +1,114 @@
+#include "diffusion/image_files.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <system_error>
+
+#include "core/common.h"
+#include "core/idx.h"
+#include "core/png.h"
+
+namespace ddpm {
+
+bool looks_like_idx(const std::string& bytes) { return bytes.size() >= 2 && bytes[0] == 0 && bytes[1] == 0; }
+
+ImageSet images_from_idx_bytes(const std::string& bytes, const std::string& source) {
+    const IdxArray a = parse_idx(bytes, source);
+    if (a.dims.size() != 3)
+        fail(source + ": an IDX file of " + std::to_string(a.dims.size()) + " dimension" +
+             (a.dims.size() == 1 ? "" : "s") + "; images are 3 (count, height, width)" +
+             (a.dims.size() == 1 ? " (a file of labels?)" : ""));
+    return images_from_idx(a, nullptr, source);
+}
+
+namespace {
+
+bool ends_with_png(const std::string& name) {
+    if (name.size() < 5) return false;
+    std::string tail = name.substr(name.size() - 4);
+    for (char& ch : tail) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    return tail == ".png";
+}
+
+}  // namespace
+
+ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, int64_t max_images, int want_h,
+                                int want_w, const std::string& why) {
+    std::error_code ec;
+    std::vector<std::string> names;
+    std::filesystem::directory_iterator it(dir, ec), end;
+    if (ec) fail(dir + ": the folder cannot be read: " + ec.message());
+    for (; it != end; it.increment(ec)) {
+        if (ec) fail(dir + ": the folder cannot be read: " + ec.message());
+        const std::string name = it->path().filename().string();
+        if (name.empty() || name[0] == '.') continue;
+        const std::string path = it->path().string();
+        std::error_code kind_ec;
+        const bool regular = std::filesystem::is_regular_file(it->symlink_status(kind_ec));
+        if (!regular || !ends_with_png(name))
+            fail(path + ": not a .png file; a folder of images holds PNG files only (names starting with '.' aside)");
+        names.push_back(name);
+        if (int64_t(names.size()) > max_images)
+            fail(dir + ": more than " + std::to_string(max_images) + " PNG files, the most that is read");
+    }
+    if (names.empty()) fail(dir + ": no PNG files in the folder");
+    std::sort(names.begin(), names.end());
+
+    // The sizes first, from the headers: a folder with one odd image is refused before any decoding.
+    std::vector<std::string> bytes(names.size());
+    PngInfo first;
+    for (size_t i = 0; i < names.size(); ++i) {
+        const std::string path = (std::filesystem::path(dir) / names[i]).string();
+        bytes[i] = read(path);
+        const PngInfo info = png_info(bytes[i], path);
+        if (i == 0) {
+            first = info;
+            if (want_h > 0 && want_w > 0 && (info.width != want_w || info.height != want_h))
+                fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels; " + why);
+        } else if (info.width != first.width || info.height != first.height)
+            fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels, but " +
+                 names[0] + " has " + std::to_string(first.width) + " x " + std::to_string(first.height) +
+                 "; the images of a folder must all have one size");
+    }
+    ImageSet s;
+    s.n = int(names.size());
+    s.h = first.height;
+    s.w = first.width;
+    if (int64_t(s.n) * s.h * s.w > kIdxMaxValues)
+        fail(dir + ": " + std::to_string(s.n) + " images of " + std::to_string(s.w) + " x " + std::to_string(s.h) +
+             " pixels, more than the " + std::to_string(kIdxMaxValues) + " pixels that are read");
+    s.x.reserve(size_t(s.n) * size_t(s.image_size()));
+    for (size_t i = 0; i < names.size(); ++i) {
+        const std::string path = (std::filesystem::path(dir) / names[i]).string();
+        const std::vector<uint8_t> grey = decode_png_grey(bytes[i], path, nullptr, s.image_size());
+        for (uint8_t b : grey) s.x.push_back(byte_to_unit(b));
+        std::string().swap(bytes[i]);
+    }
+    return s;
+}
+
+std::string idx_bytes_of_images(const float* x, int n, int h, int w) {
+    IdxArray a;
+    a.dims = {n, h, w};
+    a.data.resize(size_t(n) * size_t(h) * size_t(w));
+    for (size_t i = 0; i < a.data.size(); ++i) a.data[i] = unit_to_byte(x[i]);
+    return serialize_idx(a);
+}
+
+std::string png_grid_bytes(const float* x, int n, int h, int w, int cols, int gap) {
+    cols = std::max(1, std::min(cols, n));
+    const int rows = (n + cols - 1) / cols;
+    const int width = cols * (w + gap) + gap, height = rows * (h + gap) + gap;
+    std::vector<uint8_t> pixels(size_t(width) * size_t(height), 128);
+    for (int k = 0; k < n; ++k) {
+        const int top = gap + (k / cols) * (h + gap), left = gap + (k % cols) * (w + gap);
+        for (int y = 0; y < h; ++y)
+            for (int xx = 0; xx < w; ++xx)
+                pixels[size_t(top + y) * size_t(width) + size_t(left + xx)] =
+                    unit_to_byte(x[(int64_t(k) * h + y) * w + xx]);
+    }
+    return encode_png_grey(pixels.data(), width, height);
+}
+
+}  // namespace ddpm
