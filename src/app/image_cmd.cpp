@@ -426,8 +426,9 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     };
     if (ddim) {
         const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
-        ddim_sample(x.data(), a.n, D, s, image_eps_function(model), ddim_timesteps(s.T, steps, spacing), float(a.eta),
-                    a.seed, report);
+        // x_0 clipped to the pixel range at each step, as DDPM's is (ddim.h says why images need it)
+        ddim_sample_clipped(x.data(), a.n, D, s, image_eps_function(model), ddim_timesteps(s.T, steps, spacing),
+                            float(a.eta), a.seed, 1.0f, report);
     } else {
         ddpm_sample(x.data(), a.n, D, s, image_eps_function(model), options, report);
     }
