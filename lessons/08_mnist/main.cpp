@@ -193,8 +193,8 @@ Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const
             if (!grid_prefix.empty()) {  // 16 samples from one fixed x_T after each block (DDIM, 25 steps)
                 std::vector<float> x(size_t(16) * 784);
                 Rng(args.seed, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
-                ddim_sample(x.data(), 16, 784, s, image_eps_function(ema), ddim_timesteps(s.T, 25, Spacing::Uniform),
-                            0.0f, args.seed);
+                ddim_sample_clipped(x.data(), 16, 784, s, image_eps_function(ema),
+                                    ddim_timesteps(s.T, 25, Spacing::Uniform), 0.0f, args.seed, 1.0f);
                 for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
                 plot::save_image_grid(args.out(grid_prefix + "_step" + std::to_string(step) + ".png"), x.data(), 16,
                                       1, 28, 28, 8, -1.0f, 1.0f, 2);
@@ -343,8 +343,10 @@ void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& t
             o.clip_x0 = 1.0f;
             ddpm_sample(x.data(), n_score, 784, s, image_eps_function(run.ema), o);
         } else {
-            ddim_sample(x.data(), n_score, 784, s, image_eps_function(run.ema),
-                        ddim_timesteps(s.T, ddim_steps, Spacing::Uniform), 0.0f, args.seed + kSampleNoise);
+            // x_0 clipped at each step, as DDPM's is (ddim.h: the first steps of a schedule with
+            // alpha_bar_T near 0 throw the pixels far out of range otherwise)
+            ddim_sample_clipped(x.data(), n_score, 784, s, image_eps_function(run.ema),
+                                ddim_timesteps(s.T, ddim_steps, Spacing::Uniform), 0.0f, args.seed + kSampleNoise, 1.0f);
         }
         for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
         grid.insert(grid.end(), x.begin(), x.begin() + 8 * 784);
