@@ -180,26 +180,8 @@ Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
     Checkpoint c;
     add_arch_entries(c, tr.model);
     add_schedule_entries(c, tr.schedule);
-    c.set_meta("train.batch", std::to_string(tr.config.batch));
-    c.set_meta("train.lr", fmt_exact(tr.config.lr));
-    c.set_meta("train.ema_decay", fmt_exact(tr.config.ema_decay));
-    c.set_meta("train.clip", fmt_exact(tr.config.clip));
-    c.set_meta("train.seed", std::to_string(tr.config.seed));
-    c.set_meta("train.step", std::to_string(tr.step));
-    c.set_meta("adam.t", std::to_string(tr.adam.t));
-    c.set_meta("ema.updates", std::to_string(tr.ema.updates));
-    c.set_meta("rng.index", std::to_string(tr.index_rng.counter));
-    c.set_meta("rng.t", std::to_string(tr.t_rng.counter));
-    c.set_meta("rng.eps", std::to_string(tr.eps_rng.counter));
-    add_params(c, tr.params);
-    for (size_t k = 0; k < tr.params.size(); ++k) {
-        const Shape& shape = tr.params[k].tensor.shape();
-        c.add_tensor("ema." + tr.params[k].name, Tensor::from(shape, tr.ema.shadow[k]));
-        if (tr.adam.m.size() == tr.params.size()) {
-            c.add_tensor("adam.m." + tr.params[k].name, Tensor::from(shape, tr.adam.m[k]));
-            c.add_tensor("adam.v." + tr.params[k].name, Tensor::from(shape, tr.adam.v[k]));
-        }
-    }
+    add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
+                        tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
     return c;
 }
 

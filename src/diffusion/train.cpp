@@ -185,6 +185,31 @@ Schedule schedule_from_entries(const Checkpoint& c, const std::string& source) {
     return schedule_from_betas(c.get_meta("schedule.name"), beta);
 }
 
+void add_trainer_entries(Checkpoint& c, int batch, float lr, float ema_decay, double clip, uint64_t seed, int64_t step,
+                         const Params& params, const Adam& adam, const EMA& ema, const Rng& index_rng, const Rng& t_rng,
+                         const Rng& eps_rng) {
+    c.set_meta("train.batch", std::to_string(batch));
+    c.set_meta("train.lr", fmt_exact(lr));
+    c.set_meta("train.ema_decay", fmt_exact(ema_decay));
+    c.set_meta("train.clip", fmt_exact(clip));
+    c.set_meta("train.seed", std::to_string(seed));
+    c.set_meta("train.step", std::to_string(step));
+    c.set_meta("adam.t", std::to_string(adam.t));
+    c.set_meta("ema.updates", std::to_string(ema.updates));
+    c.set_meta("rng.index", std::to_string(index_rng.counter));
+    c.set_meta("rng.t", std::to_string(t_rng.counter));
+    c.set_meta("rng.eps", std::to_string(eps_rng.counter));
+    add_params(c, params);
+    for (size_t k = 0; k < params.size(); ++k) {
+        const Shape& shape = params[k].tensor.shape();
+        c.add_tensor("ema." + params[k].name, Tensor::from(shape, ema.shadow[k]));
+        if (adam.m.size() == params.size()) {
+            c.add_tensor("adam.m." + params[k].name, Tensor::from(shape, adam.m[k]));
+            c.add_tensor("adam.v." + params[k].name, Tensor::from(shape, adam.v[k]));
+        }
+    }
+}
+
 Checkpoint trainer_checkpoint(const Trainer& tr) {
     Checkpoint c;
     const EpsModelConfig& m = tr.model.config;
@@ -195,26 +220,8 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
     c.set_meta("model.residual", m.residual ? "1" : "0");
     c.set_meta("model.act", activation_name(m.act));
     add_schedule_entries(c, tr.schedule);
-    c.set_meta("train.batch", std::to_string(tr.config.batch));
-    c.set_meta("train.lr", fmt_exact(tr.config.lr));
-    c.set_meta("train.ema_decay", fmt_exact(tr.config.ema_decay));
-    c.set_meta("train.clip", fmt_exact(tr.config.clip));
-    c.set_meta("train.seed", std::to_string(tr.config.seed));
-    c.set_meta("train.step", std::to_string(tr.step));
-    c.set_meta("adam.t", std::to_string(tr.adam.t));
-    c.set_meta("ema.updates", std::to_string(tr.ema.updates));
-    c.set_meta("rng.index", std::to_string(tr.index_rng.counter));
-    c.set_meta("rng.t", std::to_string(tr.t_rng.counter));
-    c.set_meta("rng.eps", std::to_string(tr.eps_rng.counter));
-    add_params(c, tr.params);
-    for (size_t k = 0; k < tr.params.size(); ++k) {
-        const Shape& shape = tr.params[k].tensor.shape();
-        c.add_tensor("ema." + tr.params[k].name, Tensor::from(shape, tr.ema.shadow[k]));
-        if (tr.adam.m.size() == tr.params.size()) {
-            c.add_tensor("adam.m." + tr.params[k].name, Tensor::from(shape, tr.adam.m[k]));
-            c.add_tensor("adam.v." + tr.params[k].name, Tensor::from(shape, tr.adam.v[k]));
-        }
-    }
+    add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
+                        tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
     return c;
 }
 
