@@ -257,3 +257,26 @@ TEST_CASE("objectives: the eps target without weights trains as Trainer does; th
     CHECK(min_snr_weight(Target::X0, 10.0, 5.0) == doctest::Approx(5.0));
     CHECK(min_snr_weight(Target::V, 2.0, 5.0) == doctest::Approx(2.0 / 3.0));
 }
+
+TEST_CASE("likelihood: the mixture's log-density integrates to 1 and is the Gaussian's for one component") {
+    const GaussianMixture gm = bimodal_1d_mixture();
+    const int n = 20000;
+    const double lo = -4.0, hi = 4.0, h = (hi - lo) / n;
+    double sum = 0.0;
+    for (int i = 0; i <= n; ++i) {
+        const float x = float(lo + i * h);
+        sum += dmath::exp(mixture_log_density(gm, &x)) * (i == 0 || i == n ? 1.0 : (i % 2 ? 4.0 : 2.0));
+    }
+    CHECK(sum * h / 3.0 == doctest::Approx(1.0).epsilon(1e-6));
+    GaussianMixture one;
+    one.dim = 2;
+    one.weights = {1.0f};
+    one.means = {0.5f, -1.0f};
+    one.stds = {0.5f};
+    const float x[2] = {0.2f, -0.3f};
+    const double want = normal_log_density(0.2, 0.5, dmath::log(0.25)) + normal_log_density(-0.3, -1.0, dmath::log(0.25));
+    CHECK(mixture_log_density(one, x) == doctest::Approx(want).epsilon(1e-7));
+    // far from every mode: finite (log-sum-exp), not -inf
+    const float far[2] = {40.0f, 40.0f};
+    CHECK(std::isfinite(mixture_log_density(eight_gaussians_mixture(), far)));
+}

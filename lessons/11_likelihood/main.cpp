@@ -213,14 +213,13 @@ Variant train_variant(const LessonArgs& args, const std::string& set, const std:
     return {name, o, tr.ema_model()};
 }
 
-double swd_ratio_of(const LessonArgs& args, const std::string& set, const Schedule& s, const ReversePrediction& p,
+double swd_ratio_of(const LessonArgs& args, const Schedule& s, const ReversePrediction& p,
                     BoundVariance variance, int steps, int n, const DistanceFloor& floor, const Dataset& reference) {
     const int dim = reference.dim;
     std::vector<float> x(static_cast<size_t>(n) * dim);
     Rng(args.seed, kStart).fill_normal(x.data(), int64_t(x.size()));
     respaced_sample(x.data(), n, dim, s, p, variance, ddim_timesteps(s.T, steps, Spacing::Uniform),
                     args.seed + kSampleNoise);
-    (void)set;
     return sliced_wasserstein1(x.data(), n, reference.x.data(), n, dim, 256, args.seed) / floor.swd_mean;
 }
 
@@ -246,7 +245,7 @@ void learned_variance(const LessonArgs& args, const Variant& base, const Variant
         std::vector<std::string> row = {set, v.name, bound_variance_name(b.variance), fmt(b.total(), 4),
                                         fmt(b.standard_error(), 4), fmt(floor.swd_sd / floor.swd_mean, 2)};
         for (int steps : {1000, 100, 50})
-            row.push_back(fmt(swd_ratio_of(args, set, s, objective_prediction(v.model, v.objective, s), b.variance, steps,
+            row.push_back(fmt(swd_ratio_of(args, s, objective_prediction(v.model, v.objective, s), b.variance, steps,
                                            n, floor, reference),
                               2));
         table.add_row(row);
@@ -348,8 +347,8 @@ void targets(const LessonArgs& args, const std::vector<Variant>& variants, Table
         std::vector<std::string> row = {set, v.name};
         for (double x : m) row.push_back(fmt(x, 4));
         row.push_back(fmt(floor.swd_sd / floor.swd_mean, 2));
-        row.push_back(fmt(swd_ratio_of(args, set, s, p, BoundVariance::BetaTilde, 1000, n, floor, reference), 2));
-        row.push_back(fmt(swd_ratio_of(args, set, s, p, BoundVariance::BetaTilde, 50, n, floor, reference), 2));
+        row.push_back(fmt(swd_ratio_of(args, s, p, BoundVariance::BetaTilde, 1000, n, floor, reference), 2));
+        row.push_back(fmt(swd_ratio_of(args, s, p, BoundVariance::BetaTilde, 50, n, floor, reference), 2));
         // DDIM (eta = 0), 50 steps, on the eps the prediction gives
         std::vector<float> x(static_cast<size_t>(n) * dim), eps_buf;
         Rng(args.seed, kStart).fill_normal(x.data(), int64_t(x.size()));

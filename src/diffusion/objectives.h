@@ -64,7 +64,8 @@ struct ObjectiveTrainer {
 };
 
 // The network as a ReversePrediction (likelihood.h): eps from its target and, with a learned variance, v.
-// Rows in fixed chunks over the threads: the same bits for any thread count.
+// Rows in fixed chunks over the threads: the same bits for any thread count. It keeps references to
+// model and s, which must outlive it.
 ReversePrediction objective_prediction(const EpsModel& model, const ObjectiveConfig& objective, const Schedule& s);
 
 // Ancestral sampling on tau_1 < ... < tau_S = T (ddim.h's ddim_timesteps) with the respaced schedule
