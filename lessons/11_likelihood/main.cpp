@@ -316,8 +316,14 @@ void targets(const LessonArgs& args, const std::vector<Variant>& variants, Table
     GaussianMixture gm;
     is_mixture(set, &gm);
     const std::vector<std::pair<int, int>> buckets = {{1, 10}, {11, 100}, {101, 500}, {501, 1000}};
-    auto bucket_mse = [&](const ReversePrediction& p) {
+    plot::Figure fig(1, 1, 700, 460);
+    plot::Axes& ax = fig.at(0, 0);
+    int colour = 0;
+    // the error per t, averaged over groups of 10 consecutive t, as a curve
+    auto bucket_mse = [&](const ReversePrediction& p, const std::string& label, plot::Color c) {
         std::vector<double> out(buckets.size(), 0.0);
+        std::vector<float> xs, ys;
+        double group = 0.0;
         std::vector<float> x_t(static_cast<size_t>(per_t) * dim), e(x_t.size());
         for (int t = 1; t <= s.T; ++t) {
             const double ab = s.alpha_bar[size_t(t)];
@@ -330,12 +336,19 @@ void targets(const LessonArgs& args, const std::vector<Variant>& variants, Table
             for (size_t k = 0; k < buckets.size(); ++k)
                 if (t >= buckets[k].first && t <= buckets[k].second)
                     out[k] += se / double(x_t.size()) / double(buckets[k].second - buckets[k].first + 1);
+            group += se / double(x_t.size()) / 10.0;
+            if (t % 10 == 0) {
+                xs.push_back(float(std::log10(double(t) - 4.5)));
+                ys.push_back(float(group));
+                group = 0.0;
+            }
         }
+        ax.line(xs, ys, c, 1.3f, label);
         return out;
     };
     {
         const EpsFunction oracle = [&](float* out, const float* xt, int rows, int t) { oracle_eps(out, xt, rows, gm, s, t); };
-        const std::vector<double> m = bucket_mse(fixed_variance_prediction(oracle));
+        const std::vector<double> m = bucket_mse(fixed_variance_prediction(oracle), "oracle eps* (the floor)", plot::colors::black);
         std::vector<std::string> row = {set, "oracle eps* (the floor)"};
         for (double v : m) row.push_back(fmt(v, 4));
         for (int k = 0; k < 4; ++k) row.push_back("-");
@@ -343,20 +356,25 @@ void targets(const LessonArgs& args, const std::vector<Variant>& variants, Table
     }
     for (const Variant& v : variants) {
         const ReversePrediction p = objective_prediction(v.model, v.objective, s);
-        const std::vector<double> m = bucket_mse(p);
+        const std::vector<double> m = bucket_mse(p, v.name, plot::palette(colour++));
         std::vector<std::string> row = {set, v.name};
         for (double x : m) row.push_back(fmt(x, 4));
         row.push_back(fmt(floor.swd_sd / floor.swd_mean, 2));
         row.push_back(fmt(swd_ratio_of(args, s, p, BoundVariance::BetaTilde, 1000, n, floor, reference), 2));
         row.push_back(fmt(swd_ratio_of(args, s, p, BoundVariance::BetaTilde, 50, n, floor, reference), 2));
         // DDIM (eta = 0), 50 steps, on the eps the prediction gives
-        std::vector<float> x(static_cast<size_t>(n) * dim), eps_buf;
+        std::vector<float> x(static_cast<size_t>(n) * dim);
         Rng(args.seed, kStart).fill_normal(x.data(), int64_t(x.size()));
         const EpsFunction as_eps = [&](float* out, const float* xt, int rows, int t) { p(out, nullptr, xt, rows, t); };
         ddim_sample(x.data(), n, dim, s, as_eps, ddim_timesteps(s.T, 50, Spacing::Uniform), 0.0f, args.seed);
         row.push_back(fmt(sliced_wasserstein1(x.data(), n, reference.x.data(), n, dim, 256, args.seed) / floor.swd_mean, 2));
         table.add_row(row);
     }
+    ax.logy();
+    ax.title("The noise's error per t (every target turned into eps; means over 10 consecutive t), " + set);
+    ax.xlabel("log10 t");
+    ax.ylabel("E |eps - eps_hat|^2 per coordinate");
+    fig.save(args.out("targets.png"));
 }
 
 int lesson(int argc, char** argv) {
