@@ -3,12 +3,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "core/loss.h"
 #include "diffusion/classifier.h"
+#include "diffusion/image_train.h"
 #include "helpers.h"
 
 using namespace ddpm;
@@ -69,4 +71,26 @@ TEST_CASE("classifier: the shipped weights are the documented file, and load") {
     const IdxArray x = load_idx("data/mnist/t10k-images-idx3-ubyte"), y = load_idx("data/mnist/t10k-labels-idx1-ubyte");
     const ImageSet test = images_from_idx(x, &y, "t10k");
     CHECK(classifier_accuracy(model, test) >= 0.985);
+}
+
+TEST_CASE("shipped U-Net: the documented file, and its training state holds the same EMA weights") {
+    const std::string path = "data/models/mnist_unet.ckpt", state = "data/models/mnist_unet.state";
+    REQUIRE(std::ifstream(path).good());
+    CHECK(sha256_of(path) == documented_sha256("mnist_unet.ckpt"));
+    Schedule s;
+    const ImageModel model = image_model_from_checkpoint(load_checkpoint(path), path, s);
+    CHECK(model.arch == ImageArch::UNet);
+    CHECK(model.unet.config.block == UNetBlockKind::Residual);
+    CHECK(count_values(model.params()) == 509857);
+    CHECK(s.T == 1000);
+    // the state file continues the run that wrote the model: its EMA is the model, bit for bit
+    REQUIRE(std::ifstream(state).good());
+    const ImageTrainer tr = image_trainer_from_checkpoint(load_checkpoint(state), state);
+    const Params a = model.params(), b = tr.ema_model().params();
+    REQUIRE(a.size() == b.size());
+    bool same = true;
+    for (size_t k = 0; k < a.size(); ++k)
+        same = same && std::memcmp(a[k].tensor.data(), b[k].tensor.data(), sizeof(float) * size_t(a[k].tensor.numel())) == 0;
+    CHECK(same);
+    CHECK(tr.step % 750 == 0);  // saved at an epoch's end
 }
