@@ -55,7 +55,7 @@ ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
 endif
 ifeq ($(FAST),1)
-CXXFLAGS += -DDDPM_FAST_BUILD=1  # only tests/test_fast.cpp looks at it
+CXXFLAGS += -DDDPM_FAST_BUILD=1  # tests/test_fast.cpp and one signal test look at it
 endif
 LDFLAGS  := $(OPTFLAGS) -pthread $(EXTRA_LDFLAGS)
 

@@ -1003,8 +1003,15 @@ TEST_CASE("reliability: SIGTERM in the middle of image training saves the last s
     TempDir tmp("image_signal");
     const std::string idx = tmp / "train.idx";
     write_text(idx, serialize_idx(bar_images(16)));
-    const std::vector<std::string> run = {"train", "--data", idx, "--arch", "cnn", "--steps", "400", "--batch", "2",
-                                          "--T", "20", "--checkpoint-every", "20", "--threads", "1", "--model"};
+    // Enough steps after the first checkpoint for the signal to land mid-run: the fast build takes
+    // milliseconds a step, the reference build's plain-loop convolutions about a second (batch 2).
+#ifdef DDPM_FAST_BUILD
+    const std::string steps = "400", every = "20";
+#else
+    const std::string steps = "30", every = "5";
+#endif
+    const std::vector<std::string> run = {"train", "--data", idx, "--arch", "cnn", "--steps", steps, "--batch", "2",
+                                          "--T", "20", "--checkpoint-every", every, "--threads", "1", "--model"};
     auto with_model = [&](const std::string& model) {
         std::vector<std::string> a = run;
         a.push_back(model);
