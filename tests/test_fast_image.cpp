@@ -46,6 +46,45 @@ TEST_CASE("fast image: a FAST=1 build installs conv2d") {
     }
     CHECK(bool(fast_kernels().conv2d_forward));
     CHECK(bool(fast_kernels().conv2d_backward));
+    CHECK(bool(fast_kernels().conv2d_depthwise_forward));
+    CHECK(bool(fast_kernels().conv2d_depthwise_backward));
+}
+
+TEST_CASE("fast image: depthwise conv2d forward and backward give the reference's bits") {
+    if (!fast_kernels().installed) return;
+    struct Case {
+        int B, C, H, W, K, pad;
+    };
+    const Case cases[] = {
+        {3, 32, 28, 28, 7, 3},                  // the ConvNeXt U-Net's first level
+        {kConvGradImages + 2, 5, 7, 7, 7, 3},   // its bottom, more than one block of images
+        {2, 3, 9, 6, 3, 1},                     // a 3x3, ragged sizes
+        {2, 2, 5, 4, 5, 4},                     // padding K - 1 (the output grows)
+        {1, 4, 6, 6, 8, 2},                     // the widest kernel of the fast path, even, pad below half
+    };
+    for (const Case& c : cases) {
+        INFO("B=" << c.B << " C=" << c.C << " H=" << c.H << " W=" << c.W << " K=" << c.K << " pad=" << c.pad);
+        const int OH = conv_out_size(c.H, c.K, 1, c.pad), OW = conv_out_size(c.W, c.K, 1, c.pad);
+        const int64_t n_in = int64_t(c.B) * c.C * c.H * c.W, n_out = int64_t(c.B) * c.C * OH * OW;
+        const int64_t n_w = int64_t(c.C) * c.K * c.K;
+        const auto x = random_values(n_in, 11), w = random_values(n_w, 12, 0.2f), bias = random_values(c.C, 13);
+        const auto dout = random_values(n_out, 14);
+        check_same_bits(random_values(n_out, 15), [&](float* out) {
+            conv2d_forward(out, x.data(), w.data(), bias.data(), c.B, c.C, c.H, c.W, c.C, c.K, 1, c.pad, c.C);
+        });
+        check_same_bits(random_values(n_out, 15), [&](float* out) {
+            conv2d_forward(out, x.data(), w.data(), nullptr, c.B, c.C, c.H, c.W, c.C, c.K, 1, c.pad, c.C);
+        });
+        std::vector<float> all = random_values(n_in + n_w + c.C, 16);
+        check_same_bits(all, [&](float* g) {
+            conv2d_backward(g, g + n_in, g + n_in + n_w, dout.data(), x.data(), w.data(), c.B, c.C, c.H, c.W, c.C,
+                            c.K, 1, c.pad, c.C);
+        });
+        check_same_bits(all, [&](float* g) {
+            conv2d_backward(nullptr, g + n_in, nullptr, dout.data(), x.data(), w.data(), c.B, c.C, c.H, c.W, c.C,
+                            c.K, 1, c.pad, c.C);
+        });
+    }
 }
 
 TEST_CASE("fast image: conv2d forward and backward give the reference's bits") {

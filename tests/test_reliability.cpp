@@ -1003,15 +1003,27 @@ TEST_CASE("reliability: SIGTERM in the middle of image training saves the last s
     TempDir tmp("image_signal");
     const std::string idx = tmp / "train.idx";
     write_text(idx, serialize_idx(bar_images(16)));
-    // Enough steps after the first checkpoint for the signal to land mid-run: the fast build takes
-    // milliseconds a step, the reference build's plain-loop convolutions about a second (batch 2).
-#ifdef DDPM_FAST_BUILD
-    const std::string steps = "400", every = "20";
-#else
-    const std::string steps = "30", every = "5";
-#endif
-    const std::vector<std::string> run = {"train", "--data", idx, "--arch", "cnn", "--steps", steps, "--batch", "2",
-                                          "--T", "20", "--checkpoint-every", every, "--threads", "1", "--model"};
+    // Enough steps after the first checkpoint for the signal to land mid-run, on any build and
+    // machine: a step takes milliseconds in the fast build, about a second in the reference build
+    // (plain-loop convolutions) and longer under emulation (qemu, make portable-check). A run of 10
+    // steps measures it (start-up included, so it errs long), and the run gets enough steps for
+    // half a second past its first checkpoint, at least 20.
+    const std::string every = "5";
+    const std::vector<std::string> common = {"train", "--data", idx, "--arch", "cnn", "--batch", "2", "--T", "20",
+                                             "--checkpoint-every", every, "--threads", "1", "--steps"};
+    std::string steps;
+    {
+        std::vector<std::string> a = common;
+        a.insert(a.end(), {"10", "--model", tmp / "calibrate.ckpt"});
+        const auto start = std::chrono::steady_clock::now();
+        const Run calibrate = run_tool(tmp, a);
+        REQUIRE_MESSAGE(calibrate.status == 0, calibrate.err);
+        const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 10;
+        steps = std::to_string(std::stoi(every) + std::max(20, int(std::ceil(0.5 / per_step))));
+        MESSAGE("a step takes at most " << per_step << " s: " << steps << " steps");
+    }
+    std::vector<std::string> run = common;
+    run.insert(run.end(), {steps, "--model"});
     auto with_model = [&](const std::string& model) {
         std::vector<std::string> a = run;
         a.push_back(model);

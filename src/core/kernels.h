@@ -83,6 +83,11 @@ struct FastKernels {
     void (*conv2d_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                             const float* weight, int B, int C, int H, int W, int OC, int K, int stride,
                             int pad) = nullptr;
+    // depthwise (groups = C = OC), stride 1, pad <= K - 1, K <= 8: the ConvNeXt block's 7x7
+    void (*conv2d_depthwise_forward)(float* out, const float* inp, const float* weight, const float* bias, int B,
+                                     int C, int H, int W, int K, int pad) = nullptr;
+    void (*conv2d_depthwise_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                      const float* weight, int B, int C, int H, int W, int K, int pad) = nullptr;
 };
 FastKernels& fast_kernels();
 

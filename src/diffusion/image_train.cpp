@@ -42,6 +42,7 @@ ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s
     ac.lr = c.lr;
     adam = Adam(ac);
     ema = EMA(params, c.ema_decay);
+    if (c.blur_T > 0) blur = blur_process(c.blur_T, c.blur_beta, c.blur_taps);
 }
 
 float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& rows) {
@@ -55,12 +56,20 @@ float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& row
         std::copy(data.image(row), data.image(row) + D, x0.data() + b * D);
     }
     std::vector<int> t(static_cast<size_t>(B));
-    t_rng.fill_randint(t.data(), B, 1, schedule.T);
-    eps_rng.fill_normal(eps.data(), eps.numel());
+    const bool cold = config.blur_T > 0;
+    if (cold && (data.c != 1 || data.h != blur.H || data.w != blur.W))
+        fail("ImageTrainer: the blur process is for 1 x " + std::to_string(blur.H) + " x " + std::to_string(blur.W) +
+             " images");
+    t_rng.fill_randint(t.data(), B, 1, cold ? config.blur_T : schedule.T);
     Tensor xt = Tensor::zeros(x0.shape());
-    q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), B, int(D), schedule);  // eq. (1.2), row b at t[b]
+    if (cold) {
+        blur_degrade(xt.data(), x0.data(), B, t.data(), blur);  // [003] eq. (5), image b at t[b]
+    } else {
+        eps_rng.fill_normal(eps.data(), eps.numel());
+        q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), B, int(D), schedule);  // eq. (1.2), row b at t[b]
+    }
     zero_grad(params);
-    Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end())), eps);
+    Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end())), cold ? x0 : eps);
     backward(loss);
     if (config.clip > 0) clip_grad_norm(params, config.clip);
     adam.step(params);
@@ -99,6 +108,28 @@ double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSe
         Tensor xt = Tensor::zeros(x0.shape());
         q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), count, int(D), s);
         total += double(mse(model.forward(xt, std::vector<float>(t.begin(), t.end())), eps).item()) * count;
+    }
+    return total / n;
+}
+
+double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const ImageSet& data, const std::vector<int>& rows,
+                      int n, uint64_t seed) {
+    NoGrad no_grad;
+    const int64_t D = data.image_size();
+    double total = 0.0;
+    for (int begin = 0; begin < n; begin += kEvalBatch) {
+        const int count = std::min(kEvalBatch, n - begin);
+        Tensor x0 = Tensor::zeros(Shape{count, data.c, data.h, data.w}), z = Tensor::zeros(x0.shape());
+        for (int b = 0; b < count; ++b) {
+            const int row = rows[size_t(begin + b) % rows.size()];
+            std::copy(data.image(row), data.image(row) + D, x0.data() + b * D);
+        }
+        std::vector<int> t(static_cast<size_t>(count));
+        Rng t_rng(seed, kEvalT);
+        t_rng.counter = uint64_t(begin);
+        t_rng.fill_randint(t.data(), count, 1, p.T);
+        blur_degrade(z.data(), x0.data(), count, t.data(), p);
+        total += double(mse(model.forward(z, std::vector<float>(t.begin(), t.end())), x0).item()) * count;
     }
     return total / n;
 }
@@ -170,6 +201,25 @@ void copy_tensor(const Checkpoint& c, const std::string& name, const Tensor& lik
     out.assign(t->data(), t->data() + t->numel());
 }
 
+// The blur process of a cold-diffusion file: its three numbers, checked, then rebuilt.
+void add_blur_entries(Checkpoint& c, const BlurProcess& p) {
+    c.set_meta("blur.T", std::to_string(p.T));
+    c.set_meta("blur.beta", fmt_exact(p.beta));
+    c.set_meta("blur.taps", std::to_string(p.taps));
+}
+
+BlurProcess blur_from_entries(const Checkpoint& c, const std::string& source) {
+    const int T = int(checkpoint_setting(c, IntSetting{nullptr, "blur.T", 1, 10000, 0}, source));
+    const int taps = int(checkpoint_setting(c, IntSetting{nullptr, "blur.taps", 1, 27, 0}, source));
+    if (taps % 2 == 0) fail(source + ": entry 'blur.taps' is not odd");
+    const std::string text = entry(c, "blur.beta", source);
+    char* end = nullptr;
+    const double beta = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(beta > 0.0) || !(beta <= 100.0))
+        fail(source + ": entry 'blur.beta' is not a number in (0, 100]");
+    return blur_process(T, beta, taps);
+}
+
 int64_t count_entry(const Checkpoint& c, const char* key, const std::string& source) {
     return checkpoint_setting(c, IntSetting{nullptr, key, 0, INT64_MAX, 0}, source);
 }
@@ -179,7 +229,8 @@ int64_t count_entry(const Checkpoint& c, const char* key, const std::string& sou
 Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
     Checkpoint c;
     add_arch_entries(c, tr.model);
-    add_schedule_entries(c, tr.schedule);
+    if (tr.config.blur_T > 0) add_blur_entries(c, tr.blur);
+    else add_schedule_entries(c, tr.schedule);
     add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
                         tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
     return c;
@@ -189,7 +240,15 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
     ImageArch arch = ImageArch::CNN;
     ImageTrainConfig tc;
     read_arch_entries(c, source, arch, tc.unet);
-    Schedule s = schedule_from_entries(c, source);
+    Schedule s;
+    if (c.has_meta("blur.T")) {
+        const BlurProcess p = blur_from_entries(c, source);
+        tc.blur_T = p.T;
+        tc.blur_beta = p.beta;
+        tc.blur_taps = p.taps;
+    } else {
+        s = schedule_from_entries(c, source);
+    }
     tc.batch = int(checkpoint_setting(c, setting::batch, source));
     tc.lr = float(checkpoint_setting(c, setting::lr, source));
     tc.ema_decay = float(checkpoint_setting(c, setting::ema, source));
@@ -239,6 +298,26 @@ ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& s
     ImageModel model(arch, init, u);
     Params p = model.params();
     read_params(c, p, source);
+    return model;
+}
+
+Checkpoint cold_model_checkpoint(const ImageModel& model, const BlurProcess& p) {
+    Checkpoint c;
+    add_arch_entries(c, model);
+    add_blur_entries(c, p);
+    add_params(c, model.params());
+    return c;
+}
+
+ImageModel cold_model_from_checkpoint(const Checkpoint& c, const std::string& source, BlurProcess& p) {
+    ImageArch arch = ImageArch::CNN;
+    UNetConfig u;
+    read_arch_entries(c, source, arch, u);
+    p = blur_from_entries(c, source);
+    Rng init(0, kImageInit);
+    ImageModel model(arch, init, u);
+    Params params = model.params();
+    read_params(c, params, source);
     return model;
 }
 

@@ -12,6 +12,7 @@
 #include "core/checkpoint.h"
 #include "core/image_nn.h"
 #include "core/optim.h"
+#include "diffusion/cold.h"
 #include "diffusion/images.h"
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
@@ -40,6 +41,12 @@ struct ImageTrainConfig {
     double clip = 1.0;
     uint64_t seed = 0;
     UNetConfig unet;           // the U-Net's block kind and widths (arch = UNet only)
+    // blur_T > 0: cold diffusion instead of noise ([003] §3.3, cold.h): z_t = D(x_0, t) with
+    // blur_process(blur_T, blur_beta, blur_taps), t ~ U{1..blur_T}, and the network predicts x_0
+    // (MSE against x_0); the schedule is not used.
+    int blur_T = 0;
+    double blur_beta = 1.0;
+    int blur_taps = 11;
 };
 
 enum ImageTrainStream : uint64_t { kImageInit = 80, kImageIndex = 81, kImageTimestep = 82, kImageNoise = 83 };
@@ -53,6 +60,7 @@ struct ImageTrainer {
     EMA ema;
     int64_t step = 0;
     Rng index_rng, t_rng, eps_rng;
+    BlurProcess blur;  // when config.blur_T > 0
 
     ImageTrainer(ImageArch arch, const ImageTrainConfig& config, Schedule schedule);
     // One step on a batch drawn (with replacement) from data.image(rows[k]); returns the loss.
@@ -69,11 +77,19 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
 // shipped in data/models/), without the optimiser. The reader checks every entry and shape.
 Checkpoint image_model_checkpoint(const ImageModel& model, const Schedule& s);
 ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& source, Schedule& schedule);
+// The same for a cold-diffusion model: the blur process in place of the schedule.
+Checkpoint cold_model_checkpoint(const ImageModel& model, const BlurProcess& p);
+ImageModel cold_model_from_checkpoint(const Checkpoint& c, const std::string& source, BlurProcess& p);
 
 // L_simple of `model` on n fixed triples (x_0 = data.image(rows[k % rows.size()]), t and eps drawn
 // from Rng(seed, ...)), without a graph: the validation and test loss, the same triples every call.
 double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSet& data, const std::vector<int>& rows,
                        int n, uint64_t seed);
+
+// The cold-diffusion loss: the mean over n fixed pairs (x_0 = data.image(rows[k % rows.size()]), t
+// from Rng(seed, ...)) of || R(D(x_0, t), t) - x_0 ||^2 / 784, without a graph.
+double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const ImageSet& data, const std::vector<int>& rows,
+                      int n, uint64_t seed);
 
 // The network as an EpsFunction over rows of one image each (rows, 784), in batches of 64, no graph.
 EpsFunction image_eps_function(const ImageModel& model);

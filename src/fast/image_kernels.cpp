@@ -1,6 +1,6 @@
 // fast/image_kernels.cpp: conv2d (groups = 1), forward and both products of the backward, as
-// matrix products on a register tile, installed into fast_kernels() at start-up. Each gives the same
-// bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): every output value gets
+// matrix products on a register tile, and the depthwise convolution at stride 1 (at the end),
+// installed into fast_kernels() at start-up. Each gives the same bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): every output value gets
 // the reference's terms in the reference's order, a multiply and an add per term.
 //   - stride 1 (all but the U-Net's downsampling): an implicit im2col, the padded image read in
 //     place, and the input gradient as the forward's kernel on dout with the flipped weights;
@@ -510,10 +510,129 @@ void conv2d_backward_fast(float* dinp, float* dweight, float* dbias, const float
     conv2d_backward_im2col(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, K, stride, pad);
 }
 
+// ---- depthwise, stride 1 (the ConvNeXt block's 7x7) ----------------------------------------------
+// Each plane is copied into a zero-padded buffer, so that every tap reads memory (a padded tap reads
+// a 0, as the reference's w * 0), and the loops run over a whole output row at a time: every output
+// value still gets the reference's terms in the reference's order, a multiply and an add each.
+const int kMaxDepthwiseK = 8;
+
+// plane (H, W) into buf (H + top + bottom, W + left + right), zeros around
+void pad_plane(std::vector<float>& buf, const float* plane, int H, int W, int top, int bottom, int left, int right) {
+    const int PW = W + left + right;
+    buf.assign(size_t(H + top + bottom) * PW, 0.0f);
+    for (int h = 0; h < H; ++h) std::memcpy(buf.data() + int64_t(h + top) * PW + left, plane + int64_t(h) * W, sizeof(float) * W);
+}
+
+void depthwise_forward_fast(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
+                            int W, int K, int pad) {
+    // The output is computed "wide", OH rows of PW (the padded width) values, so that each tap is
+    // one long loop over a contiguous run: y[i] += w * xp[i + kh PW + kw]. The PW - OW values at
+    // the end of each row are discarded; the OW kept get exactly the reference's sums.
+    const int OH = H + 2 * pad - K + 1, OW = W + 2 * pad - K + 1, PW = W + 2 * pad;
+    const int64_t wide = int64_t(OH) * PW;
+    parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
+        std::vector<float> xp, y;
+        for (int64_t b = b0; b < b1; ++b)
+            for (int c = 0; c < C; ++c) {
+                pad_plane(xp, inp + (b * C + c) * int64_t(H) * W, H, W, pad, pad + 1, pad, pad);  // a row to spare
+                const float* w = weight + int64_t(c) * K * K;
+                y.assign(size_t(wide), bias ? bias[c] : 0.0f);
+                for (int kh = 0; kh < K; ++kh)
+                    for (int kw = 0; kw < K; ++kw) {
+                        const float wv = w[kh * K + kw];
+                        const float* xs = xp.data() + int64_t(kh) * PW + kw;
+                        float* yv = y.data();
+                        for (int64_t i = 0; i < wide; ++i) yv[i] += wv * xs[i];
+                    }
+                float* dst = out + (b * C + c) * int64_t(OH) * OW;
+                for (int oh = 0; oh < OH; ++oh)
+                    std::memcpy(dst + int64_t(oh) * OW, y.data() + int64_t(oh) * PW, sizeof(float) * OW);
+            }
+    });
+}
+
+void depthwise_backward_fast(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                             const float* weight, int B, int C, int H, int W, int K, int pad) {
+    const int OH = H + 2 * pad - K + 1, OW = W + 2 * pad - K + 1;
+    const int64_t P = int64_t(OH) * OW, HW = int64_t(H) * W;
+    if (dbias)  // as the reference: in double, over b then p
+        for (int c = 0; c < C; ++c) {
+            double s = 0.0;
+            for (int b = 0; b < B; ++b)
+                for (int64_t p = 0; p < P; ++p) s += dout[(int64_t(b) * C + c) * P + p];
+            dbias[c] += float(s);
+        }
+    if (dinp) {
+        // the reference's chain: from dinp's value, kh then kw each from K - 1 down, reading dout at
+        // (ih + pad - kh, iw + pad - kw); dout padded by q = K - 1 - pad before, enough after
+        const int q = K - 1 - pad, GH = H + K, GW = W + K - 1;  // GH: a row to spare for the wide loop
+        const int64_t wide = int64_t(H) * GW;
+        parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
+            std::vector<float> gp, acc;
+            for (int64_t b = b0; b < b1; ++b)
+                for (int c = 0; c < C; ++c) {
+                    const float* gy = dout + (b * C + c) * P;
+                    gp.assign(size_t(GH) * GW, 0.0f);
+                    for (int oh = 0; oh < OH && oh + q < GH; ++oh)
+                        for (int ow = 0; ow < OW && ow + q < GW; ++ow) gp[size_t(oh + q) * GW + ow + q] = gy[oh * OW + ow];
+                    // "wide" as in the forward: H rows of GW values, the last GW - W of each dropped
+                    const float* w = weight + int64_t(c) * K * K;
+                    float* dx = dinp + (b * C + c) * HW;
+                    acc.assign(size_t(wide), 0.0f);
+                    for (int ih = 0; ih < H; ++ih)
+                        std::memcpy(acc.data() + int64_t(ih) * GW, dx + int64_t(ih) * W, sizeof(float) * W);
+                    for (int kh = K - 1; kh >= 0; --kh)
+                        for (int kw = K - 1; kw >= 0; --kw) {
+                            const float wv = w[kh * K + kw];
+                            const float* gs = gp.data() + int64_t(K - 1 - kh) * GW + (K - 1 - kw);
+                            float* av = acc.data();
+                            for (int64_t i = 0; i < wide; ++i) av[i] += wv * gs[i];
+                        }
+                    for (int ih = 0; ih < H; ++ih)
+                        std::memcpy(dx + int64_t(ih) * W, acc.data() + int64_t(ih) * GW, sizeof(float) * W);
+                }
+        });
+    }
+    if (dweight) {
+        // per block of kConvGradImages images a partial sum from zero, each tap's chain over the
+        // block's images, then p, in order; the K x K taps side by side as K rows of 8 lanes (lanes
+        // past K read padding and are dropped); the partials added in block order
+        const int KK = K * K, blocks = (B + kConvGradImages - 1) / kConvGradImages;
+        const int PW = W + 2 * pad + (kMaxDepthwiseK - K);
+        std::vector<float> partial(size_t(blocks) * C * KK, 0.0f);
+        parallel_for(blocks, [&](int64_t blk) {
+            std::vector<float> xp;
+            float* part = partial.data() + blk * C * KK;
+            const int b_end = std::min(B, int(blk + 1) * kConvGradImages);
+            for (int c = 0; c < C; ++c) {
+                float acc[kMaxDepthwiseK][kMaxDepthwiseK] = {};
+                for (int b = int(blk) * kConvGradImages; b < b_end; ++b) {
+                    pad_plane(xp, inp + (int64_t(b) * C + c) * HW, H, W, pad, pad, pad, pad + (kMaxDepthwiseK - K));
+                    const float* g = dout + (int64_t(b) * C + c) * P;
+                    for (int oh = 0; oh < OH; ++oh)
+                        for (int ow = 0; ow < OW; ++ow) {
+                            const float gv = g[oh * OW + ow];
+                            for (int kh = 0; kh < K; ++kh) {
+                                const float* xr = xp.data() + int64_t(oh + kh) * PW + ow;
+                                for (int kw = 0; kw < kMaxDepthwiseK; ++kw) acc[kh][kw] += gv * xr[kw];
+                            }
+                        }
+                }
+                for (int kh = 0; kh < K; ++kh)
+                    for (int kw = 0; kw < K; ++kw) part[int64_t(c) * KK + kh * K + kw] = acc[kh][kw];
+            }
+        });
+        for (int blk = 0; blk < blocks; ++blk)
+            for (int64_t i = 0; i < int64_t(C) * KK; ++i) dweight[i] += partial[size_t(blk * int64_t(C) * KK + i)];
+    }
+}
+
 const bool kInstalled = [] {
     FastKernels& k = fast_kernels();
     k.conv2d_forward = conv2d_forward_fast;
     k.conv2d_backward = conv2d_backward_fast;
+    k.conv2d_depthwise_forward = depthwise_forward_fast;
+    k.conv2d_depthwise_backward = depthwise_backward_fast;
     return true;
 }();
 
