@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -29,6 +30,16 @@ inline ddpm::Tensor randn_away_from_zero(ddpm::Shape shape, uint64_t stream) {
     for (int64_t i = 0; i < t.numel(); ++i)
         if (std::fabs(t.data()[i]) < 0.1f) t.data()[i] = t.data()[i] < 0 ? -0.1f - t.data()[i] : 0.1f + t.data()[i];
     return t;
+}
+
+// The same parameters, bit for bit (names aside): two networks that trained or loaded alike.
+inline bool same_bits(const ddpm::Params& a, const ddpm::Params& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t k = 0; k < a.size(); ++k)
+        if (a[k].tensor.numel() != b[k].tensor.numel() ||
+            std::memcmp(a[k].tensor.data(), b[k].tensor.data(), sizeof(float) * size_t(a[k].tensor.numel())) != 0)
+            return false;
+    return true;
 }
 
 // A fresh folder under the system's temp folder, named after the test and this process, removed

@@ -36,15 +36,6 @@ double variance_of(const std::vector<double>& k) {
     return v;
 }
 
-bool same_bits(const Params& a, const Params& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t k = 0; k < a.size(); ++k)
-        if (a[k].tensor.numel() != b[k].tensor.numel() ||
-            std::memcmp(a[k].tensor.data(), b[k].tensor.data(), sizeof(float) * size_t(a[k].tensor.numel())) != 0)
-            return false;
-    return true;
-}
-
 }  // namespace
 
 TEST_CASE("L10.1 the composed kernel: t - 1 convolutions of G with itself, centred, variance t beta") {

@@ -39,15 +39,6 @@ ImageTrainConfig tiny_config(UNetBlockKind kind) {
     return c;
 }
 
-bool same_bits(const Params& a, const Params& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t k = 0; k < a.size(); ++k)
-        if (a[k].tensor.numel() != b[k].tensor.numel() ||
-            std::memcmp(a[k].tensor.data(), b[k].tensor.data(), sizeof(float) * size_t(a[k].tensor.numel())) != 0)
-            return false;
-    return true;
-}
-
 }  // namespace
 
 // |a - b| <= tol * (1 + |b|) everywhere

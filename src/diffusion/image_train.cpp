@@ -281,19 +281,22 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
     return tr;
 }
 
-Checkpoint image_model_checkpoint(const ImageModel& model, const Schedule& s) {
+namespace {
+
+// A model file's network: its architecture entries and its weights. The caller adds (or reads) the
+// process, the schedule or the blur, whose entries come after the architecture's.
+Checkpoint weights_file(const ImageModel& model) {
     Checkpoint c;
     add_arch_entries(c, model);
-    add_schedule_entries(c, s);
     add_params(c, model.params());
     return c;
 }
 
-ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& source, Schedule& schedule) {
+// The architecture entries are checked before the network is built.
+ImageModel weights_from_file(const Checkpoint& c, const std::string& source) {
     ImageArch arch = ImageArch::CNN;
     UNetConfig u;
     read_arch_entries(c, source, arch, u);
-    schedule = schedule_from_entries(c, source);
     Rng init(0, kImageInit);
     ImageModel model(arch, init, u);
     Params p = model.params();
@@ -301,23 +304,29 @@ ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& s
     return model;
 }
 
+}  // namespace
+
+Checkpoint image_model_checkpoint(const ImageModel& model, const Schedule& s) {
+    Checkpoint c = weights_file(model);
+    add_schedule_entries(c, s);
+    return c;
+}
+
+ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& source, Schedule& schedule) {
+    ImageModel model = weights_from_file(c, source);
+    schedule = schedule_from_entries(c, source);
+    return model;
+}
+
 Checkpoint cold_model_checkpoint(const ImageModel& model, const BlurProcess& p) {
-    Checkpoint c;
-    add_arch_entries(c, model);
+    Checkpoint c = weights_file(model);
     add_blur_entries(c, p);
-    add_params(c, model.params());
     return c;
 }
 
 ImageModel cold_model_from_checkpoint(const Checkpoint& c, const std::string& source, BlurProcess& p) {
-    ImageArch arch = ImageArch::CNN;
-    UNetConfig u;
-    read_arch_entries(c, source, arch, u);
+    ImageModel model = weights_from_file(c, source);
     p = blur_from_entries(c, source);
-    Rng init(0, kImageInit);
-    ImageModel model(arch, init, u);
-    Params params = model.params();
-    read_params(c, params, source);
     return model;
 }
 
