@@ -16,6 +16,7 @@
 #include "core/image_kernels.h"
 #include "core/kernels.h"
 #include "core/pool.h"
+#include "fast/broadcast.h"
 
 namespace ddpm {
 namespace {
@@ -209,11 +210,9 @@ void tile(const Operands& o, int m0, int n0) {
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
 #pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) {
-            const float x = a[r][ak];
+        for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) acc[r][v] += x * bk[v];
-        }
+            for (int v = 0; v < V; ++v) acc[r][v] += fast::mul_broadcast(a[r] + ak, bk[v]);
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)

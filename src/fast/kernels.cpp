@@ -11,6 +11,7 @@
 
 #include "core/kernels.h"
 #include "core/pool.h"
+#include "fast/broadcast.h"
 
 namespace ddpm {
 namespace {
@@ -78,11 +79,9 @@ void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m
 #pragma GCC unroll 2
         for (int v = 0; v < V; ++v) bk[v] = load_vec(b + v * kLanes);
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-            const float x = a[r * A.am + k * A.ak];
+        for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
-            for (int v = 0; v < V; ++v) acc[r][v] += x * bk[v];
-        }
+            for (int v = 0; v < V; ++v) acc[r][v] += fast::mul_broadcast(a + r * A.am + k * A.ak, bk[v]);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
