@@ -288,7 +288,7 @@ std::vector<float> blur_unconditional(const ImageModel& model, const BlurProcess
 
 void sampling(const LessonArgs& args, const ImageSet& train, const ImageSet& test, const MnistClassifier& judge,
               const ImageModel& model, const BlurProcess& p) {
-    const int n = args.full ? 1000 : 16;
+    const int n = args.images > 0 ? args.images : args.full ? 1000 : 16;
     Table table({"sampler", "from", "rmse", "ssim", "psnr", "class_agreement"});
     for (int from : {50, 100})
         for (bool improved : {true, false}) {
@@ -362,7 +362,7 @@ void comparison(const LessonArgs& args, const ImageSet& train, const ImageSet& t
     // quick: 64 images (about a minute and a half of sampling on 2 cores); at 64 images the Frechet
     // distance of 128 features rests on a rank-63 covariance, so read it against its floor, which is
     // computed the same way
-    const int n = args.full ? 1000 : 64;
+    const int n = args.images > 0 ? args.images : args.full ? 1000 : 64;
     std::vector<int> test_rows(static_cast<size_t>(test.n));
     for (int i = 0; i < test.n; ++i) test_rows[size_t(i)] = i;
     const double blur_loss = cold_eval_loss(blur, p, test, test_rows, 1024, args.seed + kEvalPairs);

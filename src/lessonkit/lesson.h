@@ -20,6 +20,8 @@ struct LessonArgs {
     int threads = 1;
     bool full = false;
     uint64_t seed = 0;
+    int images = 0;         // --images N: how many test images a lesson's sample tables use (0: the
+                            // mode's own count); lesson 10 reads it
 
     std::string out(const std::string& file) const { return out_dir + "/" + file; }
 };
