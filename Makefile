@@ -85,7 +85,7 @@ TEST_BIN    := $(BUILD)/tests/run_tests
 
 BENCH_BIN   := $(BUILD)/bench
 
-.PHONY: results unet-checkpoint cold-checkpoints classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
+.PHONY: cond-checkpoint results unet-checkpoint cold-checkpoints classifier data portable-check bench ddpm all build run-lessons lesson test build-tests student check-student diff expected clean deps plot-demo fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: build run-lessons
@@ -199,6 +199,12 @@ $(UNET_TRAIN_BIN): $(BUILD)/obj/lessons/09_unet/train_unet.o $(CORE_OBJ)
 
 unet-checkpoint: $(UNET_TRAIN_BIN) data
 	./$(UNET_TRAIN_BIN) --epochs $(UNET_EPOCHS)
+
+# lesson 11's class-conditional U-Net (classifier-free guidance): the same trainer with --conditional,
+# resuming from data/models/mnist_unet_cond.state; COND_EPOCHS sets where it stops
+COND_EPOCHS    ?= 15
+cond-checkpoint: $(UNET_TRAIN_BIN) data
+	./$(UNET_TRAIN_BIN) --conditional --epochs $(COND_EPOCHS)
 
 # ---- the two models that lesson 10 samples from (lessons/10_cold/train_cold.cpp) -------------------
 # Hours of training each, never part of `make` or CI; each resumes from its .state file in

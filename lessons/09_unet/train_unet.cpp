@@ -14,9 +14,17 @@
 // from the state file when there is one: stopped and resumed, it gives the same bits as one run that
 // never stopped, on any thread count. After each epoch the EMA model draws --samples digits (DDIM,
 // 50 steps, from one fixed x_T) and the shipped classifier scores them.
+//
+// --conditional trains the class-conditional U-Net of lesson 11 part 4 instead (the same recipe, plus
+// a label table, each label dropped with probability 0.1: Ho and Salimans 2022) into
+// data/models/mnist_unet_cond.{ckpt,state} and mnist_unet_cond_train.log. Its digits at each epoch's
+// end are asked for class i % 10 with guidance w = 1, and the log adds the classifier's accuracy
+// on the asked-for class.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
+#include "diffusion/classifier.h"
 #include "diffusion/ddim.h"
 #include "diffusion/image_train.h"
 #include "diffusion/sampler.h"
@@ -36,6 +44,7 @@ struct Flags {
     std::string score;          // --score FILE: measure a model file instead of training
     std::string sampler = "both";
     std::string note;           // --note TEXT: a "# TEXT" line added to the log at this start
+    bool conditional = false;   // --conditional: lesson 11's class-conditional U-Net
     std::string state = "data/models/mnist_unet.state", model = "data/models/mnist_unet.ckpt",
                 log = "data/models/mnist_unet_train.log", grids = "out/09_unet/training";
 };
@@ -58,6 +67,13 @@ Flags parse_flags(int argc, char** argv) {
         else if (flag == "--grids") f.grids = value();
         else if (flag == "--score") f.score = value();
         else if (flag == "--note") f.note = value();
+        else if (flag == "--conditional") {
+            f.conditional = true;
+            f.state = "data/models/mnist_unet_cond.state";
+            f.model = "data/models/mnist_unet_cond.ckpt";
+            f.log = "data/models/mnist_unet_cond_train.log";
+            f.grids = "out/11_likelihood/training";
+        }
         else if (flag == "--sampler") {
             f.sampler = value();
             if (f.sampler != "ddim" && f.sampler != "ddpm" && f.sampler != "both")
@@ -65,7 +81,7 @@ Flags parse_flags(int argc, char** argv) {
         }
         else if (flag == "--help" || flag == "-h") {
             std::printf("usage: %s [--epochs N] [--every STEPS] [--samples N] [--threads N] [--state F] [--model F] "
-                        "[--log F] [--grids DIR]\n       %s --score MODEL [--samples N] [--sampler ddim|ddpm|both] [--threads N]\n",
+                        "[--log F] [--grids DIR] [--conditional]\n       %s --score MODEL [--samples N] [--sampler ddim|ddpm|both] [--threads N]\n",
                         argv[0], argv[0]);
             std::exit(0);
         } else fail("unknown flag '" + flag + "' (try --help)");
@@ -73,7 +89,27 @@ Flags parse_flags(int argc, char** argv) {
     return f;
 }
 
-ImageTrainConfig recipe() {
+const float kScoreGuidance = 1.0f;  // --conditional: the guidance of the epochs' digits
+
+// The digits' labels in --conditional mode: class i % 10 for digit i.
+std::vector<int> asked_labels(int n) {
+    std::vector<int> labels(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) labels[size_t(i)] = i % 10;
+    return labels;
+}
+
+// The share of the digits that the classifier reads as the class they were asked for.
+double asked_class_accuracy(const MnistClassifier& judge, const std::vector<float>& x, int n) {
+    const std::vector<double> p = classifier_probabilities(judge, x.data(), n);
+    int right = 0;
+    for (int i = 0; i < n; ++i) {
+        const double* row = p.data() + size_t(i) * 10;
+        right += int(std::max_element(row, row + 10) - row) == i % 10;
+    }
+    return double(right) / n;
+}
+
+ImageTrainConfig recipe(bool conditional) {
     ImageTrainConfig c;
     c.batch = 64;
     c.lr = 1e-3f;
@@ -81,6 +117,10 @@ ImageTrainConfig recipe() {
     c.clip = 1.0;
     c.seed = 0;
     c.unet = unet_residual_config();
+    if (conditional) {
+        c.unet.classes = 10;
+        c.label_drop = 0.1f;
+    }
     return c;
 }
 
@@ -142,9 +182,12 @@ int train(int argc, char** argv) {
     std::string log;
     double seconds = 0.0;
     ImageTrainer tr = [&] {
-        if (!std::filesystem::exists(f.state)) return ImageTrainer(ImageArch::UNet, recipe(), cosine_schedule(1000));
+        if (!std::filesystem::exists(f.state)) return ImageTrainer(ImageArch::UNet, recipe(f.conditional), cosine_schedule(1000));
         const Checkpoint c = load_checkpoint(f.state);
         ImageTrainer t = image_trainer_from_checkpoint(c, f.state);
+        if ((t.model.classes() > 0) != f.conditional)
+            fail(f.state + ": a " + (f.conditional ? "unconditional" : "class-conditional") + " training state; " +
+                 (f.conditional ? "leave out --conditional" : "add --conditional") + " or move the file");
         if (c.has_meta("log.text")) log = c.get_meta("log.text");
         if (c.has_meta("log.seconds")) seconds = std::strtod(c.get_meta("log.seconds").c_str(), nullptr);
         std::fprintf(stderr, "resuming %s at step %lld (%.0f s of training so far)\n", f.state.c_str(),
@@ -152,11 +195,13 @@ int train(int argc, char** argv) {
         return t;
     }();
     if (tr.step == 0) {
-        log = "# lesson 09's U-Net on MNIST: " + std::to_string(count_values(tr.params)) +
-              " parameters, cosine T=1000, Adam 1e-3, batch 64, EMA 0.999, " + std::to_string(kStepsPerEpoch) +
-              " steps per epoch, threads do not change the bits\n"
+        log = std::string(f.conditional ? "# lesson 11's class-conditional U-Net on MNIST (labels dropped with p = 0.1): "
+                                        : "# lesson 09's U-Net on MNIST: ") +
+              std::to_string(count_values(tr.params)) + " parameters, cosine T=1000, Adam 1e-3, batch 64, EMA 0.999, " +
+              std::to_string(kStepsPerEpoch) + " steps per epoch, threads do not change the bits\n" +
+              (f.conditional ? "# digits asked for class i % 10, guidance w = 1\n" : "") +
               "# epoch step train_loss val_loss(EMA) confidence min_class_fraction frechet floor samples "
-              "seconds images_per_s\n";
+              "seconds images_per_s" + (f.conditional ? " asked_class_accuracy" : "") + "\n";
     }
     if (!f.note.empty()) log += "# at step " + std::to_string(tr.step) + ": " + f.note + "\n";
     const int64_t last = int64_t(f.epochs) * kStepsPerEpoch;
@@ -181,7 +226,9 @@ int train(int argc, char** argv) {
             const double val = image_eval_loss(ema, tr.schedule, train_set, val_rows, kValImages, kValTriples);
             std::vector<float> x(size_t(f.samples) * 784);
             Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
-            ddim_sample_clipped(x.data(), f.samples, 784, tr.schedule, image_eps_function(ema),
+            const EpsFunction eps = f.conditional ? guided_eps_function(ema, asked_labels(f.samples), kScoreGuidance)
+                                                  : image_eps_function(ema);
+            ddim_sample_clipped(x.data(), f.samples, 784, tr.schedule, eps,
                                 ddim_timesteps(tr.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
             for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
             const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
@@ -193,12 +240,18 @@ int train(int argc, char** argv) {
                           d.fd.distance, d.fd.floor, f.samples, now,
                           double(tr.step - step_at_start) * tr.config.batch / clock.seconds());
             log += line;
+            if (f.conditional) {  // the accuracy on the asked-for class, at the line's end
+                log.pop_back();
+                log += " " + fmt(asked_class_accuracy(judge, x, f.samples), 3) + "\n";
+            }
             std::fprintf(stderr, "epoch %s", line);
             plot::save_image_grid(f.grids + "/epoch" + std::to_string(epoch) + ".png", x.data(), 100, 1, 28, 28, 10,
                                   -1.0f, 1.0f, 2);
             save_state(f, tr, log, now);
             Checkpoint m = image_model_checkpoint(ema, tr.schedule);
-            m.set_meta("train.recipe", "lessons/09_unet/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
+            m.set_meta("train.recipe", f.conditional ? "lessons/09_unet/train_unet.cpp --conditional: cosine T=1000, Adam "
+                                                       "1e-3, batch 64, EMA 0.999, 10 classes, labels dropped with p = 0.1"
+                                                     : "lessons/09_unet/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
             m.set_meta("train.step", std::to_string(tr.step));
             m.set_meta("train.epochs", std::to_string(epoch));
             save_checkpoint(f.model, m);

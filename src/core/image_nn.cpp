@@ -194,10 +194,30 @@ UNet::UNet(const UNetConfig& c, Rng& rng) : config(c) {
     up0 = UNetBlock(k, c.c1 + c.c0, c.c0, kTimeDim, rng);
     attn = SelfAttention2d(c.c2, kHeads, kGroups, rng);
     head_norm = GroupNorm(kGroups, c.c0);
+    if (c.classes < 0 || c.classes > 1000) fail("UNet: classes " + std::to_string(c.classes) + " is not in 0..1000");
+    if (c.classes > 0) label = Tensor::zeros(Shape{c.classes + 1, kTimeDim}, true);
 }
 
-Tensor UNet::forward(const Tensor& x, const std::vector<float>& t) const {
-    const Tensor e = silu(time2.forward(silu(time1.forward(timestep_embedding(t, kTimeFeatures)))));  // (B, 128)
+Tensor UNet::forward(const Tensor& x, const std::vector<float>& t) const { return forward(x, t, {}); }
+
+Tensor UNet::forward(const Tensor& x, const std::vector<float>& t, const std::vector<int>& labels) const {
+    Tensor e = silu(time2.forward(silu(time1.forward(timestep_embedding(t, kTimeFeatures)))));  // (B, 128)
+    if (config.classes == 0 && !labels.empty()) fail("UNet: labels given to an unconditional network");
+    if (config.classes > 0) {
+        // table[label] as a product with the one-hot rows (B, classes + 1): each row of the result is
+        // one row of the table plus zeros, so its values are the table's own
+        const int B = int(t.size()), rows = config.classes + 1;
+        if (!labels.empty() && labels.size() != t.size()) fail("UNet: one label per image is needed");
+        std::vector<float> one_hot(size_t(B) * size_t(rows), 0.0f);
+        for (int b = 0; b < B; ++b) {
+            const int y = labels.empty() ? -1 : labels[size_t(b)];
+            if (y < -1 || y >= config.classes)
+                fail("UNet: label " + std::to_string(y) + " is not in 0.." + std::to_string(config.classes - 1) +
+                     " (or -1 for none)");
+            one_hot[size_t(b) * size_t(rows) + size_t(y < 0 ? config.classes : y)] = 1.0f;
+        }
+        e = add(e, matmul(Tensor::from(Shape{B, rows}, std::move(one_hot)), label));
+    }
     const Tensor s0 = block0.forward(stem.forward(x), e);            // (B, c0, 28, 28)
     const Tensor s1 = block1.forward(down0.forward(s0), e);          // (B, c1, 14, 14)
     Tensor h = mid1.forward(down1.forward(s1), e);                   // (B, c2, 7, 7)
@@ -223,6 +243,7 @@ Params UNet::params() const {
     up0.collect(p, "up0");
     head_norm.collect(p, "head_norm");
     head.collect(p, "head");
+    if (config.classes > 0) p.push_back({"label", label});
     return p;
 }
 

@@ -116,6 +116,9 @@ struct UNetConfig {
     UNetBlockKind block = UNetBlockKind::Residual;
     int c0 = 32, c1 = 64, c2 = 64;
     bool zero_head = true;
+    // classes > 0: class-conditional (Ho and Salimans 2022, lesson 11 part 4). A learned table of
+    // classes + 1 rows of 128, the last row for "no label", and e += table[label] before the blocks.
+    int classes = 0;
 };
 UNetConfig unet_residual_config();  // 32, 64, 64 channels (lesson 09's, 509,857 parameters)
 UNetConfig unet_convnext_config();  // 32, 64, 128: doubled at each downsampling ([003], lesson 10)
@@ -140,9 +143,15 @@ struct UNet {
     SelfAttention2d attn;
     GroupNorm head_norm;
 
+    Tensor label;  // (classes + 1, 128) when config.classes > 0; starts at zero (no random draws)
+
     UNet() = default;
     UNet(const UNetConfig& config, Rng& rng);
     Tensor forward(const Tensor& x, const std::vector<float>& t) const;
+    // labels: one per image, 0 .. classes - 1, or -1 for "no label" (the unconditional model of
+    // classifier-free guidance); empty means no label for every image. Only a conditional network
+    // takes labels.
+    Tensor forward(const Tensor& x, const std::vector<float>& t, const std::vector<int>& labels) const;
     Params params() const;
 };
 

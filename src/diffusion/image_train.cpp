@@ -30,11 +30,20 @@ Tensor ImageModel::forward(const Tensor& x, const std::vector<float>& t) const {
     return arch == ImageArch::CNN ? cnn.forward(x, t) : unet.forward(x, t);
 }
 
+Tensor ImageModel::forward(const Tensor& x, const std::vector<float>& t, const std::vector<int>& labels) const {
+    if (arch == ImageArch::CNN) {
+        if (!labels.empty()) fail("ImageModel: the CNN takes no labels");
+        return cnn.forward(x, t);
+    }
+    return unet.forward(x, t, labels);
+}
+
 Params ImageModel::params() const { return arch == ImageArch::CNN ? cnn.params() : unet.params(); }
 
 ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s)
     : config(c), schedule(std::move(s)), index_rng(c.seed, kImageIndex), t_rng(c.seed, kImageTimestep),
-      eps_rng(c.seed, kImageNoise) {
+      eps_rng(c.seed, kImageNoise), drop_rng(c.seed, kImageLabelDrop) {
+    if (!(c.label_drop >= 0.0f && c.label_drop <= 1.0f)) fail("ImageTrainer: label_drop is not in [0, 1]");
     Rng init(c.seed, kImageInit);
     model = ImageModel(arch, init, c.unet);
     params = model.params();
@@ -51,9 +60,25 @@ float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& row
     const int64_t D = data.image_size();
     Tensor x0 = Tensor::zeros(Shape{B, data.c, data.h, data.w});
     Tensor eps = Tensor::zeros(x0.shape());
+    const int classes = model.classes();
+    if (classes > 0 && data.labels.size() != size_t(data.n))
+        fail("ImageTrainer: a class-conditional model needs the images' labels");
+    std::vector<int> labels(classes > 0 ? size_t(B) : 0);
     for (int b = 0; b < B; ++b) {
         const int row = rows[size_t(index_rng.randint(0, int(rows.size()) - 1))];
         std::copy(data.image(row), data.image(row) + D, x0.data() + b * D);
+        if (classes > 0) {
+            labels[size_t(b)] = data.labels[size_t(row)];
+            if (labels[size_t(b)] < 0 || labels[size_t(b)] >= classes)
+                fail("ImageTrainer: image " + std::to_string(row) + " has label " + std::to_string(labels[size_t(b)]) +
+                     ", not in 0.." + std::to_string(classes - 1));
+        }
+    }
+    if (classes > 0) {  // Ho and Salimans's Algorithm 1: c <- no label with probability p_uncond
+        std::vector<float> u(static_cast<size_t>(B));
+        drop_rng.fill_uniform(u.data(), B);
+        for (int b = 0; b < B; ++b)
+            if (u[size_t(b)] < config.label_drop) labels[size_t(b)] = -1;
     }
     std::vector<int> t(static_cast<size_t>(B));
     const bool cold = config.blur_T > 0;
@@ -69,7 +94,7 @@ float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& row
         q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), B, int(D), schedule);  // eq. (1.2), row b at t[b]
     }
     zero_grad(params);
-    Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end())), cold ? x0 : eps);
+    Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end()), labels), cold ? x0 : eps);
     backward(loss);
     if (config.clip > 0) clip_grad_norm(params, config.clip);
     adam.step(params);
@@ -148,6 +173,46 @@ EpsFunction image_eps_function(const ImageModel& model) {
     };
 }
 
+void guided_eps(float* out, const float* eps_cond, const float* eps_uncond, int64_t n, float w) {
+    // BEGIN SOLUTION L11.4
+    const float a = 1.0f + w;
+    for (int64_t i = 0; i < n; ++i) out[i] = a * eps_cond[i] - w * eps_uncond[i];
+    // END SOLUTION
+}
+
+EpsFunction guided_eps_function(const ImageModel& model, std::vector<int> labels, float w) {
+    const int classes = model.classes();
+    if (classes == 0) fail("guidance: the model is not class-conditional (it has no label table)");
+    for (int y : labels)
+        if (y < -1 || y >= classes)
+            fail("guidance: label " + std::to_string(y) + " is not in 0.." + std::to_string(classes - 1));
+    if (!(w >= 0.0f && w <= 100.0f)) fail("guidance: the scale w is not in [0, 100]");
+    return [&model, labels = std::move(labels), w](float* eps_out, const float* x_t, int rows, int t) {
+        if (size_t(rows) != labels.size())
+            fail("guidance: " + std::to_string(rows) + " rows for " + std::to_string(labels.size()) + " labels");
+        NoGrad no_grad;
+        const int D = 28 * 28;
+        for (int begin = 0; begin < rows; begin += kEvalBatch) {
+            const int count = std::min(kEvalBatch, rows - begin);
+            const Tensor x = Tensor::from(Shape{count, 1, 28, 28},
+                                          std::vector<float>(x_t + int64_t(begin) * D, x_t + int64_t(begin + count) * D));
+            const std::vector<float> tt(static_cast<size_t>(count), float(t));
+            const std::vector<int> asked(labels.begin() + begin, labels.begin() + begin + count);
+            const Tensor cond = model.forward(x, tt, asked);
+            float* out = eps_out + int64_t(begin) * D;
+            const bool any_label = std::any_of(asked.begin(), asked.end(), [](int y) { return y >= 0; });
+            if (w == 0.0f || !any_label) {
+                std::copy(cond.data(), cond.data() + cond.numel(), out);
+                continue;
+            }
+            const Tensor uncond = model.forward(x, tt, std::vector<int>(asked.size(), -1));
+            guided_eps(out, cond.data(), uncond.data(), cond.numel(), w);
+            for (int b = 0; b < count; ++b)  // a row asked for no label is the unconditional model alone
+                if (asked[size_t(b)] < 0) std::copy(uncond.data() + b * D, uncond.data() + (b + 1) * D, out + b * D);
+        }
+    };
+}
+
 // ---- checkpoints ------------------------------------------------------------------------------------
 namespace {
 
@@ -159,6 +224,7 @@ void add_arch_entries(Checkpoint& c, const ImageModel& m) {
         c.set_meta("unet.block", unet_block_name(u.block));
         c.set_meta("unet.channels", std::to_string(u.c0) + "," + std::to_string(u.c1) + "," + std::to_string(u.c2));
         c.set_meta("unet.zero_head", u.zero_head ? "1" : "0");
+        if (u.classes > 0) c.set_meta("unet.classes", std::to_string(u.classes));
     }
 }
 
@@ -192,6 +258,9 @@ void read_arch_entries(const Checkpoint& c, const std::string& source, ImageArch
     const std::string z = entry(c, "unet.zero_head", source);
     if (z != "0" && z != "1") fail(source + ": entry 'unet.zero_head' is not 0 or 1");
     u.zero_head = z == "1";
+    u.classes = c.has_meta("unet.classes")
+                    ? int(checkpoint_setting(c, IntSetting{nullptr, "unet.classes", 1, 1000, 0}, source))
+                    : 0;
 }
 
 void copy_tensor(const Checkpoint& c, const std::string& name, const Tensor& like, std::vector<float>& out,
@@ -233,6 +302,10 @@ Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
     else add_schedule_entries(c, tr.schedule);
     add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
                         tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
+    if (tr.model.classes() > 0) {
+        c.set_meta("train.label_drop", fmt_exact(tr.config.label_drop));
+        c.set_meta("rng.label_drop", std::to_string(tr.drop_rng.counter));
+    }
     return c;
 }
 
@@ -260,7 +333,16 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
         if (text.empty() || *end != '\0' || !std::isfinite(tc.clip))
             fail(source + ": entry 'train.clip' is not a finite number");
     }
+    if (tc.unet.classes > 0) {
+        const std::string text = entry(c, "train.label_drop", source);
+        char* end = nullptr;
+        const double p = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(p >= 0.0 && p <= 1.0))
+            fail(source + ": entry 'train.label_drop' is not a number in [0, 1]");
+        tc.label_drop = float(p);
+    }
     ImageTrainer tr(arch, tc, s);
+    if (tc.unet.classes > 0) tr.drop_rng.counter = uint64_t(count_entry(c, "rng.label_drop", source));
     read_params(c, tr.params, source);
     for (size_t k = 0; k < tr.params.size(); ++k)
         copy_tensor(c, "ema." + tr.params[k].name, tr.params[k].tensor, tr.ema.shadow[k], source);
@@ -301,6 +383,9 @@ ImageModel weights_from_file(const Checkpoint& c, const std::string& source) {
     ImageModel model(arch, init, u);
     Params p = model.params();
     read_params(c, p, source);
+    if (c.tensors.size() != p.size())  // e.g. a conditional file whose unet.classes entry is gone
+        fail(source + ": " + std::to_string(c.tensors.size()) + " tensors, where the network has " +
+             std::to_string(p.size()));
     return model;
 }
 

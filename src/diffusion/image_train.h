@@ -31,6 +31,9 @@ struct ImageModel {
     ImageModel() = default;
     ImageModel(ImageArch arch, Rng& rng, const UNetConfig& unet_config = UNetConfig{});
     Tensor forward(const Tensor& x, const std::vector<float>& t) const;  // (B,1,28,28), B timesteps
+    // labels as UNet::forward takes them (-1: none); only a class-conditional U-Net takes any
+    Tensor forward(const Tensor& x, const std::vector<float>& t, const std::vector<int>& labels) const;
+    int classes() const { return arch == ImageArch::UNet ? unet.config.classes : 0; }
     Params params() const;
 };
 
@@ -47,9 +50,14 @@ struct ImageTrainConfig {
     int blur_T = 0;
     double blur_beta = 1.0;
     int blur_taps = 11;
+    // unet.classes > 0: classifier-free guidance's training (Ho and Salimans 2022, Algorithm 1): each
+    // image's label, replaced by "no label" with probability label_drop
+    float label_drop = 0.1f;
 };
 
-enum ImageTrainStream : uint64_t { kImageInit = 80, kImageIndex = 81, kImageTimestep = 82, kImageNoise = 83 };
+enum ImageTrainStream : uint64_t {
+    kImageInit = 80, kImageIndex = 81, kImageTimestep = 82, kImageNoise = 83, kImageLabelDrop = 84
+};
 
 struct ImageTrainer {
     ImageTrainConfig config;
@@ -60,6 +68,7 @@ struct ImageTrainer {
     EMA ema;
     int64_t step = 0;
     Rng index_rng, t_rng, eps_rng;
+    Rng drop_rng;      // the labels' dropping, when the U-Net is conditional
     BlurProcess blur;  // when config.blur_T > 0
 
     ImageTrainer(ImageArch arch, const ImageTrainConfig& config, Schedule schedule);
@@ -93,6 +102,17 @@ double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const Image
 
 // The network as an EpsFunction over rows of one image each (rows, 784), in batches of 64, no graph.
 EpsFunction image_eps_function(const ImageModel& model);
+
+// Classifier-free guidance (Ho and Salimans 2022, eq. 6): from the conditional prediction
+// eps(x_t, c) and the unconditional one eps(x_t) (the "no label" row), n values each,
+//   eps~ = (1 + w) eps(x_t, c) - w eps(x_t).
+// w = 0 is the conditional model alone; larger w pushes samples towards what the label makes likely.
+void guided_eps(float* out, const float* eps_cond, const float* eps_uncond, int64_t n, float w);
+
+// A conditional U-Net as an EpsFunction with guidance scale w: row i is asked for labels[i] (0 ..
+// classes - 1, or -1 for the unconditional model alone); the sampler must pass all labels.size()
+// rows at once, as ddpm_sample and ddim_sample do. w = 0 or a label of -1 costs one forward, else two.
+EpsFunction guided_eps_function(const ImageModel& model, std::vector<int> labels, float w);
 
 // 80/20: a seeded permutation of 0..n-1 cut into its first 80% (training) and the rest (validation).
 void split_80_20(int n, uint64_t seed, std::vector<int>& train_rows, std::vector<int>& val_rows);
