@@ -593,3 +593,64 @@ TEST_CASE("app: images: train on an IDX3 file and on a PNG folder, resume with t
     REQUIRE_MESSAGE(same.status == 0, same.err);
     CHECK(same.out.find("\n   40  0.0000      inf  1.0000\n") != std::string::npos);
 }
+
+TEST_CASE("app: images: --class and --guidance sample a class-conditional model; misuse is a one-line error") {
+    TempDir tmp("guidance");
+    // a tiny conditional U-Net, six steps on labelled squares, saved as data/models/ ships a model
+    const IdxArray a = square_images(20);
+    ImageSet data;
+    data.n = 20;
+    data.h = data.w = 28;
+    for (uint8_t b : a.data) data.x.push_back(byte_to_unit(b));
+    for (int i = 0; i < 20; ++i) data.labels.push_back(i % 10);
+    ImageTrainConfig c;
+    c.batch = 4;
+    // 16 channels: with 8 (one per GroupNorm group) the GroupNorm after each block's time-and-label
+    // add would take that per-channel add away again, and the table would get next to no gradient
+    c.unet.c0 = c.unet.c1 = c.unet.c2 = 16;
+    c.unet.classes = 10;
+    c.unet.zero_head = false;  // a zero head would pass no gradient to the label table in the first steps
+    c.lr = 1e-2f;              // so that a few steps move the table far enough to change the images' bytes
+    ImageTrainer tr(ImageArch::UNet, c, cosine_schedule(20));
+    for (int i = 0; i < 6; ++i) tr.train_step(data, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    save_checkpoint(tmp / "cond.ckpt", image_model_checkpoint(tr.model, tr.schedule));  // the last iterate
+
+    auto sample = [&](const std::string& out, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"sample", "--model", tmp / "cond.ckpt", "--out", out, "--n", "3",
+                                         "--sampler", "ddim", "--steps", "4"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_ddpm(tmp, args);
+    };
+    const Outcome guided = sample(tmp / "g.idx", {"--class", "7", "--guidance", "3"});
+    REQUIRE_MESSAGE(guided.status == 0, guided.err);
+    CHECK(guided.out.find("class 7, guidance w = 3 (Ho and Salimans 2022, eq. 6)") != std::string::npos);
+    const Outcome plain = sample(tmp / "p.idx", {"--class", "7"});
+    REQUIRE_MESSAGE(plain.status == 0, plain.err);
+    const Outcome none = sample(tmp / "n.idx", {});
+    REQUIRE_MESSAGE(none.status == 0, none.err);
+    CHECK(none.out.find("no class asked") != std::string::npos);
+    CHECK(read_file(tmp / "g.idx") != read_file(tmp / "p.idx"));  // guidance changes the images
+    REQUIRE(sample(tmp / "g2.idx", {"--class", "7", "--guidance", "3", "--threads", "1"}).status == 0);
+    set_num_threads(default_num_threads());
+    CHECK(read_file(tmp / "g2.idx") == read_file(tmp / "g.idx"));  // and the same seed gives the same ones
+
+    // what the tool refuses, in one line each, without writing the output
+    const Outcome big = sample(tmp / "x.idx", {"--class", "10"});
+    CHECK(big.status == 1);
+    CHECK(last_line(big.err) == "ddpm: --class 10: " + tmp / "cond.ckpt" + " knows classes 0-9");
+    const Outcome alone = sample(tmp / "x.idx", {"--guidance", "2"});
+    CHECK(alone.status == 1);
+    CHECK(last_line(alone.err) == "ddpm: --guidance applies with --class K only (the class to guide towards)");
+    const Outcome negative = sample(tmp / "x.idx", {"--class", "3", "--guidance", "-1"});
+    CHECK(negative.status == 1);
+    CHECK(last_line(negative.err).find("ddpm: --guidance") == 0);
+    CHECK_FALSE(fs::exists(tmp / "x.idx"));
+
+    save_idx(tmp / "train.idx", square_images(12));
+    REQUIRE(run_ddpm(tmp, small_image_train(tmp / "train.idx", tmp / "cnn.ckpt", "1")).status == 0);
+    const Outcome cnn = run_ddpm(tmp, {"sample", "--model", tmp / "cnn.ckpt", "--out", tmp / "x.idx", "--n", "2",
+                                       "--class", "1"});
+    CHECK(cnn.status == 1);
+    CHECK(last_line(cnn.err).find("ddpm: --class: " + tmp / "cnn.ckpt" + " is not class-conditional") == 0);
+    CHECK_FALSE(fs::exists(tmp / "x.idx"));
+}

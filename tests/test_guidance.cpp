@@ -33,7 +33,7 @@ ImageTrainConfig conditional_config() {
     c.batch = 4;
     c.lr = 1e-2f;
     c.seed = 11;
-    c.unet.c0 = c.unet.c1 = c.unet.c2 = 8;
+    c.unet.c0 = c.unet.c1 = c.unet.c2 = 16;  // 8 channels in 8 groups: GroupNorm would undo the label's add
     c.unet.classes = 10;
     return c;
 }

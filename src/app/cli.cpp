@@ -95,6 +95,10 @@ const char* sample_help() {
            "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
            "  --variance V           beta_tilde (default) or beta: sigma_t^2 of the reverse step\n"
            "  --ema | --raw          the averaged weights (default) or the last iterate\n"
+           "  --class K              a class-conditional image model (lesson 11): every image asked for class\n"
+           "                         K (0-9 on MNIST); without it such a model draws with no label\n"
+           "  --guidance W           with --class: classifier-free guidance, eps = (1 + W) eps(x, K) - W eps(x)\n"
+           "                         (Ho and Salimans 2022); 0 (default) is the conditional model alone\n"
            "\n"
            "An image model (ddpm train --arch, or the weights of a lesson's model) writes --out F.png (a grid of the images, at most 10000) or\n"
            "--out F.idx (an IDX3 ubyte file of n x 28 x 28 bytes); the ddpm sampler clips its predicted x_0\n"
@@ -278,9 +282,15 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
                 fail("--variance: expected beta or beta_tilde, got '" + o.variance + "'");
         } else if (flag == "--ema") o.use_ema = true;
         else if (flag == "--raw") o.use_ema = false;
+        else if (flag == "--class") o.label = int(whole(setting::sample_class, cur.value()));
+        else if (flag == "--guidance") {
+            o.guidance = real(setting::guidance, cur.value());
+            o.guidance_given = true;
+        }
         else cur.unknown();
     }
     require(o.model, "sample", "--model IN.ckpt");
+    if (o.guidance_given && o.label < 0) fail("--guidance applies with --class K only (the class to guide towards)");
     require(o.out, "sample", "--out FILE.csv");
     if (o.sampler == "ddpm" && ddim_only)
         fail("--eta and --spacing apply to --sampler ddim only");

@@ -56,6 +56,9 @@ struct SampleArgs {
     bool use_ema = true;
     double eta = setting::eta.fallback;               // ddim only: 0 deterministic, 1 DDPM's noise
     std::string spacing = "uniform";  // ddim only: uniform or quadratic
+    int label = -1;                 // --class K (a class-conditional image model); -1: none asked
+    double guidance = setting::guidance.fallback;  // --guidance W: classifier-free guidance's scale
+    bool guidance_given = false;
 };
 
 struct EvalArgs {

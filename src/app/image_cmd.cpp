@@ -406,6 +406,17 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     check_writable(a.out);
 
     const ImageModel& model = sm.model;
+    if (a.label >= 0 && model.classes() == 0)
+        fail("--class: " + a.model + " is not class-conditional (train one with lessons/09_unet/train_unet.cpp "
+             "--conditional, as data/models/mnist_unet_cond.ckpt was)");
+    if (a.label >= model.classes() && model.classes() > 0)
+        fail("--class " + std::to_string(a.label) + ": " + a.model + " knows classes 0-" +
+             std::to_string(model.classes() - 1));
+    // every image asked for --class (or, without it, no label: a conditional model's unconditional half)
+    const EpsFunction eps_fn = model.classes() > 0
+                                   ? guided_eps_function(model, std::vector<int>(static_cast<size_t>(a.n), a.label),
+                                                         float(a.guidance))
+                                   : image_eps_function(model);
     SampleOptions options;
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
@@ -427,10 +438,10 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     if (ddim) {
         const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
         // x_0 clipped to the pixel range at each step, as DDPM's is (ddim.h says why images need it)
-        ddim_sample_clipped(x.data(), a.n, D, s, image_eps_function(model), ddim_timesteps(s.T, steps, spacing),
-                            float(a.eta), a.seed, 1.0f, report);
+        ddim_sample_clipped(x.data(), a.n, D, s, eps_fn, ddim_timesteps(s.T, steps, spacing), float(a.eta), a.seed, 1.0f,
+                            report);
     } else {
-        ddpm_sample(x.data(), a.n, D, s, image_eps_function(model), options, report);
+        ddpm_sample(x.data(), a.n, D, s, eps_fn, options, report);
     }
     double mean = 0.0;
     for (float& v : x) {
@@ -450,6 +461,10 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
                 a.n, a.out.c_str(), (png ? "a PNG grid of " + std::to_string(cols) + " columns" : std::string("IDX3 ubyte")).c_str(),
                 a.model.c_str(), arch_text(model).c_str(), sm.weights.c_str(), how.c_str(), steps,
                 (unsigned long long)a.seed);
+    if (model.classes() > 0)
+        std::printf("%s\n", a.label >= 0 ? ("class " + std::to_string(a.label) + ", guidance w = " + fmt_g(a.guidance) +
+                                            " (Ho and Salimans 2022, eq. 6)").c_str()
+                                         : "no class asked: the conditional model's no-label row (--class K asks for one)");
     std::printf("pixels: mean %s in [-1, 1] (MNIST's training images: about -0.74)\n", fmt(mean, 4).c_str());
     return 0;
 }

@@ -29,6 +29,9 @@ int run_sample(const SampleArgs& a) {
     const std::string model_bytes = read_input(a.model, kMaxInputBytes, &model_id);
     check_not_input("--out", a.out, "--model", a.model, model_id);
     if (is_image_model(model_bytes, a.model)) return run_sample_images(a, model_bytes, model_id);  // image_cmd.cpp
+    if (a.label >= 0)
+        fail("--class: " + a.model + " is a model of CSV rows; --class and --guidance apply to a class-conditional "
+             "image model");
     const ModelFile mf = parse_model_file(model_bytes, a.model);
     if (is_image_output(a.out))
         fail("--out " + a.out + ": " + a.model + " is a model of CSV rows; it writes a .csv file (images come from "
