@@ -159,17 +159,29 @@ double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const Image
     return total / n;
 }
 
+namespace {
+
+// Rows of x_t (rows, 784) in batches of kEvalBatch images: f(begin, count, the batch as a (count, 1,
+// 28, 28) tensor), with no graph recorded.
+template <class F>
+void in_image_batches(const float* x_t, int rows, F&& f) {
+    NoGrad no_grad;
+    const int D = 28 * 28;
+    for (int begin = 0; begin < rows; begin += kEvalBatch) {
+        const int count = std::min(kEvalBatch, rows - begin);
+        f(begin, count, Tensor::from(Shape{count, 1, 28, 28},
+                                     std::vector<float>(x_t + int64_t(begin) * D, x_t + int64_t(begin + count) * D)));
+    }
+}
+
+}  // namespace
+
 EpsFunction image_eps_function(const ImageModel& model) {
     return [&model](float* eps_out, const float* x_t, int rows, int t) {
-        NoGrad no_grad;
-        const int D = 28 * 28;
-        for (int begin = 0; begin < rows; begin += kEvalBatch) {
-            const int count = std::min(kEvalBatch, rows - begin);
-            const Tensor x = Tensor::from(Shape{count, 1, 28, 28},
-                                          std::vector<float>(x_t + int64_t(begin) * D, x_t + int64_t(begin + count) * D));
+        in_image_batches(x_t, rows, [&](int begin, int count, const Tensor& x) {
             const Tensor eps = model.forward(x, std::vector<float>(static_cast<size_t>(count), float(t)));
-            std::copy(eps.data(), eps.data() + eps.numel(), eps_out + int64_t(begin) * D);
-        }
+            std::copy(eps.data(), eps.data() + eps.numel(), eps_out + int64_t(begin) * 784);
+        });
     };
 }
 
@@ -190,12 +202,8 @@ EpsFunction guided_eps_function(const ImageModel& model, std::vector<int> labels
     return [&model, labels = std::move(labels), w](float* eps_out, const float* x_t, int rows, int t) {
         if (size_t(rows) != labels.size())
             fail("guidance: " + std::to_string(rows) + " rows for " + std::to_string(labels.size()) + " labels");
-        NoGrad no_grad;
         const int D = 28 * 28;
-        for (int begin = 0; begin < rows; begin += kEvalBatch) {
-            const int count = std::min(kEvalBatch, rows - begin);
-            const Tensor x = Tensor::from(Shape{count, 1, 28, 28},
-                                          std::vector<float>(x_t + int64_t(begin) * D, x_t + int64_t(begin + count) * D));
+        in_image_batches(x_t, rows, [&](int begin, int count, const Tensor& x) {
             const std::vector<float> tt(static_cast<size_t>(count), float(t));
             const std::vector<int> asked(labels.begin() + begin, labels.begin() + begin + count);
             const Tensor cond = model.forward(x, tt, asked);
@@ -203,13 +211,13 @@ EpsFunction guided_eps_function(const ImageModel& model, std::vector<int> labels
             const bool any_label = std::any_of(asked.begin(), asked.end(), [](int y) { return y >= 0; });
             if (w == 0.0f || !any_label) {
                 std::copy(cond.data(), cond.data() + cond.numel(), out);
-                continue;
+                return;
             }
             const Tensor uncond = model.forward(x, tt, std::vector<int>(asked.size(), -1));
             guided_eps(out, cond.data(), uncond.data(), cond.numel(), w);
             for (int b = 0; b < count; ++b)  // a row asked for no label is the unconditional model alone
                 if (asked[size_t(b)] < 0) std::copy(uncond.data() + b * D, uncond.data() + (b + 1) * D, out + b * D);
-        }
+        });
     };
 }
 
