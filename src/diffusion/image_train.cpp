@@ -111,6 +111,30 @@ ImageModel ImageTrainer::ema_model() const {
     return copy;
 }
 
+namespace {
+
+// The k-th batch of an evaluation: x_0 = data.image(rows[(begin + b) % rows.size()]) for b < count,
+// and t[b] from Rng(seed, kEvalT) at counter begin + b, drawn in 1..T; the same batch every call.
+Tensor eval_images(const ImageSet& data, const std::vector<int>& rows, int begin, int count) {
+    const int64_t D = data.image_size();
+    Tensor x0 = Tensor::zeros(Shape{count, data.c, data.h, data.w});
+    for (int b = 0; b < count; ++b) {
+        const int row = rows[size_t(begin + b) % rows.size()];
+        std::copy(data.image(row), data.image(row) + D, x0.data() + b * D);
+    }
+    return x0;
+}
+
+std::vector<int> eval_timesteps(uint64_t seed, int begin, int count, int T) {
+    std::vector<int> t(static_cast<size_t>(count));
+    Rng t_rng(seed, kEvalT);
+    t_rng.counter = uint64_t(begin);
+    t_rng.fill_randint(t.data(), count, 1, T);
+    return t;
+}
+
+}  // namespace
+
 double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSet& data, const std::vector<int>& rows,
                        int n, uint64_t seed) {
     NoGrad no_grad;
@@ -118,15 +142,9 @@ double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSe
     double total = 0.0;
     for (int begin = 0; begin < n; begin += kEvalBatch) {
         const int count = std::min(kEvalBatch, n - begin);
-        Tensor x0 = Tensor::zeros(Shape{count, data.c, data.h, data.w}), eps = Tensor::zeros(x0.shape());
-        for (int b = 0; b < count; ++b) {
-            const int row = rows[size_t(begin + b) % rows.size()];
-            std::copy(data.image(row), data.image(row) + D, x0.data() + b * D);
-        }
-        std::vector<int> t(static_cast<size_t>(count));
-        Rng t_rng(seed, kEvalT);
-        t_rng.counter = uint64_t(begin);
-        t_rng.fill_randint(t.data(), count, 1, s.T);
+        const Tensor x0 = eval_images(data, rows, begin, count);
+        const std::vector<int> t = eval_timesteps(seed, begin, count, s.T);
+        Tensor eps = Tensor::zeros(x0.shape());
         Rng eps_rng(seed, kEvalEps);
         eps_rng.counter = uint64_t(begin) * uint64_t(D);
         eps_rng.fill_normal(eps.data(), eps.numel());
@@ -140,19 +158,12 @@ double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSe
 double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const ImageSet& data, const std::vector<int>& rows,
                       int n, uint64_t seed) {
     NoGrad no_grad;
-    const int64_t D = data.image_size();
     double total = 0.0;
     for (int begin = 0; begin < n; begin += kEvalBatch) {
         const int count = std::min(kEvalBatch, n - begin);
-        Tensor x0 = Tensor::zeros(Shape{count, data.c, data.h, data.w}), z = Tensor::zeros(x0.shape());
-        for (int b = 0; b < count; ++b) {
-            const int row = rows[size_t(begin + b) % rows.size()];
-            std::copy(data.image(row), data.image(row) + D, x0.data() + b * D);
-        }
-        std::vector<int> t(static_cast<size_t>(count));
-        Rng t_rng(seed, kEvalT);
-        t_rng.counter = uint64_t(begin);
-        t_rng.fill_randint(t.data(), count, 1, p.T);
+        const Tensor x0 = eval_images(data, rows, begin, count);
+        const std::vector<int> t = eval_timesteps(seed, begin, count, p.T);
+        Tensor z = Tensor::zeros(x0.shape());
         blur_degrade(z.data(), x0.data(), count, t.data(), p);
         total += double(mse(model.forward(z, std::vector<float>(t.begin(), t.end())), x0).item()) * count;
     }
