@@ -579,6 +579,18 @@ TEST_CASE("app: images: train on an IDX3 file and on a PNG folder, resume with t
         REQUIRE_MESSAGE(w.status == 0, w.err);
         CHECK(w.out.find("(cnn), its one set of weights, ") != std::string::npos);
         CHECK(read_file(tmp / "w.idx") == read_file(tmp / "s.idx"));
+        // data/models/'s files also record their training's step: still one set of weights
+        Checkpoint shipped = image_model_checkpoint(tr.ema_model(), tr.schedule);
+        shipped.set_meta("train.step", "6");
+        save_checkpoint(tmp / "shipped.ckpt", shipped);
+        const Outcome sh = run_ddpm(tmp, {"sample", "--model", tmp / "shipped.ckpt", "--out", tmp / "sh.idx", "--n", "6"});
+        REQUIRE_MESSAGE(sh.status == 0, sh.err);
+        CHECK(read_file(tmp / "sh.idx") == read_file(tmp / "s.idx"));
+        // a lesson's training state is refused in one line
+        save_checkpoint(tmp / "lesson.state", image_trainer_checkpoint(tr));
+        const Outcome st = run_ddpm(tmp, {"sample", "--model", tmp / "lesson.state", "--out", tmp / "st.idx", "--n", "2"});
+        CHECK(st.status == 1);
+        CHECK(last_line(st.err).find("a training state of the lessons") != std::string::npos);
     }
 
     // eval: the Frechet distance beside its floor; with --paired, the pairwise metrics (an image

@@ -150,7 +150,12 @@ struct SampleModel {
 SampleModel parse_sample_model(const std::string& bytes, const std::string& path, bool use_ema, bool raw_given) {
     return naming(path, [&]() {
         const Checkpoint c = parse_checkpoint(bytes, path);
-        if (!c.has_meta("tool.steps_total") && !c.has_meta("train.step")) {
+        // data/models/'s files carry their training's step and recipe (train.step, train.recipe) but no
+        // optimiser; a lesson's training state (ema.updates, Adam's moments) is not a model to sample
+        if (!c.has_meta("tool.steps_total")) {
+            if (c.has_meta("ema.updates"))
+                fail(path + ": a training state of the lessons (weights, EMA and optimiser); sample from the model "
+                     "file (.ckpt) that its training wrote");
             if (raw_given) fail(path + ": one set of weights (a model of the lessons); --raw applies to models of ddpm train");
             check_finite(c, path);
             SampleModel m;
