@@ -125,3 +125,23 @@ TEST_CASE("shipped cold-diffusion models: the documented files, their recipe, an
         if (std::to_string(tr.step) == file.get_meta("train.step")) CHECK(same_bits(model.params(), tr.ema_model().params()));
     }
 }
+
+TEST_CASE("shipped conditional U-Net: the documented file, ten classes and a no-label row, and its state continues it") {
+    const std::string path = "data/models/mnist_unet_cond.ckpt", state = "data/models/mnist_unet_cond.state";
+    REQUIRE(std::ifstream(path).good());
+    CHECK(sha256_of(path) == documented_sha256("mnist_unet_cond.ckpt"));
+    const Checkpoint file = load_checkpoint(path);
+    Schedule s;
+    const ImageModel model = image_model_from_checkpoint(file, path, s);
+    CHECK(model.classes() == 10);
+    CHECK(model.unet.label.shape() == Shape{11, 128});
+    CHECK(count_values(model.params()) == 509857 + 11 * 128);
+    CHECK(s.alpha_bar == cosine_schedule(1000).alpha_bar);
+    CHECK(file.get_meta("train.recipe").rfind("lessons/09_unet/train_unet.cpp --conditional:", 0) == 0);
+    CHECK(std::stoll(file.get_meta("train.step")) % 750 == 0);  // saved at an epoch's end
+    REQUIRE(std::ifstream(state).good());
+    const ImageTrainer tr = image_trainer_from_checkpoint(load_checkpoint(state), state);
+    CHECK(tr.config.label_drop == 0.1f);
+    CHECK(std::to_string(tr.step) == file.get_meta("train.step"));
+    CHECK(same_bits(model.params(), tr.ema_model().params()));
+}

@@ -409,7 +409,7 @@ void guidance(const LessonArgs& args) {
     const std::vector<int> tau = ddim_timesteps(s.T, steps, Spacing::Uniform);
 
     Table table({"labels", "w", "samples", "ddim_steps", "asked_class_accuracy", "confidence", "rarest_class",
-                 "frechet", "frechet_floor", "seconds"});
+                 "frechet", "frechet_floor"});
     std::vector<float> grid;
     std::vector<std::string> rows;
     std::vector<float> ws, accuracy, ratio;
@@ -426,7 +426,7 @@ void guidance(const LessonArgs& args) {
         const bool conditional = labels[0] >= 0;
         table.add_row({what, conditional ? fmt(w, 1) : "-", std::to_string(n), std::to_string(steps),
                        fmt(double(right) / n, 3), fmt(d.mean_confidence, 3), fmt(d.min_class_fraction, 3),
-                       fmt(d.fd.distance, 1), fmt(d.fd.floor, 1), fmt(seconds, 1)});
+                       fmt(d.fd.distance, 1), fmt(d.fd.floor, 1)});  // the time goes to stderr: tables are compared
         grid.insert(grid.end(), x.begin(), x.begin() + 10 * D);
         rows.push_back(conditional ? "w = " + fmt(w, 1) : "no label");
         if (conditional) {
