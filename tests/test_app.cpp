@@ -398,6 +398,21 @@ TEST_CASE("app: --resume after a shorter run gives the checkpoint of one uninter
         run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--steps", "60", "--schedule", "cosine"});
     CHECK(other_schedule.status == 1);
     CHECK(last_line(other_schedule.err).find("ddpm: --resume: --schedule asks for cosine") == 0);
+    // A run with --lr-decay cosine decays over its --steps: resuming it to another total is refused,
+    // and so is --lr-decay against a checkpoint without the decay.
+    REQUIRE(run_ddpm(tmp, small_train(data, tmp / "decay.ckpt", "20", {"--lr-decay", "cosine"})).status == 0);
+    CHECK(load_checkpoint(tmp / "decay.ckpt").get_meta("train.lr_decay_steps") == "20");
+    const Outcome longer = run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "decay.ckpt", "--resume", "--steps", "40"});
+    CHECK(longer.status == 1);
+    CHECK(last_line(longer.err) == "ddpm: --resume: --steps 40, but " + tmp / "decay.ckpt" +
+                                       " decays its learning rate to 0 over 20 steps (--lr-decay cosine); resume it to "
+                                       "20, or train a new model");
+    const Outcome added = run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--lr-decay", "cosine"});
+    CHECK(added.status == 1);
+    CHECK(last_line(added.err).find("ddpm: --resume: --lr-decay cosine differs from") == 0);
+    const Outcome bad = run_ddpm(tmp, small_train(data, tmp / "bad.ckpt", "20", {"--lr-decay", "linear"}));
+    CHECK(bad.status == 1);
+    CHECK(last_line(bad.err) == "ddpm: --lr-decay: expected none or cosine, got 'linear'");
     // Flags that agree with the checkpoint are accepted.
     const Outcome same = run_ddpm(tmp, {"train", "--data", data, "--model", tmp / "parts.ckpt", "--resume", "--schedule",
                                         "linear", "--T", "50", "--hidden", "16", "--batch", "32", "--seed", "9"});

@@ -96,6 +96,41 @@ TEST_CASE("L03.2 train_step: deterministic, moves the weights and the average, a
     CHECK(late < 0.8 * early);
 }
 
+TEST_CASE("train: the cosine decay of the learning rate, and a checkpoint that resumes it bit for bit") {
+    TrainConfig tc;
+    tc.lr = 2e-3f;
+    CHECK(step_lr(tc, 0) == tc.lr);  // off: lr at every step
+    CHECK(step_lr(tc, 123456) == tc.lr);
+    tc.lr_decay_steps = 100;
+    CHECK(step_lr(tc, 0) == tc.lr);
+    CHECK(step_lr(tc, 50) == doctest::Approx(1e-3).epsilon(1e-6));   // half way: half of lr
+    CHECK(step_lr(tc, 25) == doctest::Approx(2e-3 * (1 + std::sqrt(0.5)) / 2).epsilon(1e-6));
+    CHECK(step_lr(tc, 100) == doctest::Approx(0.0).epsilon(1e-12));
+    CHECK(step_lr(tc, 150) == step_lr(tc, 100));  // stays at the end
+    for (int k = 1; k <= 100; ++k) CHECK(step_lr(tc, k) <= step_lr(tc, k - 1));
+
+    tc.batch = 32;
+    tc.lr_decay_steps = 20;
+    Dataset data = make_moons(1000, 4);
+    TrainConfig constant = tc;
+    constant.lr_decay_steps = 0;
+    Trainer straight(small_model(), tc, cosine_schedule(100)), flat_lr(small_model(), constant, cosine_schedule(100));
+    Trainer first_half(small_model(), tc, cosine_schedule(100));
+    for (int i = 0; i < 20; ++i) straight.train_step(data.x.data(), data.n());
+    for (int i = 0; i < 20; ++i) flat_lr.train_step(data.x.data(), data.n());
+    for (int i = 0; i < 10; ++i) first_half.train_step(data.x.data(), data.n());
+    const Checkpoint saved = trainer_checkpoint(first_half);
+    CHECK(saved.get_meta("train.lr_decay_steps") == "20");
+    CHECK_FALSE(trainer_checkpoint(flat_lr).has_meta("train.lr_decay_steps"));  // files without it are as before
+    Trainer resumed = trainer_from_checkpoint(parse_checkpoint(serialize_checkpoint(saved), "mem"), "mem");
+    CHECK(resumed.config.lr_decay_steps == 20);
+    for (int i = 0; i < 10; ++i) resumed.train_step(data.x.data(), data.n());
+    const std::vector<float> a = flat(straight.params), b = flat(resumed.params), c = flat(flat_lr.params);
+    REQUIRE(a.size() == b.size());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+    CHECK(std::memcmp(a.data(), c.data(), a.size() * 4) != 0);  // the decay changed the run
+}
+
 TEST_CASE("train: a checkpoint resumes training bit for bit") {
     TrainConfig tc;
     tc.batch = 32;

@@ -48,6 +48,8 @@ const char* train_help() {
            "  --steps N              total optimiser steps (default 20000; with --resume: the checkpoint's)\n"
            "  --batch B              rows per step, drawn with replacement (default 256)\n"
            "  --lr LR                Adam learning rate, > 0 (default 1e-3)\n"
+           "  --lr-decay D           none (default): LR at every step; cosine: LR (1 + cos(pi k / N)) / 2 at\n"
+           "                         step k of N = --steps (Loshchilov and Hutter 2017), kept on --resume\n"
            "  --T T                  diffusion steps (default 1000)\n"
            "  --schedule KIND        linear | cosine | constant | sigmoid (default linear)\n"
            "  --beta B               the beta of --schedule constant, in (0, 1) (default 0.01)\n"
@@ -219,6 +221,10 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
             o.schedule = cur.value();
             if (o.schedule != "linear" && o.schedule != "cosine" && o.schedule != "constant" && o.schedule != "sigmoid")
                 fail("--schedule: unknown schedule '" + o.schedule + "' (linear, cosine, constant or sigmoid)");
+        } else if (flag == "--lr-decay") {
+            o.lr_decay = cur.value();
+            if (o.lr_decay != "none" && o.lr_decay != "cosine")
+                fail("--lr-decay: expected none or cosine, got '" + shown(o.lr_decay) + "'");
         } else if (flag == "--beta") o.beta = real(setting::beta, cur.value());
         // stored as a float: 0.99999999 would round to 1, an average that never moves (checked as a float)
         else if (flag == "--ema") o.ema = real(setting::ema, cur.value());

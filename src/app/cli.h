@@ -31,6 +31,7 @@ struct TrainArgs {
     std::string schedule = "linear";
     double beta = setting::beta.fallback;             // constant schedule only
     double ema = setting::ema.fallback;
+    std::string lr_decay = "none";                   // none | cosine (over the run's --steps)
     int hidden = int(setting::hidden.fallback);
     int layers = int(setting::layers.fallback);
     bool residual = false;

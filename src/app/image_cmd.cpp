@@ -269,7 +269,7 @@ bool is_image_output(const std::string& path) {
 
 // ---- train --------------------------------------------------------------------------------------------
 int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* data_bytes, const FileId& given_id) {
-    for (const char* flag : {"--hidden", "--layers", "--residual"})
+    for (const char* flag : {"--hidden", "--layers", "--residual", "--lr-decay"})
         if (a.given.count(flag))
             fail(std::string(flag) + " applies to CSV rows (the MLP); an image model is --arch cnn or --arch unet");
     if (a.given.count("--block") && a.arch == "cnn") fail("--block applies to --arch unet only");

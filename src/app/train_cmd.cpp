@@ -56,6 +56,7 @@ ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation
     tc.lr = float(a.lr);
     tc.ema_decay = float(a.ema);
     tc.seed = a.seed;
+    tc.lr_decay_steps = a.lr_decay == "cosine" ? a.steps : 0;
     return ModelFile{norm, Trainer(mc, tc, new_schedule(a)), a.steps};
 }
 
@@ -74,6 +75,8 @@ void check_resume_flags(const TrainArgs& a, const Trainer& tr) {
     must_agree(a, "--batch", a.batch, c.batch, std::to_string(a.batch), std::to_string(c.batch));
     must_agree(a, "--lr", float(a.lr), c.lr, fmt_sci(a.lr), fmt_sci(c.lr));
     must_agree(a, "--ema", float(a.ema), c.ema_decay, fmt(a.ema, 6), fmt(c.ema_decay, 6));
+    const std::string decay = c.lr_decay_steps > 0 ? "cosine" : "none";
+    must_agree(a, "--lr-decay", a.lr_decay, decay, a.lr_decay, decay);
     must_agree(a, "--hidden", a.hidden, m.hidden, std::to_string(a.hidden), std::to_string(m.hidden));
     must_agree(a, "--layers", a.layers, m.layers, std::to_string(a.layers), std::to_string(m.layers));
     if (a.residual && !m.residual)
@@ -98,6 +101,11 @@ ModelFile resumed_model(const TrainArgs& a, const Dataset& data, std::vector<std
              std::to_string(data.dim));
     check_resume_flags(a, mf.trainer);
     if (a.given.count("--steps")) mf.steps_total = a.steps;
+    const int64_t decay = mf.trainer.config.lr_decay_steps;
+    if (decay > 0 && mf.steps_total != decay)
+        fail("--resume: --steps " + std::to_string(mf.steps_total) + ", but " + a.model +
+             " decays its learning rate to 0 over " + std::to_string(decay) +
+             " steps (--lr-decay cosine); resume it to " + std::to_string(decay) + ", or train a new model");
     if (mf.trainer.step > mf.steps_total)
         fail("--resume: " + a.model + " is at step " + std::to_string(mf.trainer.step) + ", beyond --steps " +
              std::to_string(mf.steps_total));
@@ -244,8 +252,10 @@ int run_train(const TrainArgs& a) {
 
     std::printf("model     %s\n", describe(tr.model.config).c_str());
     std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
+    const std::string lr_text = fmt_sci(tr.config.lr) + (tr.config.lr_decay_steps > 0 ? " (cosine decay over " +
+                                                          std::to_string(tr.config.lr_decay_steps) + " steps)" : "");
     std::printf("training  %lld steps (this run: %lld to %lld), batch %d, lr %s, ema %s, seed %llu\n",
-                (long long)total, (long long)first, (long long)total, tr.config.batch, fmt_sci(tr.config.lr).c_str(),
+                (long long)total, (long long)first, (long long)total, tr.config.batch, lr_text.c_str(),
                 fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
     if (total > first)
         std::printf("loss      last %s, smoothed %s\n", fmt(last_loss, 4).c_str(), fmt(average / weight, 4).c_str());

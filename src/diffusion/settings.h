@@ -48,6 +48,8 @@ inline constexpr IntSetting T{"--T", "schedule.T", 1, 1000000, 1000};
 inline constexpr RealSetting beta{"--beta", nullptr, 1e-12, 1.0, false, true, 0.01};
 inline constexpr IntSetting batch{"--batch", "train.batch", 1, 1 << 20, 256};
 inline constexpr RealSetting lr{"--lr", "train.lr", 0.0, FLT_MAX, true, false, 1e-3};
+// --lr-decay cosine: the steps of the decay (train.h, TrainConfig::lr_decay_steps), the run's --steps
+inline constexpr IntSetting lr_decay_steps{nullptr, "train.lr_decay_steps", 0, INT64_MAX, 0};
 inline constexpr RealSetting ema{"--ema", "train.ema_decay", 0.0, 1.0, false, true, 0.999};
 inline constexpr IntSetting seed{"--seed", "train.seed", 0, INT64_MAX, 0};
 inline constexpr IntSetting steps{"--steps", "tool.steps_total", 1, INT64_MAX, 20000};

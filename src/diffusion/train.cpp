@@ -1,10 +1,12 @@
 #include "diffusion/train.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 #include "core/common.h"
+#include "core/dmath.h"
 #include "core/io.h"
 #include "diffusion/diffusion.h"
 #include "diffusion/settings.h"
@@ -24,6 +26,13 @@ Tensor simple_loss(const EpsModel& model, const Tensor& x0, const std::vector<in
     if (prediction) *prediction = pred;
     return mse(pred, eps);
     // END SOLUTION
+}
+
+float step_lr(const TrainConfig& c, int64_t step) {
+    if (c.lr_decay_steps <= 0) return c.lr;
+    const double k = double(std::min(step, c.lr_decay_steps)), n = double(c.lr_decay_steps);
+    const double pi = 3.14159265358979323846;
+    return float(double(c.lr) * 0.5 * (1.0 + dmath::cos(pi * k / n)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +71,7 @@ StepStats Trainer::train_step(const float* data, int n) {
     Tensor eps = Tensor::zeros(Shape{B, dim});
     stats.t.resize(size_t(B));
     Tensor prediction;
+    adam.config.lr = step_lr(config, step);  // the learning rate of this step (TrainConfig::lr_decay_steps)
     // BEGIN SOLUTION L03.2
     for (int b = 0; b < B; ++b) {
         const int row = index_rng.randint(0, n - 1);
@@ -222,6 +232,8 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
     add_schedule_entries(c, tr.schedule);
     add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
                         tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
+    // only when set, so that a run without the decay writes the same file as before it existed
+    if (tr.config.lr_decay_steps > 0) c.set_meta(setting::lr_decay_steps.key, std::to_string(tr.config.lr_decay_steps));
     return c;
 }
 
@@ -241,6 +253,7 @@ Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) 
     tc.ema_decay = float(checkpoint_setting(c, setting::ema, source));
     tc.clip = std::strtod(c.get_meta("train.clip").c_str(), nullptr);
     tc.seed = uint64_t(checkpoint_setting(c, setting::seed, source));
+    if (c.has_meta(setting::lr_decay_steps.key)) tc.lr_decay_steps = checkpoint_setting(c, setting::lr_decay_steps, source);
     Trainer tr(m, tc, s);
     read_params(c, tr.params, source);
     Params ema_params = tr.ema_model().params();

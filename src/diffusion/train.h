@@ -29,7 +29,14 @@ struct TrainConfig {
     float ema_decay = 0.999f;
     double clip = 1.0;        // max gradient norm; <= 0 turns clipping off
     uint64_t seed = 0;
+    // > 0: the learning rate of step k (k = 0, 1, ...) is lr * (1 + cos(pi * min(k, N) / N)) / 2 with
+    // N = lr_decay_steps, a cosine decay to 0 over N steps (Loshchilov and Hutter 2017, eq. 5, with one
+    // period and no restart). 0: lr at every step.
+    int64_t lr_decay_steps = 0;
 };
+
+// The learning rate of step `step` (counted from 0) under c.
+float step_lr(const TrainConfig& c, int64_t step);
 
 struct StepStats {
     float loss = 0.0f;
