@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "app/cli.h"
 #include "app/normalise.h"
+#include "app/runtime.h"
 #include "diffusion/settings.h"
 #include "diffusion/train.h"
 #include "core/checkpoint.h"
@@ -174,6 +176,16 @@ TEST_CASE("app: the help texts give the defaults of the settings table") {
     CHECK(c.ema_decay == float(t.ema));
 }
 
+TEST_CASE("app: ddpm train picks its thread count by the work of a step, not by the core count") {
+    // batch x weights (about the multiply-adds of a forward pass) over 400,000, from 1 to every core
+    CHECK(train_threads_for(32, 2, 32, 16, 3, false) == 1);   // 35 k: one thread
+    CHECK(train_threads_for(128, 2, 32, 32, 3, false) == 1);  // 0.4 M
+    const int64_t big = 256 * eps_model_values(2, 32, 128, 3, false) / kTrainWorkPerThread;  // the defaults: 24
+    CHECK(big == 24);
+    CHECK(train_threads_for(256, 2, 32, 128, 3, false) == std::min<int64_t>(big, default_num_threads()));
+    CHECK(train_threads_for(1 << 20, 2, 32, 4096, 8, true) == default_num_threads());  // never more than the cores
+}
+
 TEST_CASE("app: what a flag accepts, a checkpoint's entry accepts, and no more (one settings table)") {
     for (const IntSetting* s : {&setting::hidden, &setting::layers, &setting::T, &setting::batch, &setting::seed,
                                 &setting::steps}) {
@@ -307,6 +319,19 @@ TEST_CASE("app: train, sample and eval end to end on data far from the origin wi
                            "3", "--sampler", "ddim", "--steps", "10", "--eta", "1"})
                 .status == 0);
     CHECK(read_file(tmp / "ddim.csv") != read_file(tmp / "ddim_eta.csv"));
+    // DDIM on a schedule that ends near alpha_bar_T = 0 (cosine) would scale the error of eps at T by
+    // sqrt(alpha_bar_t' / alpha_bar_T): refused in one line; the ddpm sampler takes it.
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "cos.ckpt", "20", {"--schedule", "cosine"})).status == 0);
+    const Outcome cos_ddim = run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n", "20",
+                                            "--sampler", "ddim", "--steps", "10"});
+    CHECK(cos_ddim.status == 1);
+    CHECK(last_line(cos_ddim.err).find("ddpm: --sampler ddim: " + tmp / "cos.ckpt" + "'s schedule (cosine") == 0);
+    CHECK(last_line(cos_ddim.err).find("use --sampler ddpm") != std::string::npos);
+    CHECK_FALSE(fs::exists(tmp / "cos.csv"));
+    CHECK(run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n", "20"}).status == 0);
+    // one DDIM step from T to 0 is x0_hat itself, 1 / sqrt(alpha_bar_T), about 1.3 times the error of eps at T = 50 here: allowed
+    CHECK(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "one.csv", "--n", "20", "--sampler", "ddim",
+                         "--steps", "1"}).status == 0);
     CHECK(load_csv(tmp / "ddim.csv").n() == 200);
 
     const Outcome eval = run_ddpm(tmp, {"eval", "--samples", tmp / "samples.csv", "--data", tmp / "held_out.csv"});

@@ -19,6 +19,12 @@ void use_threads(int threads) {
     if (n != num_threads()) set_num_threads(n);
 }
 
+int train_threads_for(int64_t batch, int dim, int emb, int hidden, int layers, bool residual) {
+    const int64_t work = batch * eps_model_values(dim, emb, hidden, layers, residual);
+    const int64_t wanted = std::max<int64_t>(1, work / kTrainWorkPerThread);
+    return int(std::min<int64_t>(wanted, default_num_threads()));
+}
+
 void check_writable(const std::string& path) {
     check_output_kind(path);
     const std::filesystem::path p(path);

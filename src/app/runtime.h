@@ -13,6 +13,13 @@ namespace ddpm {
 // threads = 0: DDPM_THREADS or every core. Restarts the pool only when the count changes.
 void use_threads(int threads);
 
+// The thread count `ddpm train` uses for the MLP when neither --threads nor DDPM_THREADS is given:
+// one per kTrainWorkPerThread multiply-adds of a step's forward pass (batch x the network's weights),
+// from 1 to every core. A smaller step runs faster on one thread: waking a second costs more than
+// it takes over (docs/defaults.md has the measurements behind it).
+inline constexpr int64_t kTrainWorkPerThread = 400000;
+int train_threads_for(int64_t batch, int dim, int emb, int hidden, int layers, bool residual);
+
 // Fails now, with the one-line reason, when `path` cannot be written (a missing folder is created,
 // as write_file_atomic would). Probes with a temporary name of this process's own, which it removes:
 // long work is not started for nothing, and no file of anyone else's (a user's <path>.tmp) is touched.

@@ -1,5 +1,7 @@
 // ddpm sample: Algorithm 2 of Ho et al. 2020 from a model of `ddpm train`, rows in data units.
+#include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/image_cmd.h"
@@ -44,6 +46,22 @@ int run_sample(const SampleArgs& a) {
              " steps of " + a.model + "; strided sampling needs --sampler ddim");
     if (ddim && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    if (ddim) {
+        // DDIM's first step takes x_{t'} = sqrt(alpha_bar_t') x0_hat + ..., with x0_hat = (x_T - sqrt(1 - alpha_bar_T)
+        // eps) / sqrt(alpha_bar_T) (Song et al. 2021, eq. 12): the error of eps at T is multiplied by
+        // sqrt(alpha_bar_t' / alpha_bar_T). A schedule that ends near alpha_bar_T = 0 (the cosine one, 2.4e-9 at
+        // T = 1000) makes that gain 30-1,000 and the rows garbage (standard deviations 10-20 times the data's),
+        // where an image model would clip x0_hat to the pixel range; the ddpm sampler's noise absorbs it.
+        const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
+        const std::vector<int> tau = ddim_timesteps(s.T, steps, spacing);
+        const int next = tau.size() > 1 ? tau[tau.size() - 2] : 0;
+        const double gain = std::sqrt(s.alpha_bar[size_t(next)] / s.alpha_bar[size_t(s.T)]);
+        if (!(gain <= kMaxDdimGain))
+            fail("--sampler ddim: " + a.model + "'s schedule (" + s.name + ") ends at alpha_bar_T = " +
+                 fmt_g(s.alpha_bar[size_t(s.T)]) + ", so DDIM's first step (t = " + std::to_string(s.T) + " to " +
+                 std::to_string(next) + ") multiplies the error of the noise prediction by " + fmt_g(gain) +
+                 " (at most " + fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, or train with --schedule linear or sigmoid");
+    }
     {
         const EpsModelConfig& m = mf.trainer.model.config;
         check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads());

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <vector>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "app/commands.h"
@@ -206,12 +207,16 @@ int run_train(const TrainArgs& a) {
                      "ddpm: note: " + a.model + " exists and will be replaced (--resume continues it instead)");
     for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
 
+    if (a.threads == 0 && !std::getenv("DDPM_THREADS")) {  // by the work of a step, not the core count
+        const EpsModelConfig& m = tr.model.config;
+        use_threads(train_threads_for(tr.config.batch, m.dim, m.emb_dim, m.hidden, m.layers, m.residual));
+    }
     const std::vector<float> z = standardise(mf.norm, data.x);  // (n, dim), what the network sees
     const int n = data.n();
     const int64_t first = tr.step, total = mf.steps_total;
-    std::fprintf(stderr, "ddpm train: %s, %d rows x %d columns; %s, %s; steps %lld to %lld, %d threads\n",
+    std::fprintf(stderr, "ddpm train: %s, %d rows x %d columns; %s, %s; steps %lld to %lld, %d thread%s\n",
                  a.data.c_str(), n, data.dim, describe(tr.model.config).c_str(), tr.schedule.name.c_str(),
-                 (long long)first, (long long)total, num_threads());
+                 (long long)first, (long long)total, num_threads(), num_threads() == 1 ? "" : "s");
 
     // Smoothed loss: an exponential average with its start-up bias divided out (as Adam does).
     const double smoothing = 0.99;

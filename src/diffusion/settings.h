@@ -76,6 +76,10 @@ inline constexpr int64_t kEnergyRows = 20000;                  // rows of each p
 // which the samplers scale a prediction of x_0, is a float. (Linear with T = 10^6 reaches 0; the
 // cosine schedule about 4e-33.)
 inline constexpr double kMinAlphaBar = 1.0 / (double(FLT_MAX) * double(FLT_MAX));
+// The most by which `ddpm sample --sampler ddim` lets its first step scale the error of the noise
+// prediction, sqrt(alpha_bar_t' / alpha_bar_T) (src/app/sample_cmd.cpp): 10. The linear schedule gives
+// 1.0-2.0 and the sigmoid one about 1-3 for any step count; the cosine one 30 and more.
+inline constexpr double kMaxDdimGain = 10.0;
 inline constexpr int64_t kMemoryLimit = 4000000000;         // what a run may need: 4 GB
 
 // "--batch must be from 1 to 1048576, got 0"; the flag's text is quoted as given.

@@ -189,6 +189,12 @@ CONFIGS = {
     "s8k_cos250_ema9995": (["--steps", "8000", "--ema", "0.9995", "--schedule", "cosine", "--T", "250"], []),
     "s5k_cos250_b512": (["--steps", "5000", "--batch", "512", "--schedule", "cosine", "--T", "250"], []),
     "s8k_cos250_decay": (["--steps", "8000", "--lr-decay", "cosine", "--schedule", "cosine", "--T", "250"], []),
+    # round 2: a narrower network that affords T = 1000 steps of ancestral sampling, and the sigmoid
+    # schedule with the optimiser's variants
+    "h64_s20k": (["--steps", "20000", "--hidden", "64"], []),
+    "h64_s20k_sig250": (["--steps", "20000", "--hidden", "64", "--schedule", "sigmoid", "--T", "250"], []),
+    "s8k_sig250_lr2e-3": (["--steps", "8000", "--lr", "2e-3", "--schedule", "sigmoid", "--T", "250"], []),
+    "s8k_sig250_decay": (["--steps", "8000", "--lr-decay", "cosine", "--schedule", "sigmoid", "--T", "250"], []),
     "s8k_cos250_decay_lr2e-3": (["--steps", "8000", "--lr", "2e-3", "--lr-decay", "cosine", "--schedule", "cosine",
                                  "--T", "250"], []),
 }
