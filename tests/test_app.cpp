@@ -174,15 +174,17 @@ TEST_CASE("app: the help texts give the defaults of the settings table") {
     CHECK(c.batch == t.batch);
     CHECK(c.lr == float(t.lr));
     CHECK(c.ema_decay == float(t.ema));
+    CHECK(t.hidden == 64);  // the tool's width (docs/defaults.md); the lessons' network keeps 128
+    CHECK(EpsModelConfig{}.hidden == 128);
 }
 
 TEST_CASE("app: ddpm train picks its thread count by the work of a step, not by the core count") {
     // batch x weights (about the multiply-adds of a forward pass) over 400,000, from 1 to every core
     CHECK(train_threads_for(32, 2, 32, 16, 3, false) == 1);   // 35 k: one thread
     CHECK(train_threads_for(128, 2, 32, 32, 3, false) == 1);  // 0.4 M
-    const int64_t big = 256 * eps_model_values(2, 32, 128, 3, false) / kTrainWorkPerThread;  // the defaults: 24
-    CHECK(big == 24);
-    CHECK(train_threads_for(256, 2, 32, 128, 3, false) == std::min<int64_t>(big, default_num_threads()));
+    const int64_t big = 256 * eps_model_values(2, 32, 64, 3, false) / kTrainWorkPerThread;  // the defaults: 6
+    CHECK(big == 6);
+    CHECK(train_threads_for(256, 2, 32, 64, 3, false) == std::min<int64_t>(big, default_num_threads()));
     CHECK(train_threads_for(1 << 20, 2, 32, 4096, 8, true) == default_num_threads());  // never more than the cores
 }
 
@@ -260,7 +262,7 @@ TEST_CASE("app: parsing fills the arguments, also in the --flag=value form") {
     CHECK(t.checkpoint_every == 5);
     CHECK(t.steps == 20000);  // the defaults
     CHECK(t.batch == 256);
-    CHECK(t.hidden == 128);
+    CHECK(t.hidden == 64);
     CHECK(t.layers == 3);
     CHECK(t.ema == 0.999);
     CHECK(t.given.count("--T") == 1);

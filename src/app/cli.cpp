@@ -54,7 +54,7 @@ const char* train_help() {
            "  --schedule KIND        linear | cosine | constant | sigmoid (default linear)\n"
            "  --beta B               the beta of --schedule constant, in (0, 1) (default 0.01)\n"
            "  --ema D                decay of the weight average used for sampling, in [0, 1) (default 0.999)\n"
-           "  --hidden H             width of the hidden layers (default 128)\n"
+           "  --hidden H             width of the hidden layers (default 64)\n"
            "  --layers L             hidden layers, or residual blocks with --residual (default 3)\n"
            "  --residual             residual blocks instead of a plain MLP\n"
            "  --seed S               seed of the weights, batches, timesteps and noise (default 0)\n"

@@ -39,7 +39,8 @@ namespace setting {
 // ---- the network (model.*) ------------------------------------------------------------------------
 inline constexpr IntSetting columns{nullptr, "model.dim", 1, 4096, 2};  // also data.columns
 inline constexpr IntSetting emb_dim{nullptr, "model.emb_dim", 2, 4096, 32};
-inline constexpr IntSetting hidden{"--hidden", "model.hidden", 1, 65536, 128};
+// the tool's default width: docs/defaults.md (the lessons' EpsModelConfig keeps 128)
+inline constexpr IntSetting hidden{"--hidden", "model.hidden", 1, 65536, 64};
 inline constexpr IntSetting layers{"--layers", "model.layers", 1, 64, 3};
 
 // ---- the schedule and the trainer (schedule.*, train.*) ----------------------------------------------

@@ -4,11 +4,11 @@ three seeds by the sliced-W1 ratio to its noise floor (`ddpm eval`), for any num
 settings of `ddpm train` and `ddpm sample`.
 
     defaults_suite.py gen DIR                   write DIR/<set>_train.csv and DIR/<set>_held.csv
-    defaults_suite.py run DIR CONFIG [CONFIG ...] [--seeds 0,1,2] [--jobs 2] [--threads 1]
+    defaults_suite.py run DIR CONFIG [CONFIG ...] [--seeds 0,1,2] [--sets A,B] [--jobs 2] [--threads 1]
                                                 train, sample and score; results are appended to
                                                 DIR/results.tsv, and a (config, set, seed) already
                                                 there is not run again (so a cut-off run resumes)
-    defaults_suite.py table DIR CONFIG [CONFIG ...]
+    defaults_suite.py table DIR CONFIG [CONFIG ...] [--seeds 0]
                                                 per set: median ratio over the seeds and its range,
                                                 one column per config (markdown), and the median
                                                 over the sets
@@ -171,9 +171,11 @@ def gen(directory):
 
 
 # ---- the candidate settings ------------------------------------------------------------------------
-# name: (flags of ddpm train, flags of ddpm sample). "before" is the tool's defaults before issue 21.
+# name: (flags of ddpm train, flags of ddpm sample). "before" is the tool's defaults before issue 21
+# (width 128), spelt out; "after" is the tool's defaults now, no flags (the same run as "h64_s20k").
 CONFIGS = {
-    "before": ([], []),
+    "before": (["--hidden", "128"], []),
+    "after": ([], []),
     # the same recipe cut to the budget: fewer steps, DDIM on a subsequence of the T = 1000
     "s8k_ddim250": (["--steps", "8000"], ["--sampler", "ddim", "--steps", "250"]),
     "s8k_ddim250_eta1": (["--steps", "8000"], ["--sampler", "ddim", "--steps", "250", "--eta", "1"]),
@@ -195,6 +197,15 @@ CONFIGS = {
     "h64_s20k_sig250": (["--steps", "20000", "--hidden", "64", "--schedule", "sigmoid", "--T", "250"], []),
     "s8k_sig250_lr2e-3": (["--steps", "8000", "--lr", "2e-3", "--schedule", "sigmoid", "--T", "250"], []),
     "s8k_sig250_decay": (["--steps", "8000", "--lr-decay", "cosine", "--schedule", "sigmoid", "--T", "250"], []),
+    # round 3: around the narrower network
+    "h48_s25k": (["--steps", "25000", "--hidden", "48"], []),
+    "h64_s20k_decay": (["--steps", "20000", "--hidden", "64", "--lr-decay", "cosine"], []),
+    "h64_s20k_lr2e-3": (["--steps", "20000", "--hidden", "64", "--lr", "2e-3"], []),
+    "h64_s20k_sig250_lr2e-3": (["--steps", "20000", "--hidden", "64", "--lr", "2e-3", "--schedule", "sigmoid",
+                                "--T", "250"], []),
+    "h64_s20k_sig500": (["--steps", "20000", "--hidden", "64", "--schedule", "sigmoid", "--T", "500"], []),
+    "h64_s20k_cos500_lr2e-3": (["--steps", "20000", "--hidden", "64", "--lr", "2e-3", "--schedule", "cosine",
+                                "--T", "500"], []),
     "s8k_cos250_decay_lr2e-3": (["--steps", "8000", "--lr", "2e-3", "--lr-decay", "cosine", "--schedule", "cosine",
                                  "--T", "250"], []),
 }
@@ -270,14 +281,15 @@ def score(directory, config, name, seed, threads, model, out, t0, t1, t2):
     return ratio, t1 - t0, t2 - t1
 
 
-def run(directory, configs, seeds, jobs, threads):
+def run(directory, configs, seeds, jobs, threads, sets=None):
     import concurrent.futures
     path = os.path.join(directory, "results.tsv")
     done = read_results(path)
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write("config\tset\tseed\tratio\ttrain_s\tsample_s\n")
-    todo = [(c, fn.__name__, s) for c in configs for s in seeds for fn in SETS if (c, fn.__name__, s) not in done]
+    names = [fn.__name__ for fn in SETS if sets is None or fn.__name__ in sets]
+    todo = [(c, n, s) for c in configs for s in seeds for n in names if (c, n, s) not in done]
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_one, directory, c, n, s, threads): (c, n, s) for c, n, s in todo}
         for fut in concurrent.futures.as_completed(futures):
@@ -288,8 +300,10 @@ def run(directory, configs, seeds, jobs, threads):
             print("%-22s %-11s seed %d  ratio %.3f  train %.1f s  sample %.1f s" % (c, n, s, ratio, tt, ts), flush=True)
 
 
-def table(directory, configs):
+def table(directory, configs, seeds=None):
     done = read_results(os.path.join(directory, "results.tsv"))
+    if seeds is not None:
+        done = {k: v for k, v in done.items() if k[2] in seeds}
     print("| set | " + " | ".join(configs) + " |")
     print("|---|" + "---|" * len(configs))
     medians = {c: [] for c in configs}
@@ -321,11 +335,17 @@ def main(argv):
         return 0
     if len(argv) >= 4 and argv[1] in ("run", "table"):
         directory, rest = argv[2], argv[3:]
-        seeds, jobs, threads, configs = [0, 1, 2], 2, 1, []
+        seeds, jobs, threads, configs, sets = [0, 1, 2], 2, 1, [], None
         i = 0
         while i < len(rest):
-            if rest[i] in ("--seeds", "--jobs", "--threads") and i + 1 < len(rest):
-                if rest[i] == "--seeds":
+            if rest[i] in ("--seeds", "--jobs", "--threads", "--sets") and i + 1 < len(rest):
+                if rest[i] == "--sets":
+                    sets = rest[i + 1].split(",")
+                    unknown = [n for n in sets if n not in [fn.__name__ for fn in SETS]]
+                    if unknown:
+                        sys.stderr.write("defaults_suite.py: unknown set '%s'\n" % unknown[0])
+                        return 2
+                elif rest[i] == "--seeds":
                     seeds = [int(s) for s in rest[i + 1].split(",")]
                 elif rest[i] == "--jobs":
                     jobs = int(rest[i + 1])
@@ -340,9 +360,9 @@ def main(argv):
                 configs.append(rest[i])
                 i += 1
         if argv[1] == "run":
-            run(directory, configs, seeds, jobs, threads)
+            run(directory, configs, seeds, jobs, threads, sets)
         else:
-            table(directory, configs)
+            table(directory, configs, seeds if "--seeds" in rest else None)
         return 0
     sys.stderr.write(__doc__)
     return 2
