@@ -32,15 +32,9 @@ import time
 
 import torch
 
+from toy2d_torch import embedding, linear_schedule  # the embedding (32 wide, in double) and the betas, as ours
+
 EMB, HIDDEN, LAYERS, T, BATCH = 32, 128, 3, 1000, 256
-
-
-def embedding(t, dim=EMB, max_period=10000.0):
-    half = dim // 2
-    i = torch.arange(half, dtype=torch.float64)
-    w = torch.exp(-math.log(max_period) * i / half)
-    angle = t.to(torch.float64)[:, None] * w[None, :]
-    return torch.cat([torch.sin(angle), torch.cos(angle)], dim=1).to(torch.float32)
 
 
 def read_csv(path):
@@ -84,12 +78,7 @@ def main(argv):
     data = ((raw - mean) / std).to(torch.float32)
     dim = data.shape[1]
 
-    t_all = torch.arange(1, T + 1, dtype=torch.float64)
-    beta = torch.cat([torch.zeros(1, dtype=torch.float64), 1e-4 + (0.02 - 1e-4) * (t_all - 1) / (T - 1)])
-    alpha = 1.0 - beta
-    alpha_bar = torch.cumprod(alpha, 0)
-    beta_tilde = torch.zeros_like(beta)
-    beta_tilde[1:] = (1.0 - alpha_bar[:-1]) / (1.0 - alpha_bar[1:]) * beta[1:]
+    _, alpha, alpha_bar, beta_tilde = linear_schedule()  # T = 1000, as toy2d_torch.py's
     sqrt_ab = alpha_bar.sqrt().to(torch.float32)
     sqrt_1m_ab = (1.0 - alpha_bar).sqrt().to(torch.float32)
 
