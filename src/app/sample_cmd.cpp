@@ -50,8 +50,9 @@ int run_sample(const SampleArgs& a) {
         // DDIM's first step takes x_{t'} = sqrt(alpha_bar_t') x0_hat + ..., with x0_hat = (x_T - sqrt(1 - alpha_bar_T)
         // eps) / sqrt(alpha_bar_T) (Song et al. 2021, eq. 12): the error of eps at T is multiplied by
         // sqrt(alpha_bar_t' / alpha_bar_T). A schedule that ends near alpha_bar_T = 0 (the cosine one, 2.4e-9 at
-        // T = 1000) makes that gain 30-1,000 and the rows garbage (standard deviations 10-20 times the data's),
-        // where an image model would clip x0_hat to the pixel range; the ddpm sampler's noise absorbs it.
+        // T = 1000) makes that gain 30 or more, and so does a chain of one or two steps; the rows are then
+        // garbage (standard deviations up to 20 times the data's). An image model clips x0_hat to the pixel
+        // range instead; the ddpm sampler's noise absorbs the first step.
         const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
         const std::vector<int> tau = ddim_timesteps(s.T, steps, spacing);
         const int next = tau.size() > 1 ? tau[tau.size() - 2] : 0;
@@ -60,7 +61,8 @@ int run_sample(const SampleArgs& a) {
             fail("--sampler ddim: " + a.model + "'s schedule (" + s.name + ") ends at alpha_bar_T = " +
                  fmt_g(s.alpha_bar[size_t(s.T)]) + ", so DDIM's first step (t = " + std::to_string(s.T) + " to " +
                  std::to_string(next) + ") multiplies the error of the noise prediction by " + fmt_g(gain) +
-                 " (at most " + fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, or train with --schedule linear or sigmoid");
+                 " (at most " + fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, or a model "
+                 "trained with --schedule linear or sigmoid");
     }
     {
         const EpsModelConfig& m = mf.trainer.model.config;
