@@ -46,6 +46,7 @@ int run_sample(const SampleArgs& a) {
              " steps of " + a.model + "; strided sampling needs --sampler ddim");
     if (ddim && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    std::vector<int> tau;  // DDIM's subsequence of 1..T, checked here and run below
     if (ddim) {
         // DDIM's first step takes x_{t'} = sqrt(alpha_bar_t') x0_hat + ..., with x0_hat = (x_T - sqrt(1 - alpha_bar_T)
         // eps) / sqrt(alpha_bar_T) (Song et al. 2021, eq. 12): the error of eps at T is multiplied by
@@ -53,8 +54,7 @@ int run_sample(const SampleArgs& a) {
         // T = 1000) makes that gain 30 or more, and so does a chain of one or two steps; the rows are then
         // garbage (standard deviations up to 20 times the data's). An image model clips x0_hat to the pixel
         // range instead; the ddpm sampler's noise absorbs the first step.
-        const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
-        const std::vector<int> tau = ddim_timesteps(s.T, steps, spacing);
+        tau = ddim_timesteps(s.T, steps, a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform);
         const int next = tau.size() > 1 ? tau[tau.size() - 2] : 0;
         const double gain = std::sqrt(s.alpha_bar[size_t(next)] / s.alpha_bar[size_t(s.T)]);
         if (!(gain <= kMaxDdimGain))
@@ -94,9 +94,7 @@ int run_sample(const SampleArgs& a) {
         }
     };
     if (ddim) {
-        const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
-        ddim_sample(z.data(), a.n, dim, s, model_eps_function(model), ddim_timesteps(s.T, steps, spacing),
-                    float(a.eta), a.seed, report);
+        ddim_sample(z.data(), a.n, dim, s, model_eps_function(model), tau, float(a.eta), a.seed, report);
     } else {
         ddpm_sample(z.data(), a.n, dim, s, model_eps_function(model), options, report);
     }
