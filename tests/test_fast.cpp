@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "diffusion/model.h"
@@ -113,4 +115,55 @@ TEST_CASE("fast: activations and the timestep embedding give the reference's bit
         check_same_bits(std::vector<float>(t.size() * size_t(dim)),
                         [&](float* out) { timestep_embedding(out, t.data(), int(t.size()), dim); });
     }
+}
+
+// The fused training op of fast/eps_training.cpp against the op-by-op graph of EpsModel::forward:
+// the output, every parameter's gradient and x_t's, bit for bit, for batches of one block, of
+// several blocks and a ragged last one, on 1, 2 and 3 threads, with each activation.
+TEST_CASE("fast: training's forward and backward as one op give the graph's bits, on any thread count") {
+    if (!fast_kernels().installed) return;
+    REQUIRE(bool(fast_train_forward()));
+    const int saved_threads = num_threads();
+    for (Activation act : {Activation::GELU, Activation::SiLU, Activation::ReLU})
+        for (int B : {5, 128, 300}) {
+            EpsModelConfig c;
+            c.dim = 3;
+            c.emb_dim = 8;
+            c.hidden = 40;
+            c.act = act;
+            Rng init(7, 0);
+            EpsModel model(c, init);
+            Params params = model.params();
+            const auto x_values = random_values(int64_t(B) * c.dim, 20), seed = random_values(int64_t(B) * c.dim, 21);
+            std::vector<float> t(static_cast<size_t>(B));
+            for (int b = 0; b < B; ++b) t[size_t(b)] = float((b * 37) % 1000 + 1);
+            // output, then x_t's gradient, then every parameter's (which start from nonzero values)
+            auto run = [&](bool reference, int threads) {
+                set_num_threads(threads);
+                for (size_t i = 0; i < params.size(); ++i) {
+                    const auto g0 = random_values(params[i].tensor.numel(), 30 + i);
+                    std::copy(g0.begin(), g0.end(), params[i].tensor.grad());
+                }
+                Tensor x = Tensor::from(Shape{B, c.dim}, x_values, true);
+                std::vector<float> all;
+                {
+                    std::unique_ptr<ReferenceOnly> only(reference ? new ReferenceOnly : nullptr);
+                    Tensor out = model.forward(x, t);
+                    // the fused op runs whenever the batch has several blocks, or one thread
+                    const bool fused = !reference && (B > kBatchBlock || threads == 1);
+                    CHECK(std::string(out.node->op) == (fused ? "eps_mlp" : "linear"));
+                    backward_from(out, seed);
+                    all.assign(out.data(), out.data() + out.numel());
+                }
+                all.insert(all.end(), x.grad(), x.grad() + x.numel());
+                for (Param& p : params) all.insert(all.end(), p.tensor.grad(), p.tensor.grad() + p.tensor.numel());
+                return all;
+            };
+            const std::vector<float> reference = run(true, 1);
+            for (int threads : {1, 2, 3}) {
+                INFO(std::string(activation_name(act)) << ", batch " << B << ", " << threads << " threads");
+                CHECK(same_bits(run(false, threads), reference));
+            }
+        }
+    set_num_threads(saved_threads);
 }

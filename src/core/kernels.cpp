@@ -80,8 +80,9 @@ void transpose(float* out, const float* in, int R, int C) {
 // ---------------------------------------------------------------------------------------------
 // Linear layer: out = inp W + b.   Backward, with G = dout:
 //   dinp += G W^T,   dW += inp^T G,   db += sum over the batch of G.
-// Every sum runs in a fixed order and starts from the value already in the buffer, as gemm_acc's
-// do, so that src/fast/ can compute each as one matrix product with the same bits.
+// Every sum runs in a fixed order. dinp's starts from the value already in the buffer, as gemm_acc's
+// do; dW's and db's run over the batch in blocks of kBatchBlock rows (kernels.h), so that src/fast/
+// can give each block of a training batch to its own thread and still get the same bits.
 // ---------------------------------------------------------------------------------------------
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int IC, int OC) {
     if (auto fast = fast_kernels().linear_forward) return fast(out, inp, weight, bias, B, IC, OC);
@@ -103,10 +104,31 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
                     dinp[b * IC + i] = acc;
                 }
         });
-    gemm_acc_tn(dweight, inp, dout, IC, B, OC);  // dW (IC,OC) += inp^T (IC,B) . G (B,OC), b in order
-    if (dbias)
-        for (int b = 0; b < B; ++b)
-            for (int o = 0; o < OC; ++o) dbias[o] += dout[int64_t(b) * OC + o];
+    // dW (IC,OC) += inp^T (IC,B) . G (B,OC) and db += the rows of G, block by block (kernels.h)
+    std::vector<float> block_w, block_b;
+    for (int b0 = 0; b0 < B; b0 += kBatchBlock) {
+        const int rows = std::min(kBatchBlock, B - b0);
+        float* w = dweight;  // the first block adds onto the buffer, a later one into zeros
+        float* bb = dbias;
+        if (b0 > 0) {
+            block_w.assign(size_t(IC) * OC, 0.0f);
+            w = block_w.data();
+            if (dbias) {
+                block_b.assign(size_t(OC), 0.0f);
+                bb = block_b.data();
+            }
+        }
+        const float* g = dout + int64_t(b0) * OC;
+        gemm_acc_tn(w, inp + int64_t(b0) * IC, g, IC, rows, OC);  // rows of the block in order
+        if (bb)
+            for (int b = 0; b < rows; ++b)
+                for (int o = 0; o < OC; ++o) bb[o] += g[int64_t(b) * OC + o];
+        if (b0 > 0) {
+            for (int64_t i = 0; i < int64_t(IC) * OC; ++i) dweight[i] += block_w[size_t(i)];
+            if (dbias)
+                for (int o = 0; o < OC; ++o) dbias[o] += block_b[size_t(o)];
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

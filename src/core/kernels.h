@@ -29,7 +29,13 @@ void transpose(float* out, const float* in, int R, int C);
 // inp (B,IC), weight (IC,OC), bias (OC) or null, out (B,OC).
 // Weight is stored (in, out), so that y = x W + b reads like the maths; PyTorch stores W^T.
 void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int IC, int OC);
-// dinp (B,IC) or null, dweight (IC,OC), dbias (OC) or null, dout (B,OC)
+// dinp (B,IC) or null, dweight (IC,OC), dbias (OC) or null, dout (B,OC).
+// dW and db are sums over the batch, taken in blocks of kBatchBlock rows: the first block's terms
+// are added onto the buffer in row order, each later block is summed from zero on its own, and the
+// block sums are then added in block order. A batch of up to kBatchBlock rows is one plain sum; a
+// larger one can be cut at the block boundaries and its blocks run on different threads with the
+// same bits (fast/eps_training.cpp), whatever the thread count.
+inline constexpr int kBatchBlock = 128;
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int B, int IC, int OC);
 

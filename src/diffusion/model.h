@@ -48,4 +48,12 @@ void eps_forward_shared_t(const EpsModel& model, float* eps_out, const float* x_
 using SharedTForward = void (*)(const EpsModel& model, float* eps_out, const float* x_t, int rows, int t);
 SharedTForward& fast_shared_t_forward();  // null in a FAST=0 build
 
+// Training's forward of the plain network as one op of the graph, its backward included: src/fast/
+// installs one (fast/eps_training.cpp) that gives each block of kBatchBlock rows (core/kernels.h) to
+// a thread of its own, forward and backward, and adds the blocks' weight gradients in block order:
+// the same bits as the op-by-op graph of forward(), for any thread count. forward() hands over to it
+// when gradients are recorded and the network is plain; it returns an undefined Tensor to decline.
+using TrainForward = Tensor (*)(const EpsModel& model, const Tensor& x_t, const std::vector<float>& t);
+TrainForward& fast_train_forward();  // null in a FAST=0 build
+
 }  // namespace ddpm
