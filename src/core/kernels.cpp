@@ -105,6 +105,11 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
                 }
         });
     // dW (IC,OC) += inp^T (IC,B) . G (B,OC) and db += the rows of G, block by block (kernels.h)
+    linear_param_grads_blocked(dweight, dbias, dout, inp, B, IC, OC, gemm_acc_tn);
+}
+
+void linear_param_grads_blocked(float* dweight, float* dbias, const float* dout, const float* inp, int B, int IC,
+                                int OC, GemmTn gemm_tn) {
     std::vector<float> block_w, block_b;
     for (int b0 = 0; b0 < B; b0 += kBatchBlock) {
         const int rows = std::min(kBatchBlock, B - b0);
@@ -119,7 +124,7 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
             }
         }
         const float* g = dout + int64_t(b0) * OC;
-        gemm_acc_tn(w, inp + int64_t(b0) * IC, g, IC, rows, OC);  // rows of the block in order
+        gemm_tn(w, inp + int64_t(b0) * IC, g, IC, rows, OC);  // rows of the block in order
         if (bb)
             for (int b = 0; b < rows; ++b)
                 for (int o = 0; o < OC; ++o) bb[o] += g[int64_t(b) * OC + o];

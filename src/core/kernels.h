@@ -36,6 +36,10 @@ void linear_forward(float* out, const float* inp, const float* weight, const flo
 // larger one can be cut at the block boundaries and its blocks run on different threads with the
 // same bits (fast/eps_training.cpp), whatever the thread count.
 inline constexpr int kBatchBlock = 128;
+// That blocked sum, with the given product for each block (gemm_acc_tn, or src/fast/'s twin of it).
+using GemmTn = void (*)(float* C, const float* A, const float* B, int M, int K, int N);
+void linear_param_grads_blocked(float* dweight, float* dbias, const float* dout, const float* inp, int B, int IC,
+                                int OC, GemmTn gemm_tn);
 void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int B, int IC, int OC);
 

@@ -174,32 +174,7 @@ void linear_backward_fast(float* dinp, float* dweight, float* dbias, const float
         gemm_acc_fast(dinp, dout, weight_t.data(), B, OC, IC);
     }
     // dW and db block by block, as the reference (core/kernels.h, kBatchBlock); inp read as its transpose
-    std::vector<float> block_w, block_b;
-    for (int b0 = 0; b0 < B; b0 += kBatchBlock) {
-        const int rows = std::min(kBatchBlock, B - b0);
-        float* w = dweight;
-        float* bb = dbias;
-        if (b0 > 0) {
-            block_w.assign(size_t(IC) * OC, 0.0f);
-            w = block_w.data();
-            if (dbias) {
-                block_b.assign(size_t(OC), 0.0f);
-                bb = block_b.data();
-            }
-        }
-        const float* g = dout + int64_t(b0) * OC;
-        gemm_acc_tn_fast(w, inp + int64_t(b0) * IC, g, IC, rows, OC);
-        if (bb)
-            for (int b = 0; b < rows; ++b)
-                for (int o = 0; o < OC; ++o) bb[o] += g[int64_t(b) * OC + o];
-        if (b0 > 0) {
-            float* __restrict dw = dweight;
-            const float* __restrict bw = block_w.data();
-            for (int64_t i = 0; i < int64_t(IC) * OC; ++i) dw[i] += bw[i];
-            if (dbias)
-                for (int o = 0; o < OC; ++o) dbias[o] += block_b[size_t(o)];
-        }
-    }
+    linear_param_grads_blocked(dweight, dbias, dout, inp, B, IC, OC, gemm_acc_tn_fast);
 }
 
 // ---------------------------------------------------------------------------------------------
