@@ -73,6 +73,7 @@ void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N) 
 }
 
 void transpose(float* out, const float* in, int R, int C) {
+    if (auto fast = fast_kernels().transpose) return fast(out, in, R, C);
     for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c) out[int64_t(c) * R + r] = in[int64_t(r) * C + c];
 }

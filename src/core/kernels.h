@@ -86,6 +86,7 @@ struct FastKernels {
     void (*silu_forward)(float* out, const float* inp, int64_t N) = nullptr;
     void (*silu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
     void (*timestep_embedding)(float* out, const float* t, int B, int dim, float max_period) = nullptr;
+    void (*transpose)(float* out, const float* in, int R, int C) = nullptr;
     bool installed = false;  // src/fast/ is linked in (false in a FAST=0 build)
     // the image kernels of core/image_kernels.h (groups = 1 only; see there for the shapes)
     void (*conv2d_forward)(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,

@@ -75,7 +75,21 @@ struct Saved {
     std::vector<int> sizes;  // {in, hidden..., out}
     std::vector<std::vector<float>> h, z;
     std::vector<std::vector<float>> cdf, gauss;  // GELU's Phi(z) and exp(-z^2/2), per hidden layer
+    // the backward's scratch: W^T per layer, and per block its gradients (g, dh, dz) and, for blocks
+    // after the first, its own weight and bias sums (block_w, block_b: n_blocks x L)
+    std::vector<std::vector<float>> weight_t;
+    std::vector<std::vector<float>> g, dh, dz;
+    std::vector<std::vector<float>> block_w, block_b;
 };
+
+// A step's Saved is kept for the next step of the same thread, once its graph has let it go: the
+// buffers are then the right size already, so nothing is allocated or zero-filled again (every
+// value in them is written before it is read).
+std::shared_ptr<Saved> reuse_saved() {
+    thread_local std::shared_ptr<Saved> spare;
+    if (!spare || spare.use_count() > 1) spare = std::make_shared<Saved>();
+    return spare;
+}
 
 Tensor train_forward(const EpsModel& model, const Tensor& x_t, const std::vector<float>& t) {
     const std::vector<Linear>& layers = model.plain.layers;
@@ -90,11 +104,12 @@ Tensor train_forward(const EpsModel& model, const Tensor& x_t, const std::vector
         parents.push_back(layer.weight);
         parents.push_back(layer.bias);
     }
-    auto saved = std::make_shared<Saved>();
+    std::shared_ptr<Saved> saved = reuse_saved();
     Saved& s = *saved;
     s.B = x_t.dim(0);
     s.dim = model.config.dim;
     s.act = model.plain.act;
+    s.sizes.clear();
     s.sizes.push_back(layers[0].weight.dim(0));
     for (const Linear& layer : layers) s.sizes.push_back(layer.weight.dim(1));
     const int B = s.B, dim = s.dim, emb = model.config.emb_dim;
@@ -150,7 +165,7 @@ Tensor train_forward(const EpsModel& model, const Tensor& x_t, const std::vector
     std::vector<Node*> nodes;  // x_t, then weight and bias of each layer
     for (const Tensor& p : parents) nodes.push_back(p.node.get());
     o->backward = [o, nodes, saved, L, n_blocks] {
-        const Saved& s = *saved;
+        Saved& s = *saved;
         const int B = s.B;
         const float* G = o->grad_buffer();
         Node* px = nodes[0];
@@ -160,29 +175,47 @@ Tensor train_forward(const EpsModel& model, const Tensor& x_t, const std::vector
             gw[size_t(l)] = nodes[size_t(1 + 2 * l)]->grad_buffer();
             gb[size_t(l)] = nodes[size_t(2 + 2 * l)]->grad_buffer();
         }
+        // W^T of every layer whose input gradient is wanted, once for all blocks (a layer a chunk):
+        // dinp = G W^T is then a plain gemm, each value summed over o in increasing order, as
+        // linear_backward sums it
+        s.weight_t.resize(size_t(L));
+        parallel_for(L, [&](int64_t l) {
+            if (l == 0 && !gx) return;
+            const int IC = s.sizes[size_t(l)], OC = s.sizes[size_t(l + 1)];
+            s.weight_t[size_t(l)].resize(size_t(IC) * size_t(OC));
+            transpose(s.weight_t[size_t(l)].data(), nodes[size_t(1 + 2 * l)]->data.data(), IC, OC);
+        });
         // blocks 1 .. n_blocks-1 sum their weight and bias gradients into zeros of their own
-        std::vector<std::vector<float>> block_w(size_t(n_blocks) * size_t(L)), block_b(size_t(n_blocks) * size_t(L));
+        s.block_w.resize(size_t(n_blocks) * size_t(L));
+        s.block_b.resize(size_t(n_blocks) * size_t(L));
+        s.g.resize(size_t(n_blocks));
+        s.dh.resize(size_t(n_blocks));
+        s.dz.resize(size_t(n_blocks));
         parallel_for(n_blocks, [&](int64_t k) {
             const int b0 = int(k) * kBatchBlock, rows = std::min(kBatchBlock, B - b0);
-            std::vector<float> g(G + int64_t(b0) * s.sizes[size_t(L)], G + int64_t(b0 + rows) * s.sizes[size_t(L)]);
-            std::vector<float> dh, dz;
+            std::vector<float>& g = s.g[size_t(k)];
+            std::vector<float>& dh = s.dh[size_t(k)];
+            std::vector<float>& dz = s.dz[size_t(k)];
+            g.assign(G + int64_t(b0) * s.sizes[size_t(L)], G + int64_t(b0 + rows) * s.sizes[size_t(L)]);
             for (int l = L - 1; l >= 0; --l) {
                 const int IC = s.sizes[size_t(l)], OC = s.sizes[size_t(l + 1)];
                 float* w = gw[size_t(l)];
                 float* bias = gb[size_t(l)];
                 if (k > 0) {
-                    std::vector<float>& bw = block_w[size_t(k) * L + l];
-                    std::vector<float>& bb = block_b[size_t(k) * L + l];
+                    std::vector<float>& bw = s.block_w[size_t(k) * L + l];
+                    std::vector<float>& bb = s.block_b[size_t(k) * L + l];
                     bw.assign(size_t(IC) * OC, 0.0f);
                     bb.assign(size_t(OC), 0.0f);
                     w = bw.data();
                     bias = bb.data();
                 }
-                const bool need_dinp = l > 0 || gx;
-                if (need_dinp) dh.assign(size_t(rows) * IC, 0.0f);
-                linear_backward(need_dinp ? dh.data() : nullptr, w, bias, g.data(),
-                                s.h[size_t(l)].data() + int64_t(b0) * IC, nodes[size_t(1 + 2 * l)]->data.data(), rows,
-                                IC, OC);
+                // linear_backward on the block's rows (one block: one plain sum for dW and db)
+                const float* in = s.h[size_t(l)].data() + int64_t(b0) * IC;
+                if (l > 0 || gx) {
+                    dh.assign(size_t(rows) * IC, 0.0f);
+                    gemm_acc(dh.data(), g.data(), s.weight_t[size_t(l)].data(), rows, OC, IC);
+                }
+                linear_param_grads_blocked(w, bias, g.data(), in, rows, IC, OC, gemm_acc_tn);
                 if (l > 0) {
                     dz.assign(size_t(rows) * IC, 0.0f);
                     const float* z = s.z[size_t(l - 1)].data() + int64_t(b0) * IC;
@@ -205,8 +238,8 @@ Tensor train_forward(const EpsModel& model, const Tensor& x_t, const std::vector
             parallel_range(nw + nb, 4096, [&](int64_t i0, int64_t i1) {
                 for (int64_t k = 1; k < n_blocks; ++k)
                     for (int64_t i = i0; i < i1; ++i) {
-                        if (i < nw) gw[size_t(l)][i] += block_w[size_t(k) * L + l][size_t(i)];
-                        else gb[size_t(l)][i - nw] += block_b[size_t(k) * L + l][size_t(i - nw)];
+                        if (i < nw) gw[size_t(l)][i] += s.block_w[size_t(k) * L + l][size_t(i)];
+                        else gb[size_t(l)][i - nw] += s.block_b[size_t(k) * L + l][size_t(i - nw)];
                     }
             });
         }

@@ -1,6 +1,7 @@
 // bench: the speed of the core on the canonical toy workload, printed as key=value lines.
 //
 //   build/bench [--workload toy2d|cnn|unet] [--threads N] [--blocks K] [--block-steps S] [--quick]
+//               [--only train|sample]   (toy2d: time one half alone, e.g. under perf record)
 //   build/bench --peak       the machine's fp32 FMA peak on one thread (GFLOP/s), for docs/performance.md
 //
 // Workload toy2d (keep it exactly so; tests/bench/toy2d_torch.py runs the same in PyTorch):
@@ -34,7 +35,8 @@ using namespace ddpm;
 
 namespace {
 
-double median(std::vector<double> v) {
+double median(std::vector<double> v) {  // 0 for none (a half that --only left out)
+    if (v.empty()) return 0.0;
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -166,6 +168,7 @@ void bench_images(const char* workload, int threads, int blocks, int block_steps
 int bench(int argc, char** argv) {
     int threads = default_num_threads(), blocks = 7, block_steps = 300;
     std::string workload = "toy2d";
+    std::string only;  // toy2d: "train" or "sample" times that half alone
     bool blocks_given = false, steps_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -177,6 +180,10 @@ int bench(int argc, char** argv) {
         else if (a == "--blocks") blocks = int(parse_int(value(), 5, 1000, "--blocks")), blocks_given = true;
         else if (a == "--block-steps") block_steps = int(parse_int(value(), 1, 1000000, "--block-steps")), steps_given = true;
         else if (a == "--quick") block_steps = 50, steps_given = true;
+        else if (a == "--only") {
+            only = value();
+            if (only != "train" && only != "sample") fail("--only: expected train or sample, got " + only);
+        }
         else if (a == "--workload") {
             workload = value();
             if (workload != "toy2d" && workload != "cnn" && workload != "unet")
@@ -197,7 +204,8 @@ int bench(int argc, char** argv) {
                             threads, all);
             }
             return 0;
-        } else fail("unknown flag " + a + " (flags: --workload W --threads N --blocks K --block-steps S --quick --peak)");
+        } else fail("unknown flag " + a +
+                      " (flags: --workload W --threads N --blocks K --block-steps S --quick --only train|sample --peak)");
     }
     set_num_threads(threads);
     if (workload != "toy2d") {
@@ -216,7 +224,7 @@ int bench(int argc, char** argv) {
     // training: a warm-up block, then `blocks` timed blocks
     for (int s = 0; s < block_steps; ++s) tr.train_step(data.x.data(), data.n());
     std::vector<double> rates;
-    for (int b = 0; b < blocks; ++b) {
+    for (int b = 0; b < blocks && only != "sample"; ++b) {
         Stopwatch clock;
         for (int s = 0; s < block_steps; ++s) tr.train_step(data.x.data(), data.n());
         rates.push_back(block_steps / clock.seconds());
@@ -229,7 +237,7 @@ int bench(int argc, char** argv) {
     const Schedule& s = tr.schedule;
     std::vector<float> x(size_t(rows) * 2), eps(x.size()), z(x.size());
     std::vector<double> sample_rates;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < 3 && only != "train"; ++rep) {
         Rng rng(7, 0);
         rng.fill_normal(x.data(), int64_t(x.size()));
         Stopwatch clock;
