@@ -50,4 +50,15 @@ inline float erf_from_gauss(float x, float exp_minus_x2) {
 // Absolute error < 3e-7 (1.5e-7 of the formula, plus float rounding).
 inline float erf_approx(float x) { return erf_from_gauss(x, exp_approx(-x * x)); }
 
+// GELU(x) = x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2 (kernels.h), one value: what
+// gelu_forward computes for each, and what the fast path's loops inline.
+inline float gelu_approx(float x) {
+    const float gauss = exp_approx(-0.5f * x * x);  // exp(-(x / sqrt 2)^2)
+    const float cdf = 0.5f * (1.0f + erf_from_gauss(x * 0.70710678118654752f, gauss));
+    return x * cdf;
+}
+
+// SiLU(x) = x sigmoid(x), one value, as silu_forward computes it.
+inline float silu_approx(float x) { return x / (1.0f + exp_approx(-x)); }
+
 }  // namespace ddpm

@@ -148,12 +148,7 @@ const float kInvSqrt2Pi = 0.39894228040143268f;
 
 void gelu_forward(float* out, const float* inp, int64_t N) {
     if (auto fast = fast_kernels().gelu_forward) return fast(out, inp, N);
-    for (int64_t i = 0; i < N; ++i) {
-        const float x = inp[i];
-        const float gauss = exp_approx(-0.5f * x * x);
-        const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
-        out[i] = x * cdf;
-    }
+    for (int64_t i = 0; i < N; ++i) out[i] = gelu_approx(inp[i]);
 }
 
 void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N) {
@@ -179,7 +174,7 @@ void relu_backward(float* dinp, const float* inp, const float* dout, int64_t N) 
 
 void silu_forward(float* out, const float* inp, int64_t N) {
     if (auto fast = fast_kernels().silu_forward) return fast(out, inp, N);
-    for (int64_t i = 0; i < N; ++i) out[i] = inp[i] / (1.0f + exp_approx(-inp[i]));
+    for (int64_t i = 0; i < N; ++i) out[i] = silu_approx(inp[i]);
 }
 
 void silu_backward(float* dinp, const float* inp, const float* dout, int64_t N) {

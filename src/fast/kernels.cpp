@@ -12,9 +12,12 @@
 #include "core/kernels.h"
 #include "core/pool.h"
 #include "fast/broadcast.h"
+#include "fast/tile.h"
 
 namespace ddpm {
 namespace {
+
+using namespace fast_tile;
 
 // Work below this many multiply-adds stays on one thread: waking a worker costs more.
 const int64_t kParallelMinFlops = 1 << 17;
@@ -28,66 +31,6 @@ const int64_t kElementwiseGrain = 8192;   // values per chunk for activations (a
 // C + sum_k A[m,k] B[k,n] with k in increasing order, a multiply and an add per k (never fused:
 // docs/reproducibility.md), as in core/kernels.cpp's gemm_acc.
 // ---------------------------------------------------------------------------------------------
-
-// The vector of the tiles: as wide as one register of the target, so that the tile's accumulators
-// stay in registers on any machine (a 64-byte vector on an SSE2-only build would be four registers
-// each, and the tile would spill). Lanes never mix, so the width changes speed, never bits.
-// GCC's and clang's vector extension, so the same source builds for any target; memcpy is how
-// unaligned loads are spelt.
-#if defined(__AVX512F__)
-const int kLanes = 16;   // one zmm register; 32 of them hold an 8 x 2 tile
-const int kTileRows = 8;
-#elif defined(__AVX__)
-const int kLanes = 8;    // one ymm register; 16 of them
-const int kTileRows = 4;
-#elif defined(__aarch64__)
-const int kLanes = 4;    // one NEON register; 32 of them
-const int kTileRows = 8;
-#else
-const int kLanes = 4;    // one SSE register; 16 of them
-const int kTileRows = 4;
-#endif
-typedef float vec __attribute__((vector_size(4 * kLanes)));
-
-inline vec load_vec(const float* p) {
-    vec v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-inline void store_vec(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
-
-// The operand A is read as A(m, k) = A[m * am + k * ak]: (am, ak) = (K, 1) is A itself, (1, M) is
-// the transpose of a (K, M) matrix, which the weight gradient inp^T . G needs.
-struct StridedA {
-    const float* p;
-    int64_t am, ak;
-};
-
-// C[m0 .. m0+R, n0 .. n0+kLanes V] += A(m0 .. m0+R, :) . B[:, n0 .. n0+kLanes V]
-template <int R, int V>
-void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m0, int n0, int K, int N) {
-    vec acc[R][V];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) acc[r][v] = load_vec(C + int64_t(m0 + r) * N + n0 + v * kLanes);
-    const float* __restrict a = A.p + m0 * A.am;
-    for (int k = 0; k < K; ++k) {
-        const float* b = B + int64_t(k) * N + n0;
-        vec bk[V];
-#pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) bk[v] = load_vec(b + v * kLanes);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-            for (int v = 0; v < V; ++v) acc[r][v] += fast::mul_broadcast(a + r * A.am + k * A.ak, bk[v]);
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-        for (int v = 0; v < V; ++v) store_vec(C + int64_t(m0 + r) * N + n0 + v * kLanes, acc[r][v]);
-}
 
 // Columns [n0, n1) that do not fill a vector (the 2 outputs of the last layer): one scalar chain per
 // row and column, R rows at once so that the chains overlap.
@@ -201,12 +144,7 @@ void gelu_forward_fast(float* out, const float* inp, int64_t N) {
     parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
         float* __restrict o = out;
         const float* __restrict in = inp;
-        for (int64_t i = begin; i < end; ++i) {
-            const float x = in[i];
-            const float gauss = exp_approx(-0.5f * x * x);
-            const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
-            o[i] = x * cdf;
-        }
+        for (int64_t i = begin; i < end; ++i) o[i] = gelu_approx(in[i]);
     });
 }
 
@@ -228,7 +166,7 @@ void silu_forward_fast(float* out, const float* inp, int64_t N) {
     parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
         float* __restrict o = out;
         const float* __restrict in = inp;
-        for (int64_t i = begin; i < end; ++i) o[i] = in[i] / (1.0f + exp_approx(-in[i]));
+        for (int64_t i = begin; i < end; ++i) o[i] = silu_approx(in[i]);
     });
 }
 
