@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "diffusion/model.h"
 #ifdef DDPM_FAST_BUILD
 #include "fast/allocator.h"
@@ -51,6 +52,8 @@ TEST_CASE("fast: a FAST=1 build installs every fast kernel and the sampling path
     CHECK(bool(k.gelu_forward));
     CHECK(bool(k.silu_backward));
     CHECK(bool(k.timestep_embedding));
+    CHECK(bool(k.transpose));
+    CHECK(bool(k.fill_normal));
     CHECK(bool(fast_shared_t_forward()));
     ReferenceOnly only;
     CHECK_FALSE(bool(fast_kernels().gemm_acc));
@@ -115,6 +118,34 @@ TEST_CASE("fast: activations and the timestep embedding give the reference's bit
         check_same_bits(std::vector<float>(t.size() * size_t(dim)),
                         [&](float* out) { timestep_embedding(out, t.data(), int(t.size()), dim); });
     }
+}
+
+TEST_CASE("fast: the transpose and the normal draws give the reference's bits") {
+    if (!fast_kernels().installed) return;
+    const int shapes[][2] = {{1, 1}, {3, 5}, {16, 16}, {128, 128}, {37, 130}, {128, 2}, {34, 128}};
+    for (const auto& s : shapes) {
+        const int R = s[0], C = s[1];
+        INFO("R=" << R << " C=" << C);
+        const auto in = random_values(int64_t(R) * C, 20);
+        check_same_bits(std::vector<float>(in.size()), [&](float* out) { transpose(out, in.data(), R, C); });
+    }
+    // Seeds, streams and counters with high words (a counter that crosses 2^32 inside the fill), fills
+    // shorter than, equal to and longer than the sixteen lanes, and enough draws to reach both branches
+    // of log and the four quadrants of cos many times over.
+    const uint64_t seeds[] = {0, 7, (uint64_t(1) << 40) + 3};
+    const uint64_t streams[] = {0, 5, (uint64_t(1) << 33) + 1};
+    const uint64_t counters[] = {0, (uint64_t(1) << 32) - 9};
+    for (uint64_t seed : seeds)
+        for (uint64_t stream : streams)
+            for (uint64_t counter : counters)
+                for (int64_t n : {int64_t(1), int64_t(15), int64_t(16), int64_t(17), int64_t(20011)}) {
+                    INFO("seed " << seed << ", stream " << stream << ", counter " << counter << ", n " << n);
+                    check_same_bits(std::vector<float>(size_t(n)), [&](float* out) {
+                        Rng rng(seed, stream);
+                        rng.counter = counter;
+                        rng.fill_normal(out, n, n % 2 ? 0.0f : 2.0f, n % 2 ? 1.0f : 0.5f);
+                    });
+                }
 }
 
 // The fused training op of fast/eps_training.cpp against the op-by-op graph of EpsModel::forward:

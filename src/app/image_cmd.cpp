@@ -329,10 +329,10 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     std::iota(rows.begin(), rows.end(), 0);
     const int64_t first = tr.step, total = mf.steps_total;
     const std::string kind = is_folder(a.data) ? "PNG files" : "IDX3";
-    std::fprintf(stderr, "ddpm train: %s, %d images of %d x %d (%s); %s, %lld weights, %s; steps %lld to %lld, %d threads\n",
+    std::fprintf(stderr, "ddpm train: %s, %d images of %d x %d (%s); %s, %lld weights, %s; steps %lld to %lld, %d thread%s\n",
                  a.data.c_str(), data.n, data.w, data.h, kind.c_str(), arch_text(tr.model).c_str(),
                  (long long)weight_count(tr.params), tr.schedule.name.c_str(), (long long)first, (long long)total,
-                 num_threads());
+                 num_threads(), num_threads() == 1 ? "" : "s");
 
     const double smoothing = 0.99;
     double average = 0.0, weight = 0.0, last_loss = 0.0;
@@ -426,8 +426,9 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
     options.clip_x0 = 1.0f;  // Ho et al.: the predicted x_0 of an image is clipped to [-1, 1]
-    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, %s), %s, %d steps, %d threads\n", a.n, a.model.c_str(),
-                 arch_text(model).c_str(), sm.weights.c_str(), a.sampler.c_str(), steps, num_threads());
+    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, %s), %s, %d steps, %d thread%s\n", a.n, a.model.c_str(),
+                 arch_text(model).c_str(), sm.weights.c_str(), a.sampler.c_str(), steps, num_threads(),
+                 num_threads() == 1 ? "" : "s");
     std::vector<float> x(static_cast<size_t>(a.n) * D);
     Rng(a.seed, kStartStream).fill_normal(x.data(), int64_t(x.size()));
     ProgressClock progress;

@@ -75,9 +75,9 @@ int run_sample(const SampleArgs& a) {
     SampleOptions options;
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
-    std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights), %s, %d steps, %d threads\n", a.n,
+    std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights), %s, %d steps, %d thread%s\n", a.n,
                  a.model.c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", a.sampler.c_str(), steps,
-                 num_threads());
+                 num_threads(), num_threads() == 1 ? "" : "s");
 
     // x_T ~ N(0, I) in standardised units, (n, dim)
     std::vector<float> z(static_cast<size_t>(a.n) * static_cast<size_t>(dim));

@@ -8,17 +8,8 @@ namespace dmath {
 
 namespace {
 
-// ln 2 split so that n * kLn2Hi is exact for |n| < 2^20 (kLn2Hi has 32 significant bits).
-const double kLn2Hi = 6.93147180369123816490e-01;
-const double kLn2Lo = 1.90821492927058770002e-10;
+using namespace detail;
 const double kInvLn2 = 1.44269504088896338700e+00;
-
-// pi/2 in three parts of 33 significant bits each: n * part is exact for |n| < 2^20, and their sum
-// carries pi/2 to about 100 bits (Cody and Waite's reduction).
-const double kPio2_1 = 1.57079632673412561417e+00;
-const double kPio2_2 = 6.07710050650619224932e-11;
-const double kPio2_3 = 2.02226624879595063154e-21;
-const double kTwoOverPi = 6.36619772367581382433e-01;
 
 // Horner's rule over coefficients c[0] + c[1] x + ... + c[n-1] x^(n-1).
 double horner(const double* c, int n, double x) {
@@ -43,28 +34,6 @@ const double kExpTaylor[14] = {1.0,
                                1.0 / 39916800,
                                1.0 / 479001600,
                                1.0 / 6227020800.0};
-
-// sin(r) / r and cos(r) as polynomials in r^2 on |r| <= pi/4 (Taylor; the terms left out are below
-// (pi/4)^19 / 19! ~ 1e-19 and (pi/4)^20 / 20! ~ 3e-21).
-const double kSinTaylor[9] = {1.0,
-                              -1.0 / 6,
-                              1.0 / 120,
-                              -1.0 / 5040,
-                              1.0 / 362880,
-                              -1.0 / 39916800,
-                              1.0 / 6227020800.0,
-                              -1.0 / 1307674368000.0,
-                              1.0 / 355687428096000.0};
-const double kCosTaylor[10] = {1.0,
-                               -1.0 / 2,
-                               1.0 / 24,
-                               -1.0 / 720,
-                               1.0 / 40320,
-                               -1.0 / 3628800,
-                               1.0 / 479001600,
-                               -1.0 / 87178291200.0,
-                               1.0 / 20922789888000.0,
-                               -1.0 / 6402373705728000.0};
 
 // x = n pi/2 + r, |r| <= pi/4 (for |x| within range)
 double reduce_pio2(double x, int64_t* n) {
@@ -104,14 +73,12 @@ double log(double x) {
     if (x == std::numeric_limits<double>::infinity()) return x;
     int e = 0;
     double m = std::frexp(x, &e);  // x = m 2^e, m in [0.5, 1)
-    if (m < 0.70710678118654752440) {
+    if (m < kSqrtHalf) {
         m = m * 2.0;
         e = e - 1;
     }
     const double s = (m - 1.0) / (m + 1.0);
     const double s2 = s * s;
-    static const double kOdd[11] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9, 1.0 / 11,
-                                    1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21};
     const double log_m = 2.0 * s * horner(kOdd, 11, s2);
     return (e * kLn2Hi + log_m) + e * kLn2Lo;
 }

@@ -87,6 +87,9 @@ struct FastKernels {
     void (*silu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
     void (*timestep_embedding)(float* out, const float* t, int B, int dim, float max_period) = nullptr;
     void (*transpose)(float* out, const float* in, int R, int C) = nullptr;
+    // Rng::fill_normal's draws (core/rng.h): out[i] = mean + std * normal_at(seed, stream, base + i)
+    void (*fill_normal)(float* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, float mean,
+                        float std) = nullptr;
     bool installed = false;  // src/fast/ is linked in (false in a FAST=0 build)
     // the image kernels of core/image_kernels.h (groups = 1 only; see there for the shapes)
     void (*conv2d_forward)(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,

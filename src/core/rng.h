@@ -13,6 +13,11 @@ namespace ddpm {
 
 // The raw generator: four 32-bit words for counter (index, stream) under key seed.
 void philox4x32(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
+namespace philox {
+constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // multipliers
+constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // Weyl increments of the key
+constexpr int kRounds = 10;
+}  // namespace philox
 
 // One uniform in [0, 1) with 24 random bits; one standard normal (Box-Muller on the same block).
 float uniform_at(uint64_t seed, uint64_t stream, uint64_t index);
