@@ -50,13 +50,17 @@ inline float erf_from_gauss(float x, float exp_minus_x2) {
 // Absolute error < 3e-7 (1.5e-7 of the formula, plus float rounding).
 inline float erf_approx(float x) { return erf_from_gauss(x, exp_approx(-x * x)); }
 
-// GELU(x) = x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2 (kernels.h), one value: what
-// gelu_forward computes for each, and what the fast path's loops inline.
-inline float gelu_approx(float x) {
-    const float gauss = exp_approx(-0.5f * x * x);  // exp(-(x / sqrt 2)^2)
-    const float cdf = 0.5f * (1.0f + erf_from_gauss(x * 0.70710678118654752f, gauss));
-    return x * cdf;
-}
+// GELU(x) = x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2 (kernels.h), in parts that every GELU
+// loop shares (the reference's and src/fast/'s, forward and backward), so that each computes the same
+// bits: gauss = exp(-x^2 / 2), Phi from it, and Phi'(x) = gauss / sqrt(2 pi).
+inline constexpr float kInvSqrt2 = 0.70710678118654752f;
+inline constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+inline float gelu_gauss(float x) { return exp_approx(-0.5f * x * x); }
+inline float gelu_cdf(float x, float gauss) { return 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss)); }
+// GELU(x), one value: what gelu_forward computes for each
+inline float gelu_approx(float x) { return x * gelu_cdf(x, gelu_gauss(x)); }
+// dGELU/dx = Phi(x) + x Phi'(x), given gauss and Phi of x
+inline float gelu_slope(float x, float cdf, float gauss) { return cdf + x * kInvSqrt2Pi * gauss; }
 
 // SiLU(x) = x sigmoid(x), one value, as silu_forward computes it.
 inline float silu_approx(float x) { return x / (1.0f + exp_approx(-x)); }

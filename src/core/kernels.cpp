@@ -142,8 +142,6 @@ void linear_param_grads_blocked(float* dweight, float* dbias, const float* dout,
 // Phi(x) = (1 + erf(x / sqrt 2)) / 2, and erf's exp(-(x/sqrt 2)^2) is phi's exp(-x^2/2).
 // ---------------------------------------------------------------------------------------------
 namespace {
-const float kInvSqrt2 = 0.70710678118654752f;
-const float kInvSqrt2Pi = 0.39894228040143268f;
 }  // namespace
 
 void gelu_forward(float* out, const float* inp, int64_t N) {
@@ -155,9 +153,9 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N) 
     if (auto fast = fast_kernels().gelu_backward) return fast(dinp, inp, dout, N);
     for (int64_t i = 0; i < N; ++i) {
         const float x = inp[i];
-        const float gauss = exp_approx(-0.5f * x * x);
-        const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
-        dinp[i] += dout[i] * (cdf + x * kInvSqrt2Pi * gauss);
+        const float gauss = gelu_gauss(x);
+        const float cdf = gelu_cdf(x, gauss);
+        dinp[i] += dout[i] * gelu_slope(x, cdf, gauss);
     }
 }
 

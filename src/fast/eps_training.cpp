@@ -26,8 +26,6 @@
 namespace ddpm {
 namespace {
 
-const float kInvSqrt2 = 0.70710678118654752f;
-const float kInvSqrt2Pi = 0.39894228040143268f;
 
 // GELU as core/kernels.cpp computes it, keeping Phi(x) and exp(-x^2/2) of the forward for the
 // backward, which the kernel pair computes twice: the same values, so the same bits.
@@ -35,8 +33,8 @@ void gelu_forward_keep(float* __restrict out, float* __restrict cdf_out, float* 
                        const float* __restrict inp, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         const float x = inp[i];
-        const float gauss = exp_approx(-0.5f * x * x);
-        const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
+        const float gauss = gelu_gauss(x);
+        const float cdf = gelu_cdf(x, gauss);
         out[i] = x * cdf;
         cdf_out[i] = cdf;
         gauss_out[i] = gauss;
@@ -47,7 +45,7 @@ void gelu_backward_kept(float* __restrict dinp, const float* __restrict inp, con
                         const float* __restrict gauss_in, const float* __restrict dout, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         const float x = inp[i], gauss = gauss_in[i], cdf = cdf_in[i];
-        dinp[i] += dout[i] * (cdf + x * kInvSqrt2Pi * gauss);
+        dinp[i] += dout[i] * gelu_slope(x, cdf, gauss);
     }
 }
 

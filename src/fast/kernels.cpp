@@ -125,7 +125,8 @@ void linear_forward_fast(float* out, const float* inp, const float* weight, cons
 void linear_backward_fast(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                           const float* weight, int B, int IC, int OC) {
     if (dinp) {
-        std::vector<float> weight_t(size_t(OC) * IC);  // (OC, IC)
+        thread_local std::vector<float> weight_t;  // (OC, IC), every value written before it is read
+        weight_t.resize(size_t(OC) * IC);
         transpose_fast(weight_t.data(), weight, IC, OC);
         gemm_acc_fast(dinp, dout, weight_t.data(), B, OC, IC);
     }
@@ -137,8 +138,6 @@ void linear_backward_fast(float* dinp, float* dweight, float* dbias, const float
 // Activations: the reference formulas (core/approx.h, inlined), in chunks over the threads, with
 // __restrict so that the compiler vectorises the loops.
 // ---------------------------------------------------------------------------------------------
-const float kInvSqrt2 = 0.70710678118654752f;
-const float kInvSqrt2Pi = 0.39894228040143268f;
 
 void gelu_forward_fast(float* out, const float* inp, int64_t N) {
     parallel_range(N, kElementwiseGrain, [&](int64_t begin, int64_t end) {
@@ -155,9 +154,9 @@ void gelu_backward_fast(float* dinp, const float* inp, const float* dout, int64_
         const float* __restrict g = dout;
         for (int64_t i = begin; i < end; ++i) {
             const float x = in[i];
-            const float gauss = exp_approx(-0.5f * x * x);
-            const float cdf = 0.5f * (1.0f + erf_from_gauss(x * kInvSqrt2, gauss));
-            d[i] += g[i] * (cdf + x * kInvSqrt2Pi * gauss);
+            const float gauss = gelu_gauss(x);
+            const float cdf = gelu_cdf(x, gauss);
+            d[i] += g[i] * gelu_slope(x, cdf, gauss);
         }
     });
 }
