@@ -7,6 +7,7 @@
 #include "core/approx.h"
 #include "core/common.h"
 #include "core/kernels.h"
+#include "core/madd.h"
 #include "core/pool.h"
 #include "core/rng.h"
 
@@ -58,7 +59,7 @@ void conv2d_forward(float* out, const float* inp, const float* weight, const flo
                                     const int iw = ow * stride - pad + kw;
                                     const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
                                     const float value = inside ? x[ih * W + iw] : 0.0f;
-                                    acc += w[(ic * K + kh) * K + kw] * value;
+                                    acc = madd(w[(ic * K + kh) * K + kw], value, acc);
                                 }
                             }
                         }
@@ -110,7 +111,7 @@ void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dou
                                     for (int kw = K - 1; kw >= 0; --kw) {
                                         const int ow = iw + pad - kw;
                                         const bool inside = oh >= 0 && oh < OH && ow >= 0 && ow < OW;
-                                        acc += w[kh * K + kw] * (inside ? gy[oh * OW + ow] : 0.0f);
+                                        acc = madd(w[kh * K + kw], inside ? gy[oh * OW + ow] : 0.0f, acc);
                                     }
                                 }
                             }
@@ -131,8 +132,8 @@ void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dou
                                         const int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
                                         float acc = 0.0f;
                                         for (int o = g * OCG; o < (g + 1) * OCG; ++o)
-                                            acc += weight[int64_t(o) * taps + (ic * K + kh) * K + kw] *
-                                                   dout[((b * OC + o) * OH + oh) * OW + ow];
+                                            acc = madd(weight[int64_t(o) * taps + (ic * K + kh) * K + kw],
+                                                       dout[((b * OC + o) * OH + oh) * OW + ow], acc);
                                         if (ih >= 0 && ih < H && iw >= 0 && iw < W) dx[ih * W + iw] += acc;
                                     }
                     }
@@ -158,7 +159,7 @@ void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dou
                                     for (int ow = 0; ow < OW; ++ow) {
                                         const int iw = ow * stride - pad + kw;
                                         const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                                        acc += g[oh * OW + ow] * (inside ? x[ih * W + iw] : 0.0f);
+                                        acc = madd(g[oh * OW + ow], inside ? x[ih * W + iw] : 0.0f, acc);
                                     }
                                 }
                             }
@@ -263,7 +264,7 @@ void group_stats(const float* base, int64_t n, int64_t step, float eps, float* m
     double ss[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for_lanes(n, [&](int j, int64_t i) {
         const double d = double(base[i * step]) - m;
-        ss[j] += d * d;
+        ss[j] = madd(d, d, ss[j]);
     });
     *mean = float(m);
     *rstd = float(1.0 / std::sqrt(total(ss) / double(n) + double(eps)));
@@ -282,7 +283,7 @@ void normalise_backward_group(float* dx, const float* dy, const float* x, int ch
             const float xhat = (x[at] - mean) * rstd;
             const float dxhat = dy[at] * gamma[ci];
             sum_dxhat[j] += dxhat;
-            sum_dxhat_xhat[j] += double(dxhat) * double(xhat);
+            sum_dxhat_xhat[j] = madd(double(dxhat), double(xhat), sum_dxhat_xhat[j]);
         });
     const double n = double(channels) * double(run);
     const float mean_dxhat = float(total(sum_dxhat) / n), mean_dxhat_xhat = float(total(sum_dxhat_xhat) / n);
@@ -336,7 +337,7 @@ void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
                     const float m = mean[q], r = rstd[q];
                     for_lanes(S, [&](int j, int64_t s) {
                         const float xhat = (x[s] - m) * r;
-                        sg[j] += double(dy[s]) * double(xhat);
+                        sg[j] = madd(double(dy[s]), double(xhat), sg[j]);
                         sb[j] += dy[s];
                     });
                 }
@@ -424,7 +425,7 @@ void channel_layernorm_backward(float* dinp, float* dgamma, float* dbeta, const 
                     for_lanes(S, [&](int j, int64_t s) {
                         const int64_t at = (int64_t(b) * C + c) * S + s, q = int64_t(b) * S + s;
                         const float xhat = (inp[at] - mean[q]) * rstd[q];
-                        sg[j] += double(dout[at]) * double(xhat);
+                        sg[j] = madd(double(dout[at]), double(xhat), sg[j]);
                         sb[j] += dout[at];
                     });
                 if (dgamma) dgamma[c] += float(total(sg));
@@ -480,7 +481,7 @@ void attention_forward(float* out, float* prob, const float* qkv, int B, int C, 
                 float row_max = -INFINITY;
                 for (int64_t j = 0; j < S; ++j) {
                     float dot = 0.0f;
-                    for (int c = 0; c < d; ++c) dot += q[c * S + i] * k[c * S + j];
+                    for (int c = 0; c < d; ++c) dot = madd(q[c * S + i], k[c * S + j], dot);
                     row[j] = dot * scale;
                     row_max = std::max(row_max, row[j]);
                 }
@@ -495,7 +496,7 @@ void attention_forward(float* out, float* prob, const float* qkv, int B, int C, 
             for (int c = 0; c < d; ++c)
                 for (int64_t i = 0; i < S; ++i) {
                     float acc = 0.0f;
-                    for (int64_t j = 0; j < S; ++j) acc += v[c * S + j] * p[i * S + j];
+                    for (int64_t j = 0; j < S; ++j) acc = madd(v[c * S + j], p[i * S + j], acc);
                     o[c * S + i] = acc;
                 }
         }
@@ -518,7 +519,7 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
             for (int c = 0; c < d; ++c)
                 for (int64_t j = 0; j < S; ++j) {
                     float acc = 0.0f;
-                    for (int64_t i = 0; i < S; ++i) acc += g[c * S + i] * p[i * S + j];
+                    for (int64_t i = 0; i < S; ++i) acc = madd(g[c * S + i], p[i * S + j], acc);
                     dv[c * S + j] += acc;
                 }
             for (int64_t i = 0; i < S; ++i) {
@@ -526,21 +527,21 @@ void attention_backward(float* dqkv, const float* dout, const float* qkv, const 
                 float weighted = 0.0f;  // sum_j P[i,j] dP[i,j]
                 for (int64_t j = 0; j < S; ++j) {
                     float dp = 0.0f;
-                    for (int c = 0; c < d; ++c) dp += g[c * S + i] * v[c * S + j];
+                    for (int c = 0; c < d; ++c) dp = madd(g[c * S + i], v[c * S + j], dp);
                     ds[j] = dp;
-                    weighted += p[i * S + j] * dp;
+                    weighted = madd(p[i * S + j], dp, weighted);
                 }
                 for (int64_t j = 0; j < S; ++j) ds[j] = p[i * S + j] * (ds[j] - weighted) * scale;
             }
             for (int c = 0; c < d; ++c) {
                 for (int64_t i = 0; i < S; ++i) {
                     float acc = 0.0f;
-                    for (int64_t j = 0; j < S; ++j) acc += dscore[size_t(i * S + j)] * k[c * S + j];
+                    for (int64_t j = 0; j < S; ++j) acc = madd(dscore[size_t(i * S + j)], k[c * S + j], acc);
                     dq[c * S + i] += acc;
                 }
                 for (int64_t j = 0; j < S; ++j) {
                     float acc = 0.0f;
-                    for (int64_t i = 0; i < S; ++i) acc += dscore[size_t(i * S + j)] * q[c * S + i];
+                    for (int64_t i = 0; i < S; ++i) acc = madd(dscore[size_t(i * S + j)], q[c * S + i], acc);
                     dk[c * S + j] += acc;
                 }
             }
@@ -589,7 +590,7 @@ void filter2d_forward(float* out, const float* inp, const float* kernel, int64_t
                         for (int kw = 0; kw < K; ++kw) {
                             const int iw = padded_index(w - half + kw, W, reflect);
                             const float value = (ih < 0 || iw < 0) ? 0.0f : x[ih * W + iw];
-                            acc += kernel[kh * K + kw] * value;
+                            acc = madd(kernel[kh * K + kw], value, acc);
                         }
                     }
                     y[h * W + w] = acc;
@@ -611,7 +612,7 @@ void filter2d_backward(float* dinp, const float* dout, const float* kernel, int6
                         const int ih = padded_index(h - half + kh, H, reflect);
                         for (int kw = 0; kw < K; ++kw) {
                             const int iw = padded_index(w - half + kw, W, reflect);
-                            if (ih >= 0 && iw >= 0) dx[ih * W + iw] += kernel[kh * K + kw] * g[h * W + w];
+                            if (ih >= 0 && iw >= 0) dx[ih * W + iw] = madd(kernel[kh * K + kw], g[h * W + w], dx[ih * W + iw]);
                         }
                     }
         }

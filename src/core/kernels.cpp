@@ -7,6 +7,7 @@
 
 #include "core/approx.h"
 #include "core/dmath.h"
+#include "core/madd.h"
 #include "core/pool.h"
 
 namespace ddpm {
@@ -40,8 +41,8 @@ int64_t row_grain(int M, int K, int N) {
 
 // ---------------------------------------------------------------------------------------------
 // Matrix multiply. For each row m of C and each k in order, row k of B scaled by A[m,k] is added
-// to row m of C: every element gets its terms in increasing k, and the inner loop over n is
-// contiguous in B and C (the compiler vectorises it).
+// to row m of C: every element gets its terms in increasing k, each term one fused multiply-add
+// (madd, core/madd.h), and the inner loop over n is contiguous in B and C (the compiler vectorises it).
 // ---------------------------------------------------------------------------------------------
 void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
     if (auto fast = fast_kernels().gemm_acc) return fast(C, A, B, M, K, N);
@@ -51,7 +52,7 @@ void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
             const float* a = A + m * K;  // row m of A (K)
             for (int k = 0; k < K; ++k) {
                 const float* b = B + int64_t(k) * N;  // row k of B (N)
-                for (int n = 0; n < N; ++n) c[n] += a[k] * b[n];
+                for (int n = 0; n < N; ++n) c[n] = madd(a[k], b[n], c[n]);
             }
         }
     });
@@ -66,7 +67,7 @@ void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N) 
             for (int k = 0; k < K; ++k) {
                 const float a = A[int64_t(k) * M + m];
                 const float* b = B + int64_t(k) * N;
-                for (int n = 0; n < N; ++n) c[n] += a * b[n];
+                for (int n = 0; n < N; ++n) c[n] = madd(a, b[n], c[n]);
             }
         }
     });
@@ -101,7 +102,7 @@ void linear_backward(float* dinp, float* dweight, float* dbias, const float* dou
             for (int64_t b = b0; b < b1; ++b)
                 for (int i = 0; i < IC; ++i) {
                     float acc = dinp[b * IC + i];
-                    for (int o = 0; o < OC; ++o) acc += dout[b * OC + o] * weight[int64_t(i) * OC + o];
+                    for (int o = 0; o < OC; ++o) acc = madd(dout[b * OC + o], weight[int64_t(i) * OC + o], acc);
                     dinp[b * IC + i] = acc;
                 }
         });

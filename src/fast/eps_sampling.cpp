@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/kernels.h"
+#include "core/madd.h"
 #include "diffusion/model.h"
 #include "fast/tile.h"
 
@@ -112,7 +113,7 @@ void linear_feature_major(std::vector<float>& out, const float* weight, const fl
     for (; n < rows; ++n)  // columns that do not fill a vector: one sum at a time
         for (int m = 0; m < OC; ++m) {
             float acc = b[m];
-            for (int k = 0; k < IC; ++k) acc += weight[int64_t(k) * OC + m] * in[int64_t(k) * rows + n];
+            for (int k = 0; k < IC; ++k) acc = madd(weight[int64_t(k) * OC + m], in[int64_t(k) * rows + n], acc);
             out[int64_t(m) * rows + n] = apply_one(acc, then);
         }
 }

@@ -16,7 +16,8 @@
 #include "core/image_kernels.h"
 #include "core/kernels.h"
 #include "core/pool.h"
-#include "fast/broadcast.h"
+#include "core/madd.h"
+#include "fast/fma.h"
 
 namespace ddpm {
 namespace {
@@ -212,7 +213,7 @@ void tile(const Operands& o, int m0, int n0) {
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) acc[r][v] += fast::mul_broadcast(a[r] + ak, bk[v]);
+            for (int v = 0; v < V; ++v) acc[r][v] = fast::fma_broadcast(a[r] + ak, bk[v], acc[r][v]);
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
@@ -229,7 +230,7 @@ void tile_narrow(const Operands& o, int m0, int n0, int N) {
         for (int k = 0; k < o.K; ++k) {
             const float b = o.b[o.b_off[k] + n];
 #pragma GCC unroll 8
-            for (int r = 0; r < R; ++r) acc[r] += o.a_row[m0 + r][o.a_off[k]] * b;
+            for (int r = 0; r < R; ++r) acc[r] = madd(o.a_row[m0 + r][o.a_off[k]], b, acc[r]);
         }
         for (int r = 0; r < R; ++r) o.c[(m0 + r) * o.ldc + n] = acc[r];
     }
@@ -541,7 +542,7 @@ void depthwise_forward_fast(float* out, const float* inp, const float* weight, c
                         const float wv = w[kh * K + kw];
                         const float* xs = xp.data() + int64_t(kh) * PW + kw;
                         float* yv = y.data();
-                        for (int64_t i = 0; i < wide; ++i) yv[i] += wv * xs[i];
+                        for (int64_t i = 0; i < wide; ++i) yv[i] = madd(wv, xs[i], yv[i]);
                     }
                 float* dst = out + (b * C + c) * int64_t(OH) * OW;
                 for (int oh = 0; oh < OH; ++oh)
@@ -585,7 +586,7 @@ void depthwise_backward_fast(float* dinp, float* dweight, float* dbias, const fl
                             const float wv = w[kh * K + kw];
                             const float* gs = gp.data() + int64_t(K - 1 - kh) * GW + (K - 1 - kw);
                             float* av = acc.data();
-                            for (int64_t i = 0; i < wide; ++i) av[i] += wv * gs[i];
+                            for (int64_t i = 0; i < wide; ++i) av[i] = madd(wv, gs[i], av[i]);
                         }
                     for (int ih = 0; ih < H; ++ih)
                         std::memcpy(dx + int64_t(ih) * W, acc.data() + int64_t(ih) * GW, sizeof(float) * W);
@@ -613,7 +614,7 @@ void depthwise_backward_fast(float* dinp, float* dweight, float* dbias, const fl
                             const float gv = g[oh * OW + ow];
                             for (int kh = 0; kh < K; ++kh) {
                                 const float* xr = xp.data() + int64_t(oh + kh) * PW + ow;
-                                for (int kw = 0; kw < kMaxDepthwiseK; ++kw) acc[kh][kw] += gv * xr[kw];
+                                for (int kw = 0; kw < kMaxDepthwiseK; ++kw) acc[kh][kw] = madd(gv, xr[kw], acc[kh][kw]);
                             }
                         }
                 }

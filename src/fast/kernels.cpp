@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/kernels.h"
+#include "core/madd.h"
 #include "core/pool.h"
-#include "fast/broadcast.h"
 #include "fast/tile.h"
 
 namespace ddpm {
@@ -28,8 +28,8 @@ const int64_t kElementwiseGrain = 8192;   // values per chunk for activations (a
 // Matrix multiply. The kernel keeps an R x 2 kLanes tile of C in 2R vector registers while it runs
 // over K: every vector of B loaded serves R rows, every value of A 2 kLanes columns (Goto and van
 // de Geijn's register tile, without their packing: these matrices fit in L2). Each element of C still gets
-// C + sum_k A[m,k] B[k,n] with k in increasing order, a multiply and an add per k (never fused:
-// docs/reproducibility.md), as in core/kernels.cpp's gemm_acc.
+// C + sum_k A[m,k] B[k,n] with k in increasing order, one fused multiply-add per k (the FMA
+// instruction, fast/fma.h; docs/reproducibility.md), as in core/kernels.cpp's gemm_acc.
 // ---------------------------------------------------------------------------------------------
 
 // Columns [n0, n1) that do not fill a vector (the 2 outputs of the last layer): one scalar chain per
@@ -43,7 +43,7 @@ void gemm_narrow(float* __restrict C, StridedA A, const float* __restrict B, int
         for (int k = 0; k < K; ++k) {
             const float b = B[int64_t(k) * N + n];
 #pragma GCC unroll 8
-            for (int r = 0; r < R; ++r) acc[r] += a[r * A.am + k * A.ak] * b;
+            for (int r = 0; r < R; ++r) acc[r] = madd(a[r * A.am + k * A.ak], b, acc[r]);
         }
         for (int r = 0; r < R; ++r) C[int64_t(m0 + r) * N + n] = acc[r];
     }

@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "fast/broadcast.h"
+#include "core/madd.h"
+#include "fast/fma.h"
 
 namespace ddpm {
 namespace fast_tile {
@@ -74,7 +75,7 @@ void gemm_tile(float* __restrict C, StridedA A, const float* __restrict B, int m
 #pragma GCC unroll 8
         for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
-            for (int v = 0; v < V; ++v) acc[r][v] += fast::mul_broadcast(a + r * A.am + k * A.ak, bk[v]);
+            for (int v = 0; v < V; ++v) acc[r][v] = fast::fma_broadcast(a + r * A.am + k * A.ak, bk[v], acc[r][v]);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
