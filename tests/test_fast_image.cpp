@@ -100,6 +100,9 @@ TEST_CASE("fast image: conv2d forward and backward give the reference's bits") {
         {2, 6, 7, 7, 18, 1, 1, 0},      // a 1x1 (attention's projections)
         {1, 3, 5, 6, 37, 2, 2, 0},      // even kernel, ragged sizes
         {2, 2, 4, 4, 3, 5, 1, 3},       // padding wider than half the kernel
+        {2, 32, 14, 14, 64, 3, 1, 1},   // a U-Net level: tiles of runs of 14 positions, 3 taps, 2 strips
+        {2, 17, 7, 7, 16, 3, 1, 1},     // runs of 7 positions, one vector of columns
+        {1, 20, 12, 9, 48, 5, 1, 2},    // runs of 9 (by 3), a strip of 32 and one of 16, 5 taps (any rows)
     };
     for (const Case& c : cases) {
         INFO("B=" << c.B << " C=" << c.C << " H=" << c.H << " W=" << c.W << " OC=" << c.OC << " K=" << c.K

@@ -191,6 +191,10 @@ struct Operands {
     float* c;
     int64_t ldc;
     int K;
+    // 0, or the length of the runs that A's rows come in: rows j run .. (j + 1) run - 1 of A are one
+    // stretch of memory, a_row[j run + i] = a_row[j run] + i (the output positions of one row of the
+    // map; the kw taps of one kernel row). The tiles of such rows address A from one pointer.
+    int run = 0;
 };
 
 // C[m0 .. m0+R, n0 .. n0+16V] += A . B, k in increasing order, a multiply and an add per term
@@ -216,6 +220,42 @@ void tile(const Operands& o, int m0, int n0) {
             for (int v = 0; v < V; ++v) acc[r][v] = fast::fma_broadcast(a[r] + ak, bk[v], acc[r][v]);
     }
 #pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
+}
+
+// The same for G groups of L rows, each group L consecutive rows of one run of A (Operands::run): one
+// pointer per group, its rows at fixed offsets, so the inner loop is the tile's loads and fused
+// multiply-adds and G additions. Larger tiles than tile<R, V> fit: R = G L up to 14 rows of two
+// vectors or 28 of one (28 or 29 of the 32 vector registers of AVX-512).
+template <int G, int L, int V>
+void tile_run(const Operands& o, int m0, int n0) {
+    constexpr int R = G * L;
+    vec16 acc[R][V];
+#pragma GCC unroll 28
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
+    const float* a[G];
+#pragma GCC unroll 16
+    for (int g = 0; g < G; ++g) a[g] = o.a_row[m0 + g * L];
+    for (int k = 0; k < o.K; ++k) {
+        const float* __restrict b = o.b + o.b_off[k] + n0;
+        const int64_t ak = o.a_off[k];
+        vec16 bk[V];
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+#pragma GCC unroll 16
+        for (int g = 0; g < G; ++g) {
+            const float* ag = a[g] + ak;
+#pragma GCC unroll 28
+            for (int i = 0; i < L; ++i)
+#pragma GCC unroll 4
+                for (int v = 0; v < V; ++v) acc[g * L + i][v] = fast::fma_broadcast(ag + i, bk[v], acc[g * L + i][v]);
+        }
+    }
+#pragma GCC unroll 28
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
@@ -247,11 +287,52 @@ void row_block(const Operands& o, int m0, int N) {
     if (n < N) tile_narrow<R>(o, m0, n, N);
 }
 
-// C (M, N) += A (M, K) . B (K, N)
-void product(const Operands& o, int M, int N) {
+// rows [m, M) of the columns [n0, n0 + 16 V), with the tiles of any rows
+template <int V>
+void strip_rows(const Operands& o, int m, int M, int n0) {
+    for (; m + 8 <= M; m += 8) tile<8, V>(o, m, n0);
+    switch (M - m) {
+        case 7: tile<7, V>(o, m, n0); break;
+        case 6: tile<6, V>(o, m, n0); break;
+        case 5: tile<5, V>(o, m, n0); break;
+        case 4: tile<4, V>(o, m, n0); break;
+        case 3: tile<3, V>(o, m, n0); break;
+        case 2: tile<2, V>(o, m, n0); break;
+        case 1: tile<1, V>(o, m, n0); break;
+        default: break;
+    }
+}
+
+// C (M, N) += A (M, K) . B (K, N) for rows whose A comes in runs (Operands::run) of a multiple of L:
+// column strip by column strip, tiles of G2 groups of L rows for two vectors of columns, G1 groups for
+// one; the rows past the last whole tile and the columns that do not fill a vector as product_rows.
+template <int G2, int G1, int L>
+void product_runs(const Operands& o, int M, int N) {
+    int n = 0;
+    for (; n + 2 * kLanes <= N; n += 2 * kLanes) {
+        const int done = M / (G2 * L) * (G2 * L);
+        for (int m = 0; m < done; m += G2 * L) tile_run<G2, L, 2>(o, m, n);
+        strip_rows<2>(o, done, M, n);
+    }
+    if (n + kLanes <= N) {
+        const int done = M / (G1 * L) * (G1 * L);
+        for (int m = 0; m < done; m += G1 * L) tile_run<G1, L, 1>(o, m, n);
+        strip_rows<1>(o, done, M, n);
+        n += kLanes;
+    }
+    if (n < N) {
+        int m = 0;
+        for (; m + 8 <= M; m += 8) tile_narrow<8>(o, m, n, N);
+        for (; m < M; ++m) tile_narrow<1>(o, m, n, N);
+    }
+}
+
+// C (M, N) += A (M, K) . B (K, N), over all of K for a block of rows at a time
+void product_rows(const Operands& o, int M, int N) {
     int m = 0;
     if (N <= kLanes)  // one vector of columns: 16 rows, so that 16 sums are in flight
         for (; m + 16 <= M; m += 16) row_block<16>(o, m, N);
+    for (; m + 12 <= M; m += 12) row_block<12>(o, m, N);
     for (; m + 8 <= M; m += 8) row_block<8>(o, m, N);
     switch (M - m) {
         case 7: row_block<7>(o, m, N); break;
@@ -262,6 +343,26 @@ void product(const Operands& o, int M, int N) {
         case 2: row_block<2>(o, m, N); break;
         case 1: row_block<1>(o, m, N); break;
         default: break;
+    }
+}
+
+// C (M, N) += A (M, K) . B (K, N). K is cut into blocks whose rows of B fit in the L1 cache together
+// (kBlockBytes); every row block of C runs over one block of K before the next block starts, C
+// holding the sums in between. Each element of C still gets its terms in increasing k, one chain from
+// its value: storing a float and loading it again changes nothing, so the bits are those of one pass.
+const int64_t kBlockBytes = 16 * 1024;
+
+void product(const Operands& o, int M, int N) {
+    const int kc = int(std::max<int64_t>(16, kBlockBytes / (int64_t(sizeof(float)) * std::max(N, 1))));
+    for (int k0 = 0; k0 < o.K; k0 += kc) {
+        Operands part = o;
+        part.a_off = o.a_off + k0;
+        part.b_off = o.b_off + k0;
+        part.K = std::min(kc, o.K - k0);
+        if (o.run > 0 && o.run % 14 == 0) product_runs<1, 2, 14>(part, M, N);
+        else if (o.run > 0 && o.run % 7 == 0) product_runs<2, 4, 7>(part, M, N);
+        else if (o.run > 0 && o.run % 3 == 0) product_runs<4, 9, 3>(part, M, N);
+        else product_rows(part, M, N);
     }
 }
 
@@ -337,7 +438,7 @@ void conv2d_forward_implicit(float* out, const float* inp, const float* weight, 
                     for (int o = 0; o < OC; ++o) y_t[p * OC + o] = bias ? bias[o] : 0.0f;
                 tl_rows.resize(size_t(P));
                 for (int64_t p = 0; p < P; ++p) tl_rows[size_t(p)] = x_pad + positions[size_t(p)];
-                const Operands ops{tl_rows.data(), g.off.data(), weight_t.data(), by_tap.data(), y_t, OC, taps};
+                const Operands ops{tl_rows.data(), g.off.data(), weight_t.data(), by_tap.data(), y_t, OC, taps, g.OW};
                 product(ops, int(P), OC);
                 for (int o = 0; o < OC; ++o)
                     for (int64_t p = 0; p < P; ++p) y[o * P + p] = y_t[p * OC + o];
@@ -393,7 +494,7 @@ struct InputGradient {
                 for (int c = 0; c < C; ++c) buffer[p * C + c] = dx[c * HW + p];
             rows.resize(size_t(HW));
             for (int64_t p = 0; p < HW; ++p) rows[size_t(p)] = padded + positions[size_t(p)];
-            const Operands ops{rows.data(), q.off.data(), weight.data(), columns.data(), buffer, C, taps_q};
+            const Operands ops{rows.data(), q.off.data(), weight.data(), columns.data(), buffer, C, taps_q, W};
             product(ops, int(HW), C);
             for (int c = 0; c < C; ++c)
                 for (int64_t p = 0; p < HW; ++p) dx[c * HW + p] = buffer[p * C + c];
@@ -485,7 +586,7 @@ void conv2d_backward_implicit(float* dinp, float* dweight, float* dbias, const f
                     for (int o = 0; o < OC; ++o) dT[p * OC + o] = g_out[o * P_out + p];
                 for (int k = 0; k < taps; ++k) tl_rows[size_t(k)] = x_pad + g.off[size_t(k)];
                 const Operands ops{tl_rows.data(), positions.data(), dT, doutT_rows.data(),
-                                   partial.data() + blk * taps * OC, OC, int(P_out)};
+                                   partial.data() + blk * taps * OC, OC, int(P_out), K};
                 product(ops, taps, OC);
             }
         }
