@@ -8,6 +8,9 @@
 //   4. No C library exp, log, sin, cos, pow, tanh or erf outside core/dmath.cpp (which tests them
 //      against it) and lessonkit/plot.cpp (which only draws): they differ between systems in their
 //      last bits (docs/reproducibility.md).
+//   5. In the kernels (core/kernels.cpp, core/image_kernels.cpp, core/approx.h and src/fast/), a product
+//      added into a sum is one fused multiply-add, madd (core/madd.h) or the tiles' FMA: no
+//      `s += a * b` (docs/reproducibility.md, rule 1).
 // The tests run from the top of the tree (make test), where src/ and lessons/ are.
 #include <doctest/doctest.h>
 
@@ -88,6 +91,54 @@ std::string included_folder(const std::string& line, std::string* target) {
     return slash == std::string::npos ? std::string("(none)") : target->substr(0, slash);
 }
 
+// Whether `line` adds a product into a sum with a separate multiply and add, as far as a line can
+// tell: `x += a * b` or `x -= a * b` with the product outside brackets (an index such as
+// x[i * n + j] is not a product of values), or `acc = acc + a * b`. A for statement's header and
+// what follows // are left out.
+bool unfused_product(std::string line) {
+    const size_t comment = line.find("//");
+    if (comment != std::string::npos) line.erase(comment);
+    for (size_t at = line.find("for ("); at != std::string::npos; at = line.find("for (")) {
+        int depth = 0;
+        size_t end = at + 4;
+        for (; end < line.size(); ++end) {
+            if (line[end] == '(') ++depth;
+            if (line[end] == ')' && --depth == 0) break;
+        }
+        line.erase(at, end + 1 - at);
+    }
+    auto outside_brackets = [](const std::string& text) {
+        std::string out;
+        int depth = 0;
+        for (char ch : text) {
+            if (ch == '[') ++depth;
+            if (depth == 0) out += ch;
+            if (ch == ']') --depth;
+        }
+        return out;
+    };
+    for (const char* op : {"+=", "-="}) {
+        const size_t at = line.find(op);
+        if (at == std::string::npos) continue;
+        const std::string rhs = outside_brackets(line.substr(at + 2, line.find(';', at) - at - 2));
+        if (rhs.find('*') != std::string::npos) return true;
+    }
+    const size_t eq = line.find(" = ");
+    if (eq != std::string::npos) {
+        size_t start = line.find_first_not_of(" \t");
+        const std::string lhs = line.substr(start, eq - start);
+        const std::string rhs = outside_brackets(line.substr(eq + 3));
+        if (!lhs.empty() && rhs.compare(0, lhs.size() + 3, lhs + " + ") == 0 && rhs.find('*') != std::string::npos)
+            return true;
+    }
+    return false;
+}
+
+bool is_kernel_file(const std::string& path) {
+    return path == "src/core/kernels.cpp" || path == "src/core/image_kernels.cpp" || path == "src/core/approx.h" ||
+           path.rfind("src/fast/", 0) == 0;
+}
+
 }  // namespace
 
 TEST_CASE("layers: every include of src/ and lessons/ goes down the layers, by its folder-qualified path") {
@@ -147,6 +198,19 @@ TEST_CASE("layers: no C library transcendental on a path that reaches a table or
     CHECK(files > 40);
 }
 
+TEST_CASE("layers: every product a kernel adds into a sum is a fused multiply-add") {
+    int files = 0;
+    for (const SourceFile& f : source_files()) {
+        if (!is_kernel_file(f.path)) continue;
+        ++files;
+        for (size_t i = 0; i < f.lines.size(); ++i) {
+            INFO(f.path << ":" << i + 1 << ": " << f.lines[i]);
+            CHECK_FALSE(unfused_product(f.lines[i]));
+        }
+    }
+    CHECK(files >= 8);
+}
+
 TEST_CASE("layers: the rule itself fails on a wrong include") {
     std::string target;
     CHECK(included_folder("#include \"core/tensor.h\"", &target) == "core");
@@ -160,4 +224,11 @@ TEST_CASE("layers: the rule itself fails on a wrong include") {
     CHECK(calls("y = sinf(x);", "sinf("));
     CHECK_FALSE(calls("if (std::isinf(x))", "sinf("));
     CHECK_FALSE(calls("y = dmath::exp(x);", "exp("));
+    CHECK(unfused_product("                for (int n = 0; n < N; ++n) c[n] += a[k] * b[n];"));
+    CHECK(unfused_product("        acc -= w[(ic * K + kh) * K + kw] * value;  // a term"));
+    CHECK(unfused_product("    acc = acc + x[i] * y[i];"));
+    CHECK_FALSE(unfused_product("                for (int n = 0; n < N; ++n) c[n] = madd(a[k], b[n], c[n]);"));
+    CHECK_FALSE(unfused_product("    for (int64_t p = 0; p < P; ++p) s += dout[(int64_t(b) * OC + o) * P + p];"));
+    CHECK_FALSE(unfused_product("    for (; n + 2 * kLanes <= N; n += 2 * kLanes) tile<R, 2>(o, m0, n);"));
+    CHECK_FALSE(unfused_product("    total += x;  // a * b would be wrong here"));
 }

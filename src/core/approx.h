@@ -62,7 +62,7 @@ inline float gelu_cdf(float x, float gauss) { return 0.5f * (1.0f + erf_from_gau
 // GELU(x), one value: what gelu_forward computes for each
 inline float gelu_approx(float x) { return x * gelu_cdf(x, gelu_gauss(x)); }
 // dGELU/dx = Phi(x) + x Phi'(x), given gauss and Phi of x
-inline float gelu_slope(float x, float cdf, float gauss) { return madd(x * kInvSqrt2Pi, gauss, cdf); }
+inline float gelu_slope(float x, float cdf, float gauss) { return cdf + x * kInvSqrt2Pi * gauss; }
 
 // SiLU(x) = x sigmoid(x), one value, as silu_forward computes it.
 inline float silu_approx(float x) { return x / (1.0f + exp_approx(-x)); }

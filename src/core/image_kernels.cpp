@@ -226,7 +226,7 @@ void avgpool2x_backward(float* dinp, const float* dout, int64_t N, int H, int W)
             float* dx = dinp + n * H * W;
             const float* g = dout + n * OH * OW;
             for (int h = 0; h < H; ++h)
-                for (int w = 0; w < W; ++w) dx[h * W + w] += g[(h / 2) * OW + w / 2] * 0.25f;
+                for (int w = 0; w < W; ++w) dx[h * W + w] = madd(g[(h / 2) * OW + w / 2], 0.25f, dx[h * W + w]);
         }
     });
 }
@@ -291,7 +291,7 @@ void normalise_backward_group(float* dx, const float* dy, const float* x, int ch
         for (int64_t s = ci * channel_step; s < ci * channel_step + run; ++s) {
             const float xhat = (x[s] - mean) * rstd;
             const float dxhat = dy[s] * gamma[ci];
-            dx[s] += rstd * ((dxhat - mean_dxhat) - xhat * mean_dxhat_xhat);
+            dx[s] = madd(rstd, (dxhat - mean_dxhat) - xhat * mean_dxhat_xhat, dx[s]);
         }
 }
 
@@ -385,7 +385,7 @@ void groupnorm_silu_backward(float* dinp, float* dgamma, float* dbeta, const flo
                 for (int64_t s = ci * S; s < (ci + 1) * S; ++s) {
                     const float y = ((x[s] - m) * r) * gamma[c] + beta[c];
                     const float sig = 1.0f / (1.0f + exp_approx(-y));
-                    dy[s] = 0.0f + dz[s] * (sig + y * sig * (1.0f - sig));  // silu_backward into a zero grad
+                    dy[s] = madd(dz[s], sig + y * sig * (1.0f - sig), 0.0f);  // silu_backward into a zero grad
                 }
             }
         }
@@ -637,7 +637,7 @@ void dropout_backward(float* dinp, const float* dout, int64_t N, float p, uint64
     const float keep_scale = 1.0f / (1.0f - p);
     parallel_range(N, 8192, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i)
-            if (uniform_at(seed, stream, offset + uint64_t(i)) >= p) dinp[i] += dout[i] * keep_scale;
+            if (uniform_at(seed, stream, offset + uint64_t(i)) >= p) dinp[i] = madd(dout[i], keep_scale, dinp[i]);
     });
 }
 

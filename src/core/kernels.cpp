@@ -156,7 +156,7 @@ void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N) 
         const float x = inp[i];
         const float gauss = gelu_gauss(x);
         const float cdf = gelu_cdf(x, gauss);
-        dinp[i] += dout[i] * gelu_slope(x, cdf, gauss);
+        dinp[i] = madd(dout[i], gelu_slope(x, cdf, gauss), dinp[i]);
     }
 }
 
@@ -180,7 +180,7 @@ void silu_backward(float* dinp, const float* inp, const float* dout, int64_t N) 
     if (auto fast = fast_kernels().silu_backward) return fast(dinp, inp, dout, N);
     for (int64_t i = 0; i < N; ++i) {
         const float x = inp[i], s = 1.0f / (1.0f + exp_approx(-x));
-        dinp[i] += dout[i] * (s + x * s * (1.0f - s));
+        dinp[i] = madd(dout[i], s + x * s * (1.0f - s), dinp[i]);
     }
 }
 

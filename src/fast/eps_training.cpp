@@ -20,6 +20,7 @@
 
 #include "core/approx.h"
 #include "core/kernels.h"
+#include "core/madd.h"
 #include "core/pool.h"
 #include "diffusion/model.h"
 
@@ -45,7 +46,7 @@ void gelu_backward_kept(float* __restrict dinp, const float* __restrict inp, con
                         const float* __restrict gauss_in, const float* __restrict dout, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         const float x = inp[i], gauss = gauss_in[i], cdf = cdf_in[i];
-        dinp[i] += dout[i] * gelu_slope(x, cdf, gauss);
+        dinp[i] = madd(dout[i], gelu_slope(x, cdf, gauss), dinp[i]);
     }
 }
 

@@ -156,7 +156,7 @@ void gelu_backward_fast(float* dinp, const float* inp, const float* dout, int64_
             const float x = in[i];
             const float gauss = gelu_gauss(x);
             const float cdf = gelu_cdf(x, gauss);
-            d[i] += g[i] * gelu_slope(x, cdf, gauss);
+            d[i] = madd(g[i], gelu_slope(x, cdf, gauss), d[i]);
         }
     });
 }
@@ -176,7 +176,7 @@ void silu_backward_fast(float* dinp, const float* inp, const float* dout, int64_
         const float* __restrict g = dout;
         for (int64_t i = begin; i < end; ++i) {
             const float x = in[i], s = 1.0f / (1.0f + exp_approx(-x));
-            d[i] += g[i] * (s + x * s * (1.0f - s));
+            d[i] = madd(g[i], s + x * s * (1.0f - s), d[i]);
         }
     });
 }

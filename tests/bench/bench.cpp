@@ -1,7 +1,7 @@
 // bench: the speed of the core on the canonical toy workload, printed as key=value lines.
 //
 //   build/bench [--workload toy2d|cnn|unet] [--threads N] [--blocks K] [--block-steps S] [--quick]
-//               [--only train|sample]   (toy2d: time one half alone, e.g. under perf record)
+//               [--only train|sample]   (time one half alone, e.g. under perf record)
 //   build/bench --peak       the machine's fp32 FMA peak on one thread (GFLOP/s), for docs/performance.md
 //
 // Workload toy2d (keep it exactly so; tests/bench/toy2d_torch.py runs the same in PyTorch):
@@ -105,7 +105,7 @@ double peak_rss_mb() {
 
 // ---- the image workloads ----------------------------------------------------------------------
 template <typename Model>
-void bench_images(const char* workload, int threads, int blocks, int block_steps) {
+void bench_images(const char* workload, int threads, int blocks, int block_steps, const std::string& only) {
     const int batch = 128, dataset = 1024, pixels = 28 * 28;
     std::vector<float> data(size_t(dataset) * pixels);
     Rng(1, 0).fill_normal(data.data(), int64_t(data.size()));
@@ -133,9 +133,9 @@ void bench_images(const char* workload, int threads, int blocks, int block_steps
         adam.step(params);
         last_loss = loss.item();
     };
-    for (int i = 0; i < block_steps; ++i) step();
+    for (int i = 0; i < block_steps && only != "sample"; ++i) step();
     std::vector<double> rates;
-    for (int b = 0; b < blocks; ++b) {
+    for (int b = 0; b < blocks && only != "sample"; ++b) {
         Stopwatch clock;
         for (int i = 0; i < block_steps; ++i) step();
         rates.push_back(double(batch) * block_steps / clock.seconds());
@@ -144,7 +144,7 @@ void bench_images(const char* workload, int threads, int blocks, int block_steps
     const int images = 128, sample_steps = 10;
     const int64_t n = int64_t(images) * pixels;
     std::vector<double> sample_rates;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < 3 && only != "train"; ++rep) {
         NoGrad no_grad;
         Rng rng(7, 0);
         Tensor x = Tensor::zeros(Shape{images, 1, 28, 28});
@@ -168,7 +168,7 @@ void bench_images(const char* workload, int threads, int blocks, int block_steps
 int bench(int argc, char** argv) {
     int threads = default_num_threads(), blocks = 7, block_steps = 300;
     std::string workload = "toy2d";
-    std::string only;  // toy2d: "train" or "sample" times that half alone
+    std::string only;  // "train" or "sample" times that half alone
     bool blocks_given = false, steps_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -211,8 +211,8 @@ int bench(int argc, char** argv) {
     if (workload != "toy2d") {
         if (!blocks_given) blocks = 5;
         if (!steps_given) block_steps = 3;
-        if (workload == "cnn") bench_images<ImageCNN>("cnn", threads, blocks, block_steps);
-        else bench_images<SmallUNet>("unet", threads, blocks, block_steps);
+        if (workload == "cnn") bench_images<ImageCNN>("cnn", threads, blocks, block_steps, only);
+        else bench_images<SmallUNet>("unet", threads, blocks, block_steps, only);
         return 0;
     }
 
