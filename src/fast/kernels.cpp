@@ -61,7 +61,8 @@ void gemm_row_block(float* C, StridedA A, const float* B, int m0, int K, int N) 
     if (n < N) gemm_narrow<R>(C, A, B, m0, n, N, K, N);
 }
 
-void gemm_rows(float* C, StridedA A, const float* B, int m_begin, int m_end, int K, int N) {
+// Rows [m_begin, m_end) of C over the k in [0, K) (B's rows from B on).
+void gemm_rows_k(float* C, StridedA A, const float* B, int m_begin, int m_end, int K, int N) {
     int m = m_begin;
     for (; m + kTileRows <= m_end; m += kTileRows) gemm_row_block<kTileRows>(C, A, B, m, K, N);
     switch (m_end - m) {  // the last rows, fewer than a tile
@@ -74,6 +75,18 @@ void gemm_rows(float* C, StridedA A, const float* B, int m_begin, int m_end, int
         case 1: gemm_row_block<1>(C, A, B, m, K, N); break;
         default: break;
     }
+}
+
+// K in blocks whose rows of B fit in the L1 cache together (kGemmBlockBytes; a 128 x 128 weight is
+// 64 KB), each block over all the rows before the next: every element of C still gets its terms in
+// increasing k from its own value, held in C between blocks (a store and a load change no bits).
+const int64_t kGemmBlockBytes = 16 * 1024;
+
+void gemm_rows(float* C, StridedA A, const float* B, int m_begin, int m_end, int K, int N) {
+    const int kc = int(std::max<int64_t>(16, kGemmBlockBytes / (int64_t(sizeof(float)) * std::max(N, 1))));
+    for (int k0 = 0; k0 < K; k0 += kc)
+        gemm_rows_k(C, StridedA{A.p + int64_t(k0) * A.ak, A.am, A.ak}, B + int64_t(k0) * N, m_begin, m_end,
+                    std::min(kc, K - k0), N);
 }
 
 void gemm_strided(float* C, StridedA A, const float* B, int M, int K, int N) {
