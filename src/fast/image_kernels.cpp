@@ -1,7 +1,7 @@
 // fast/image_kernels.cpp: conv2d (groups = 1), forward and both products of the backward, as
 // matrix products on a register tile, and the depthwise convolution at stride 1 (at the end),
 // installed into fast_kernels() at start-up. Each gives the same bits as the loops of core/image_kernels.cpp (tests/test_fast_image.cpp): every output value gets
-// the reference's terms in the reference's order, a multiply and an add per term.
+// the reference's terms in the reference's order, one fused multiply-add per term (fast/fma.h).
 //   - stride 1 (all but the U-Net's downsampling): an implicit im2col, the padded image read in
 //     place, and the input gradient as the forward's kernel on dout with the flipped weights;
 //   - other strides: im2col + the gemm of src/fast/kernels.cpp (gemm_acc, gemm_acc_tn).
@@ -197,7 +197,7 @@ struct Operands {
     int run = 0;
 };
 
-// C[m0 .. m0+R, n0 .. n0+16V] += A . B, k in increasing order, a multiply and an add per term
+// C[m0 .. m0+R, n0 .. n0+16V] += A . B, k in increasing order, one fused multiply-add per term
 template <int R, int V>
 void tile(const Operands& o, int m0, int n0) {
     vec16 acc[R][V];
@@ -617,7 +617,7 @@ void conv2d_backward_fast(float* dinp, float* dweight, float* dbias, const float
 // ---- depthwise, stride 1 (the ConvNeXt block's 7x7) ----------------------------------------------
 // Each plane is copied into a zero-padded buffer, so that every tap reads memory (a padded tap reads
 // a 0, as the reference's w * 0), and the loops run over a whole output row at a time: every output
-// value still gets the reference's terms in the reference's order, a multiply and an add each.
+// value still gets the reference's terms in the reference's order, one fused multiply-add each.
 const int kMaxDepthwiseK = 8;
 
 // plane (H, W) into buf (H + top + bottom, W + left + right), zeros around
