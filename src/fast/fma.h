@@ -45,7 +45,7 @@ inline V fma_native(V a, V b, V c) {
 #if defined(__aarch64__)
     if constexpr (sizeof(V) == 16) return (V)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
 #endif
-    V r;
+    V r{};
     for (unsigned i = 0; i < sizeof(V) / sizeof(float); ++i) r[i] = std::fma(a[i], b[i], c[i]);
     return r;
 }
@@ -81,7 +81,7 @@ inline V fma_vec(V a, V b, V c) {
 // acc + (*x) b, one rounding per lane
 template <class V>
 inline V fma_broadcast(const float* x, V b, V acc) {
-    V xs;
+    V xs{};
     for (unsigned i = 0; i < sizeof(V) / sizeof(float); ++i) xs[i] = *x;  // a copy: -0 stays -0
     return fma_vec(xs, b, acc);
 }
