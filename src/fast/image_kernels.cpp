@@ -197,14 +197,28 @@ struct Operands {
     int run = 0;
 };
 
+// C[m0 .. m0+R, n0 .. n0+16V] into the tile's accumulators, and back
+template <int R, int V>
+inline void load_c(vec16 (&acc)[R][V], const Operands& o, int m0, int n0) {
+#pragma GCC unroll 28
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
+}
+
+template <int R, int V>
+inline void store_c(const vec16 (&acc)[R][V], const Operands& o, int m0, int n0) {
+#pragma GCC unroll 28
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
+}
+
 // C[m0 .. m0+R, n0 .. n0+16V] += A . B, k in increasing order, one fused multiply-add per term
 template <int R, int V>
 void tile(const Operands& o, int m0, int n0) {
     vec16 acc[R][V];
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
+    load_c(acc, o, m0, n0);
     const float* __restrict a[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) a[r] = o.a_row[m0 + r];
@@ -219,10 +233,7 @@ void tile(const Operands& o, int m0, int n0) {
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) acc[r][v] = fast::fma_broadcast(a[r] + ak, bk[v], acc[r][v]);
     }
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
+    store_c(acc, o, m0, n0);
 }
 
 // The same for G groups of L rows, each group L consecutive rows of one run of A (Operands::run): one
@@ -231,12 +242,8 @@ void tile(const Operands& o, int m0, int n0) {
 // vectors or 28 of one (28 or 29 of the 32 vector registers of AVX-512).
 template <int G, int L, int V>
 void tile_run(const Operands& o, int m0, int n0) {
-    constexpr int R = G * L;
-    vec16 acc[R][V];
-#pragma GCC unroll 28
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
+    vec16 acc[G * L][V];
+    load_c(acc, o, m0, n0);
     const float* a[G];
 #pragma GCC unroll 16
     for (int g = 0; g < G; ++g) a[g] = o.a_row[m0 + g * L];
@@ -258,10 +265,7 @@ void tile_run(const Operands& o, int m0, int n0) {
                 for (int v = 0; v < V; ++v) acc[g * L + i][v] = fast::fma_broadcast(ag + i, bk[v], acc[g * L + i][v]);
         }
     }
-#pragma GCC unroll 28
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
+    store_c(acc, o, m0, n0);
 }
 
 // columns [n0, N) that do not fill a vector: a scalar chain per element, R rows at once
@@ -335,7 +339,6 @@ void product_rows(const Operands& o, int M, int N) {
     int m = 0;
     if (N <= kLanes)  // one vector of columns: 16 rows, so that 16 sums are in flight
         for (; m + 16 <= M; m += 16) row_block<16>(o, m, N);
-    for (; m + 12 <= M; m += 12) row_block<12>(o, m, N);
     for (; m + 8 <= M; m += 8) row_block<8>(o, m, N);
     switch (M - m) {
         case 7: row_block<7>(o, m, N); break;
