@@ -170,16 +170,40 @@ void conv2d_backward_im2col(float* dinp, float* dweight, float* dbias, const flo
 // the image in place. The junk columns of dout are zero, so their terms add +-0: nothing changes
 // (a sum started from +0 never becomes -0; caveat: a -0 already in dinp would become +0).
 // ---------------------------------------------------------------------------------------------
-typedef float vec16 __attribute__((vector_size(64)));
+// The tiles work in columns of kLanes = 16 floats, each held in kParts registers of the target (one
+// zmm with AVX-512, two ymm with AVX2, four NEON or SSE registers). The registers are named one by
+// one, never as a 64-byte vector that the compiler must split: GCC splits such a vector through the
+// stack (measured on AMD Zen 3, AVX2: the whole convolution ran 14 times slower than its tile's
+// arithmetic). Lanes never mix, so the register width changes speed, never bits.
+#if defined(__AVX512F__)
+typedef float lanes __attribute__((vector_size(64)));
+const int kVectorRegs = 32;  // 16-float columns the vector registers hold
+#elif defined(__AVX__)
+typedef float lanes __attribute__((vector_size(32)));
+const int kVectorRegs = 8;
+#else
+typedef float lanes __attribute__((vector_size(16)));
+#if defined(__aarch64__)
+const int kVectorRegs = 8;
+#else
+const int kVectorRegs = 4;
+#endif
+#endif
 const int kLanes = 16;
+const int kRegLanes = int(sizeof(lanes) / sizeof(float));
+const int kParts = kLanes / kRegLanes;
+// Where the registers hold fewer than 32 columns of 16 (all but AVX-512), the tiles are 6 rows of one
+// column of 16 (with AVX2 12 accumulators, two registers of B and one of A's value: the shape that
+// BLAS libraries use for that instruction set); see product().
+const int kFewRegsRows = 6;
 
-inline vec16 load16(const float* p) {
-    vec16 v;
+inline lanes load_lanes(const float* p) {
+    lanes v;
     std::memcpy(&v, p, sizeof v);
     return v;
 }
 
-inline void store16(float* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
+inline void store_lanes(float* p, lanes v) { std::memcpy(p, &v, sizeof v); }
 
 // A(m, k) = a_row[m][a_off[k]]; B(k, n) = b[b_off[k] + n]; C (M, N) with rows ldc apart. The
 // offsets let one kernel read a matrix, its transpose, or the shifted rows of a padded image.
@@ -197,27 +221,28 @@ struct Operands {
     int run = 0;
 };
 
-// C[m0 .. m0+R, n0 .. n0+16V] into the tile's accumulators, and back
-template <int R, int V>
-inline void load_c(vec16 (&acc)[R][V], const Operands& o, int m0, int n0) {
+// C[m0 .. m0+R, n0 .. n0+16V] into the tile's accumulators (P = V kParts registers a row), and back
+template <int R, int P>
+inline void load_c(lanes (&acc)[R][P], const Operands& o, int m0, int n0) {
 #pragma GCC unroll 28
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) acc[r][v] = load16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes);
+#pragma GCC unroll 8
+        for (int v = 0; v < P; ++v) acc[r][v] = load_lanes(o.c + (m0 + r) * o.ldc + n0 + v * kRegLanes);
 }
 
-template <int R, int V>
-inline void store_c(const vec16 (&acc)[R][V], const Operands& o, int m0, int n0) {
+template <int R, int P>
+inline void store_c(const lanes (&acc)[R][P], const Operands& o, int m0, int n0) {
 #pragma GCC unroll 28
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) store16(o.c + (m0 + r) * o.ldc + n0 + v * kLanes, acc[r][v]);
+#pragma GCC unroll 8
+        for (int v = 0; v < P; ++v) store_lanes(o.c + (m0 + r) * o.ldc + n0 + v * kRegLanes, acc[r][v]);
 }
 
 // C[m0 .. m0+R, n0 .. n0+16V] += A . B, k in increasing order, one fused multiply-add per term
 template <int R, int V>
 void tile(const Operands& o, int m0, int n0) {
-    vec16 acc[R][V];
+    constexpr int P = V * kParts;
+    lanes acc[R][P];
     load_c(acc, o, m0, n0);
     const float* __restrict a[R];
 #pragma GCC unroll 16
@@ -225,13 +250,13 @@ void tile(const Operands& o, int m0, int n0) {
     for (int k = 0; k < o.K; ++k) {
         const float* __restrict b = o.b + o.b_off[k] + n0;
         const int64_t ak = o.a_off[k];
-        vec16 bk[V];
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+        lanes bk[P];
+#pragma GCC unroll 8
+        for (int v = 0; v < P; ++v) bk[v] = load_lanes(b + v * kRegLanes);
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) acc[r][v] = fast::fma_broadcast(a[r] + ak, bk[v], acc[r][v]);
+#pragma GCC unroll 8
+            for (int v = 0; v < P; ++v) acc[r][v] = fast::fma_broadcast(a[r] + ak, bk[v], acc[r][v]);
     }
     store_c(acc, o, m0, n0);
 }
@@ -239,10 +264,11 @@ void tile(const Operands& o, int m0, int n0) {
 // The same for G groups of L rows, each group L consecutive rows of one run of A (Operands::run): one
 // pointer per group, its rows at fixed offsets, so the inner loop is the tile's loads and fused
 // multiply-adds and G additions. Larger tiles than tile<R, V> fit: R = G L up to 14 rows of two
-// vectors or 28 of one (28 or 29 of the 32 vector registers of AVX-512).
+// vectors or 28 of one (28 or 29 of the 32 vector registers of AVX-512; used there only).
 template <int G, int L, int V>
 void tile_run(const Operands& o, int m0, int n0) {
-    vec16 acc[G * L][V];
+    constexpr int P = V * kParts;
+    lanes acc[G * L][P];
     load_c(acc, o, m0, n0);
     const float* a[G];
 #pragma GCC unroll 16
@@ -250,9 +276,9 @@ void tile_run(const Operands& o, int m0, int n0) {
     for (int k = 0; k < o.K; ++k) {
         const float* __restrict b = o.b + o.b_off[k] + n0;
         const int64_t ak = o.a_off[k];
-        vec16 bk[V];
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) bk[v] = load16(b + v * kLanes);
+        lanes bk[P];
+#pragma GCC unroll 8
+        for (int v = 0; v < P; ++v) bk[v] = load_lanes(b + v * kRegLanes);
 #pragma GCC unroll 16
         for (int g = 0; g < G; ++g) {
             const float* ag = a[g] + ak;
@@ -261,8 +287,8 @@ void tile_run(const Operands& o, int m0, int n0) {
             asm("" : "+r"(ag));
 #pragma GCC unroll 28
             for (int i = 0; i < L; ++i)
-#pragma GCC unroll 4
-                for (int v = 0; v < V; ++v) acc[g * L + i][v] = fast::fma_broadcast(ag + i, bk[v], acc[g * L + i][v]);
+#pragma GCC unroll 8
+                for (int v = 0; v < P; ++v) acc[g * L + i][v] = fast::fma_broadcast(ag + i, bk[v], acc[g * L + i][v]);
         }
     }
     store_c(acc, o, m0, n0);
@@ -334,6 +360,28 @@ void product_runs(const Operands& o, int M, int N) {
     }
 }
 
+// The same where the registers hold fewer than 32 columns of 16: tiles of one column of 16 only,
+// kFewRegsRows rows at a time.
+template <int R>
+void row_block_one_vector(const Operands& o, int m0, int N) {
+    int n = 0;
+    for (; n + kLanes <= N; n += kLanes) tile<R, 1>(o, m0, n);
+    if (n < N) tile_narrow<R>(o, m0, n, N);
+}
+
+void product_rows_few_registers(const Operands& o, int M, int N) {
+    int m = 0;
+    for (; m + kFewRegsRows <= M; m += kFewRegsRows) row_block_one_vector<kFewRegsRows>(o, m, N);
+    switch (M - m) {
+        case 5: row_block_one_vector<5>(o, m, N); break;
+        case 4: row_block_one_vector<4>(o, m, N); break;
+        case 3: row_block_one_vector<3>(o, m, N); break;
+        case 2: row_block_one_vector<2>(o, m, N); break;
+        case 1: row_block_one_vector<1>(o, m, N); break;
+        default: break;
+    }
+}
+
 // C (M, N) += A (M, K) . B (K, N), over all of K for a block of rows at a time
 void product_rows(const Operands& o, int M, int N) {
     int m = 0;
@@ -365,7 +413,8 @@ void product(const Operands& o, int M, int N) {
         part.a_off = o.a_off + k0;
         part.b_off = o.b_off + k0;
         part.K = std::min(kc, o.K - k0);
-        if (o.run > 0 && o.run % 14 == 0) product_runs<1, 2, 14>(part, M, N);
+        if (kVectorRegs < 32) product_rows_few_registers(part, M, N);
+        else if (o.run > 0 && o.run % 14 == 0) product_runs<1, 2, 14>(part, M, N);
         else if (o.run > 0 && o.run % 7 == 0) product_runs<2, 4, 7>(part, M, N);
         else if (o.run > 0 && o.run % 3 == 0) product_runs<4, 9, 3>(part, M, N);
         else product_rows(part, M, N);
