@@ -21,8 +21,8 @@ namespace fast_tile {
 const int kLanes = 16;   // one zmm register; 32 of them hold an 8 x 2 tile
 const int kTileRows = 8;
 #elif defined(__AVX__)
-const int kLanes = 8;    // one ymm register; 16 of them
-const int kTileRows = 4;
+const int kLanes = 8;    // one ymm register; 16 of them hold a 6 x 2 tile, B's two and A's value
+const int kTileRows = 6;
 #elif defined(__aarch64__)
 const int kLanes = 4;    // one NEON register; 32 of them
 const int kTileRows = 8;
