@@ -6,7 +6,7 @@
 #   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
-#   make plot-demo     draw every kind of figure of src/lessonkit/plot.h into out/plot_demo/
+#   make plot-demo     draw every kind of figure of src/plot/plot.h into out/plot_demo/
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
 #   make results       write out/index.html: every lesson's figures, tables, comparison, time, grades
@@ -69,7 +69,7 @@ endif
 # the library, in its layers (src/README.md): core, then diffusion, then the lesson kit; src/fast/
 # beside them when FAST=1
 CORE_SRC    := $(sort $(wildcard src/core/*.cpp)) $(sort $(wildcard src/diffusion/*.cpp)) \
-               $(sort $(wildcard src/lessonkit/*.cpp)) $(if $(filter 1,$(FAST)),$(sort $(wildcard src/fast/*.cpp)))
+               $(sort $(wildcard src/lessonkit/*.cpp)) $(sort $(wildcard src/plot/*.cpp)) $(if $(filter 1,$(FAST)),$(sort $(wildcard src/fast/*.cpp)))
 CORE_OBJ    := $(CORE_SRC:%.cpp=$(BUILD)/obj/%.o)
 TOOL_SRC    := $(sort $(wildcard src/tools/*.cpp))
 TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -163,7 +163,7 @@ TEST_FILTER := $(if $(T),-tc='$(T) *$(COMMA)$(T).*')
 test: $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades$(if $(T),-$(T)).tsv ./$(TEST_BIN) $(TEST_FILTER)
 
-# Every call of src/lessonkit/plot.h in one set of figures, to look at: out/plot_demo/*.png
+# Every call of src/plot/plot.h in one set of figures, to look at: out/plot_demo/*.png
 plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)
 	@mkdir -p $(BUILD)/tests out/plot_demo
 	$(CXX) $^ -o $(BUILD)/tests/plot_demo $(LDFLAGS)

@@ -1,4 +1,4 @@
-// plot_demo: draws figures that exercise every call of src/lessonkit/plot.h into out/plot_demo/*.png, checks
+// plot_demo: draws figures that exercise every call of src/plot/plot.h into out/plot_demo/*.png, checks
 // that bad input is handled, that rendering is deterministic, and times the large cases.
 //
 //   make plot-demo               # then look at out/plot_demo/*.png
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 
 namespace plt = ddpm::plot;
 
@@ -179,7 +179,7 @@ void schedule_panel(plt::Axes& ax) {
 
 void main_figure(Rng& rng) {
     plt::Figure fig(2, 3);
-    fig.suptitle("plot_demo: every call of src/lessonkit/plot.h");
+    fig.suptitle("plot_demo: every call of src/plot/plot.h");
     swiss_roll_panel(fig.at(0, 0), rng);
     trajectories_panel(fig.at(0, 1), rng);
     histogram_panel(fig.at(0, 2), rng);

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "lessonkit/ddpm.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 
 using namespace ddpm;
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "lessonkit/ddpm.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 
 using namespace ddpm;
 

@@ -7,7 +7,7 @@
 #include "lessonkit/evaluate.h"
 #include "diffusion/model.h"
 #include "diffusion/sampler.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 #include "diffusion/train.h"
 
 using namespace ddpm;

@@ -10,7 +10,7 @@
 #include "lessonkit/evaluate.h"
 #include "diffusion/metrics.h"
 #include "diffusion/model.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 #include "diffusion/sampler.h"
 #include "diffusion/train.h"
 

@@ -9,7 +9,7 @@
 #include "diffusion/metrics.h"
 #include "diffusion/model.h"
 #include "diffusion/oracle.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 #include "diffusion/sampler.h"
 #include "diffusion/train.h"
 

@@ -13,7 +13,7 @@
 #include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 #include "lessonkit/training_state.h"
 
 using namespace ddpm;

@@ -11,7 +11,7 @@
 #include "diffusion/sampler.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 
 using namespace ddpm;
 

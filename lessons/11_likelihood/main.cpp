@@ -22,7 +22,7 @@
 #include "lessonkit/ddpm.h"
 #include "lessonkit/evaluate.h"
 #include "lessonkit/mnist.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 
 using namespace ddpm;
 

@@ -1,7 +1,7 @@
 // png.h: PNG files of grey pixels, through stb_image and stb_image_write (Debian libstb-dev).
 //
 // The project's one home of stb's image code: this file's .cpp holds the implementations that
-// lessonkit/plot.cpp (figures) and the tests use too. Decoding is from bytes in memory only (the
+// plot/plot.cpp (figures) and the tests use too. Decoding is from bytes in memory only (the
 // caller reads the file, with its own checks; the tests also use stbi_load), and the size is read from the header before any
 // pixel is decoded, so that a file claiming 60000 x 60000 pixels is refused, not allocated.
 #pragma once

@@ -14,7 +14,7 @@
 #include "diffusion/metrics.h"
 #include "diffusion/train.h"
 #include "lessonkit/lesson.h"
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
 
 namespace ddpm {
 

@@ -6,14 +6,14 @@
 // by coverage: a pixel half covered by a line gets half the line's opacity.
 //
 // Coordinates: pixel (x, y) covers [x, x+1) x [y, y+1), y grows downwards.
-#include "lessonkit/plot.h"
+#include "plot/plot.h"
+
+#include "core/io.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -469,29 +469,20 @@ void draw_text(Canvas& cv, const std::string& text, float x, float y, float em, 
 
 // ---- PNG output ----
 
+void append_png_bytes(void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
+}
+
+// Encoded in memory, then written by core/io's write_file_atomic (a temporary name beside the target,
+// renamed over it: a reader sees the old file or the new one, never half; the folders made as needed).
 void write_png(const std::string& path, const Canvas& cv) {
     std::vector<uint8_t> bytes(cv.rgb.size());
     for (size_t i = 0; i < bytes.size(); ++i)
         bytes[i] = static_cast<uint8_t>(std::lround(std::clamp(cv.rgb[i], 0.f, 255.f)));
-
-    std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) {
-        std::error_code error;
-        std::filesystem::create_directories(parent, error);
-        if (error)
-            throw std::runtime_error(path + ": cannot create directory " + parent.string() + ": " + error.message());
-    }
-    // Write beside the target and rename: a reader sees the old file or the new one, never half.
-    std::string tmp = path + ".tmp";
-    if (!stbi_write_png(tmp.c_str(), cv.width, cv.height, 3, bytes.data(), cv.width * 3)) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot write " + tmp);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::string reason = std::strerror(errno);
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot rename " + tmp + " into place: " + reason);
-    }
+    std::string png;
+    if (!stbi_write_png_to_func(append_png_bytes, &png, cv.width, cv.height, 3, bytes.data(), cv.width * 3))
+        throw std::runtime_error(path + ": cannot encode the figure as PNG");
+    write_file_atomic(path, png);
 }
 
 // ---- style ----
