@@ -7,6 +7,7 @@
 #include "app/image_cmd.h"
 #include "app/normalise.h"
 #include "app/runtime.h"
+#include "app/training_run.h"
 #include "core/common.h"
 #include "core/io.h"
 #include "diffusion/metrics.h"
@@ -19,15 +20,6 @@
 namespace ddpm {
 
 namespace {
-
-// A permutation of 0..n-1 (Fisher-Yates), a pure function of (seed, stream).
-std::vector<int> shuffled(int n, uint64_t seed, uint64_t stream) {
-    std::vector<int> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    Rng rng(seed, stream);
-    for (int i = n - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(rng.randint(0, i))]);
-    return order;
-}
 
 // The rows order[begin..end) of x (rows, dim), in that order.
 std::vector<float> take_rows(const std::vector<float>& x, int dim, const std::vector<int>& order, int begin, int end) {

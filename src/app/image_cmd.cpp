@@ -11,6 +11,7 @@
 
 #include "app/commands.h"
 #include "app/runtime.h"
+#include "app/training_run.h"
 #include "core/checkpoint.h"
 #include "core/common.h"
 #include "core/io.h"
@@ -174,14 +175,6 @@ UNetConfig unet_of(const std::string& block) {
     return block == "convnext" ? unet_convnext_config() : unet_residual_config();
 }
 
-template <typename V>
-void must_agree(const TrainArgs& a, const char* flag, const V& requested, const V& stored, const std::string& shown_r,
-                const std::string& shown_s) {
-    if (a.given.count(flag) && !(requested == stored))
-        fail("--resume: " + std::string(flag) + " " + shown_r + " differs from " + a.model + ", which has " + shown_s +
-             " (drop the flag, or train a new model)");
-}
-
 void check_resume_flags(const TrainArgs& a, const ImageTrainer& tr) {
     const ImageTrainConfig& c = tr.config;
     const std::string arch = arch_name(tr.model.arch);
@@ -203,40 +196,6 @@ void check_resume_flags(const TrainArgs& a, const ImageTrainer& tr) {
             fail("--resume: --schedule asks for " + s.name + ", " + a.model + " has " + tr.schedule.name +
                  " (drop the flag, or train a new model)");
     }
-}
-
-// Saves only a state whose every value is finite (as the CSV tool's Saver).
-class ImageSaver {
- public:
-    ImageSaver(const std::string& path, int64_t saved_step) : path_(path), saved_step_(saved_step) {}
-    void save(const ImageModelFile& mf) {
-        const Checkpoint c = image_model_file_checkpoint(mf);
-        for (const auto& [name, t] : c.tensors)
-            for (int64_t i = 0; i < t.numel(); ++i)
-                if (!std::isfinite(t.data()[i]))
-                    diverged(mf.trainer.step, "tensor '" + name + "' holds " + fmt_sci(t.data()[i]));
-        save_checkpoint(path_, c);
-        saved_step_ = mf.trainer.step;
-    }
-    [[noreturn]] void diverged(int64_t step, const std::string& what) const {
-        const std::string kept = saved_step_ < 0
-                                     ? "no checkpoint of this run was written"
-                                     : path_ + " keeps the checkpoint of step " + std::to_string(saved_step_);
-        fail("training diverged at step " + std::to_string(step) + " (" + what + "); " + kept + "; try a smaller --lr");
-    }
-
- private:
-    std::string path_;
-    int64_t saved_step_;
-};
-
-// A permutation of 0..n-1 (Fisher-Yates), a pure function of (seed, stream), as eval's CSV path.
-std::vector<int> shuffled(int n, uint64_t seed, uint64_t stream) {
-    std::vector<int> order(static_cast<size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    Rng rng(seed, stream);
-    for (int i = n - 1; i > 0; --i) std::swap(order[size_t(i)], order[size_t(rng.randint(0, i))]);
-    return order;
 }
 
 std::vector<float> take_images(const ImageSet& s, const std::vector<int>& order, int begin, int end) {
@@ -334,40 +293,19 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
                  (long long)weight_count(tr.params), tr.schedule.name.c_str(), (long long)first, (long long)total,
                  num_threads(), num_threads() == 1 ? "" : "s");
 
-    const double smoothing = 0.99;
-    double average = 0.0, weight = 0.0, last_loss = 0.0;
-    ProgressClock progress;
-    ImageSaver saver(a.model, a.resume ? first : -1);
-    stop.defer();
-    while (tr.step < total) {
-        if (const int signal = stop.received()) {
-            const char* name = signal_name(signal);
-            if (tr.step == first) {
-                std::fprintf(stderr, "ddpm train: %s before the first step; %s was not written\n", name, a.model.c_str());
-            } else {
-                saver.save(mf);
-                std::fprintf(stderr, "ddpm train: %s: saved step %lld of %lld to %s; 'ddpm train --resume' continues it\n",
-                             name, (long long)tr.step, (long long)total, a.model.c_str());
-            }
-            return 128 + signal;
-        }
+    TrainingLoop loop;
+    loop.step_count = [&] { return tr.step; };
+    loop.step = [&](std::string& diverged) {
         const float loss = tr.train_step(data, rows);
-        if (!std::isfinite(loss)) saver.diverged(tr.step, "loss " + fmt_sci(loss));
-        last_loss = loss;
-        average = smoothing * average + (1.0 - smoothing) * loss;
-        weight = smoothing * weight + (1.0 - smoothing);
-        if (tr.step % a.checkpoint_every == 0 && tr.step < total) saver.save(mf);
-        if (progress.due()) {
-            const double rate = double(tr.step - first) / progress.seconds();
-            std::fprintf(stderr, "  step %lld/%lld  loss %.4f  smoothed %.4f  %.1f steps/s  ETA %s\n", (long long)tr.step,
-                         (long long)total, last_loss, average / weight, rate,
-                         format_duration(double(total - tr.step) / rate).c_str());
-        }
-    }
-    saver.save(mf);
-    const double seconds = progress.seconds();
-    std::fprintf(stderr, "ddpm train: %lld steps in %s (%.1f steps/s)\n", (long long)(total - first),
-                 format_duration(seconds).c_str(), seconds > 0 ? double(total - first) / seconds : 0.0);
+        if (!std::isfinite(loss)) diverged = "loss " + fmt_sci(loss);
+        return double(loss);
+    };
+    loop.checkpoint = [&] { return image_model_file_checkpoint(mf); };
+    loop.total = total;
+    loop.checkpoint_every = a.checkpoint_every;
+    loop.rate_decimals = 1;
+    const TrainingEnd end = run_training_loop(loop, stop, a.model, a.resume);
+    if (end.signal) return 128 + end.signal;
 
     std::printf("model     %s, %lld weights\n", arch_text(tr.model).c_str(), (long long)weight_count(tr.params));
     std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
@@ -375,7 +313,7 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
                 (long long)total, (long long)first, (long long)total, tr.config.batch, fmt_sci(tr.config.lr).c_str(),
                 fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
     if (total > first)
-        std::printf("loss      last %s, smoothed %s\n", fmt(last_loss, 4).c_str(), fmt(average / weight, 4).c_str());
+        std::printf("loss      last %s, smoothed %s\n", fmt(end.last_loss, 4).c_str(), fmt(end.smoothed_loss, 4).c_str());
     std::printf("data      %s: %d images of %d x %d (%s), pixels scaled to [-1, 1]\n", a.data.c_str(), data.n, data.w,
                 data.h, kind.c_str());
     std::printf("wrote     %s\n", a.model.c_str());

@@ -12,7 +12,6 @@
 
 #include "app/cli.h"
 #include "app/platform.h"
-#include "diffusion/schedule.h"
 
 namespace ddpm {
 
@@ -35,10 +34,6 @@ int run_sample_images(const SampleArgs& args, const std::string& model_bytes, co
 
 // ddpm eval of images; the bytes of a file already read, or "" for a folder.
 int run_eval_images(const EvalArgs& args, const std::string& samples_bytes, const std::string& data_bytes);
-
-// The schedule the flags ask for, if the samplers can run it (alpha_bar_T >= kMinAlphaBar); shared
-// by the CSV and the image path of train (train_cmd.cpp).
-Schedule checked_schedule(const TrainArgs& args);
 
 // An output named *.png or *.idx (any case): what an image model writes and a CSV model refuses.
 bool is_image_output(const std::string& path);

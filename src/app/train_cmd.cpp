@@ -11,6 +11,7 @@
 #include "app/model_file.h"
 #include "app/platform.h"
 #include "app/runtime.h"
+#include "app/training_run.h"
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
@@ -23,29 +24,6 @@ namespace ddpm {
 namespace {
 
 // ---- a new model, or the one to resume --------------------------------------------------------
-// The schedule the flags ask for, if the samplers can run it: alpha_bar_T must not fall below
-// kMinAlphaBar (a constant beta of 0.5 over 1000 steps, or the linear schedule over 10^6, would train
-// and then give samples that are not finite).
-}  // namespace
-
-Schedule checked_schedule(const TrainArgs& a) {
-    Schedule s = make_schedule(a.schedule, a.T, a.beta);
-    const double last = s.alpha_bar[size_t(s.T)];
-    if (!(last >= kMinAlphaBar)) {
-        const std::string flags = a.schedule == "constant"
-                                      ? "--beta " + fmt_g(a.beta) + " with --T " + std::to_string(a.T)
-                                      : "--T " + std::to_string(a.T) + " with --schedule " + a.schedule;
-        fail(flags + " takes alpha_bar_T to " + fmt_g(last, 3) + ", below the " + fmt_g(kMinAlphaBar, 2) +
-             " that sampling needs (1 / sqrt(alpha_bar_T) must be a float); use a smaller --T" +
-             (a.schedule == "constant" ? " or --beta" : " or another --schedule"));
-    }
-    return s;
-}
-
-namespace {
-
-Schedule new_schedule(const TrainArgs& a) { return checked_schedule(a); }
-
 ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation& norm) {
     EpsModelConfig mc;  // the defaults (emb 32, GELU) with the data's dimension
     mc.dim = data.dim;
@@ -58,15 +36,7 @@ ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation
     tc.ema_decay = float(a.ema);
     tc.seed = a.seed;
     tc.lr_decay_steps = a.lr_decay == "cosine" ? a.steps : 0;
-    return ModelFile{norm, Trainer(mc, tc, new_schedule(a)), a.steps};
-}
-
-template <typename V>
-void must_agree(const TrainArgs& a, const char* flag, const V& requested, const V& stored, const std::string& shown_r,
-                const std::string& shown_s) {
-    if (a.given.count(flag) && !(requested == stored))
-        fail("--resume: " + std::string(flag) + " " + shown_r + " differs from " + a.model + ", which has " + shown_s +
-             " (drop the flag, or train a new model)");
+    return ModelFile{norm, Trainer(mc, tc, checked_schedule(a)), a.steps};
 }
 
 // A resumed run must be the run that was started: flags that would change it are refused.
@@ -121,36 +91,6 @@ ModelFile resumed_model(const TrainArgs& a, const Dataset& data, std::vector<std
     return mf;
 }
 
-// ---- saving -----------------------------------------------------------------------------------------
-// Only a state whose every value is finite is saved (weights, EMA, Adam's moments): a checkpoint on
-// disk is always one that training can continue from. The step of the last one saved is kept for the
-// message of a divergence.
-class Saver {
- public:
-    Saver(const std::string& path, int64_t saved_step) : path_(path), saved_step_(saved_step) {}
-
-    void save(const ModelFile& mf) {
-        const Checkpoint c = model_file_checkpoint(mf);
-        for (const auto& [name, t] : c.tensors)
-            for (int64_t i = 0; i < t.numel(); ++i)
-                if (!std::isfinite(t.data()[i]))
-                    diverged(mf.trainer.step, "tensor '" + name + "' holds " + fmt_sci(t.data()[i]));
-        save_checkpoint(path_, c);
-        saved_step_ = mf.trainer.step;
-    }
-
-    [[noreturn]] void diverged(int64_t step, const std::string& what) const {
-        const std::string kept = saved_step_ < 0
-                                     ? "no checkpoint of this run was written"
-                                     : path_ + " keeps the checkpoint of step " + std::to_string(saved_step_);
-        fail("training diverged at step " + std::to_string(step) + " (" + what + "); " + kept + "; try a smaller --lr");
-    }
-
- private:
-    std::string path_;
-    int64_t saved_step_;  // -1: none yet
-};
-
 // "1.5 -20" for a summary line: %.6g, at most 8 values.
 std::string short_list(const std::vector<double>& values) {
     std::string out;
@@ -191,7 +131,7 @@ int run_train(const TrainArgs& a) {
     // it is read from (parse_model_file), and its batch is checked once the file is read.
     if (!a.resume) {
         check_train_memory(data.n(), data.dim, a.hidden, a.layers, a.residual, a.batch, "");
-        new_schedule(a);  // (cheap: T + 1 numbers) refused before anything else is built
+        checked_schedule(a);  // (cheap: T + 1 numbers) refused before anything else is built
     }
     const Normalisation norm = a.resume ? Normalisation{} : fit_normalisation(data, a.data, &notes);
     ModelFile mf = a.resume ? resumed_model(a, data, notes) : new_model(a, data, norm);
@@ -218,42 +158,19 @@ int run_train(const TrainArgs& a) {
                  a.data.c_str(), n, data.dim, describe(tr.model.config).c_str(), tr.schedule.name.c_str(),
                  (long long)first, (long long)total, num_threads(), num_threads() == 1 ? "" : "s");
 
-    // Smoothed loss: an exponential average with its start-up bias divided out (as Adam does).
-    const double smoothing = 0.99;
-    double average = 0.0, weight = 0.0, last_loss = 0.0;
-    ProgressClock progress;
-    Saver saver(a.model, a.resume ? first : -1);
-    stop.defer();
-    while (tr.step < total) {
-        if (const int signal = stop.received()) {
-            const char* name = signal_name(signal);
-            if (tr.step == first) {
-                std::fprintf(stderr, "ddpm train: %s before the first step; %s was not written\n", name, a.model.c_str());
-            } else {
-                saver.save(mf);
-                std::fprintf(stderr, "ddpm train: %s: saved step %lld of %lld to %s; 'ddpm train --resume' continues it\n",
-                             name, (long long)tr.step, (long long)total, a.model.c_str());
-            }
-            return 128 + signal;  // as a shell reports a program stopped by the signal: 130, 143
-        }
+    TrainingLoop loop;
+    loop.step_count = [&] { return tr.step; };
+    loop.step = [&](std::string& diverged) {
         const StepStats st = tr.train_step(z.data(), n);
         if (!std::isfinite(st.loss) || !std::isfinite(st.grad_norm))
-            saver.diverged(tr.step, "loss " + fmt_sci(st.loss) + ", gradient norm " + fmt_sci(st.grad_norm));
-        last_loss = st.loss;
-        average = smoothing * average + (1.0 - smoothing) * st.loss;
-        weight = smoothing * weight + (1.0 - smoothing);
-        if (tr.step % a.checkpoint_every == 0 && tr.step < total) saver.save(mf);
-        if (progress.due()) {
-            const double rate = double(tr.step - first) / progress.seconds();
-            std::fprintf(stderr, "  step %lld/%lld  loss %.4f  smoothed %.4f  %.0f steps/s  ETA %s\n",
-                         (long long)tr.step, (long long)total, last_loss, average / weight, rate,
-                         format_duration(double(total - tr.step) / rate).c_str());
-        }
-    }
-    saver.save(mf);
-    const double seconds = progress.seconds();
-    std::fprintf(stderr, "ddpm train: %lld steps in %s (%.0f steps/s)\n", (long long)(total - first),
-                 format_duration(seconds).c_str(), seconds > 0 ? double(total - first) / seconds : 0.0);
+            diverged = "loss " + fmt_sci(st.loss) + ", gradient norm " + fmt_sci(st.grad_norm);
+        return double(st.loss);
+    };
+    loop.checkpoint = [&] { return model_file_checkpoint(mf); };
+    loop.total = total;
+    loop.checkpoint_every = a.checkpoint_every;
+    const TrainingEnd end = run_training_loop(loop, stop, a.model, a.resume);
+    if (end.signal) return 128 + end.signal;  // as a shell reports a program stopped by the signal: 130, 143
 
     std::printf("model     %s\n", describe(tr.model.config).c_str());
     std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
@@ -263,7 +180,7 @@ int run_train(const TrainArgs& a) {
                 (long long)total, (long long)first, (long long)total, tr.config.batch, lr_text.c_str(),
                 fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
     if (total > first)
-        std::printf("loss      last %s, smoothed %s\n", fmt(last_loss, 4).c_str(), fmt(average / weight, 4).c_str());
+        std::printf("loss      last %s, smoothed %s\n", fmt(end.last_loss, 4).c_str(), fmt(end.smoothed_loss, 4).c_str());
     std::printf("data      %s: %d rows, %d columns, mean [%s], std [%s]\n", a.data.c_str(), n, data.dim,
                 short_list(mf.norm.mean).c_str(), short_list(mf.norm.std).c_str());
     std::printf("wrote     %s\n", a.model.c_str());
