@@ -1,4 +1,4 @@
-// test_layers.cpp: the house rules of src/ (src/README.md), checked on the source files themselves.
+// test_source_rules.cpp: the house rules of src/ (src/README.md), checked on the source files themselves.
 //
 //   1. A folder includes only from itself and the folders below it (the table kAllowed), always by
 //      its folder-qualified path ("core/tensor.h", never "tensor.h").
@@ -22,6 +22,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "tasks.h"
 
 namespace fs = std::filesystem;
 
@@ -142,7 +144,7 @@ bool is_kernel_file(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("layers: every include of src/ and lessons/ goes down the layers, by its folder-qualified path") {
+TEST_CASE("source rules: every include of src/ and lessons/ goes down the layers, by its folder-qualified path") {
     const std::vector<SourceFile> files = source_files();
     REQUIRE(files.size() > 40);  // run from the top of the tree
     int includes = 0;
@@ -163,7 +165,7 @@ TEST_CASE("layers: every include of src/ and lessons/ goes down the layers, by i
     CHECK(includes > 100);
 }
 
-TEST_CASE("layers: the reference path and every graded region are plain loops (no pragmas, vector types, intrinsics)") {
+TEST_CASE("source rules: the reference path and every graded region are plain loops (no pragmas, vector types, intrinsics)") {
     int graded_lines = 0;
     for (const SourceFile& f : source_files()) {
         bool in_solution = false;
@@ -182,7 +184,7 @@ TEST_CASE("layers: the reference path and every graded region are plain loops (n
     CHECK(graded_lines > 50);
 }
 
-TEST_CASE("layers: no C library transcendental on a path that reaches a table or a checkpoint") {
+TEST_CASE("source rules: no C library transcendental on a path that reaches a table or a checkpoint") {
     const std::vector<std::string> libm = {"std::exp(", "std::log(", "std::sin(", "std::cos(", "std::pow(",
                                            "std::tanh(", "std::erf(", "std::exp2(", "std::log1p(", "expf(",
                                            "logf(", "sinf(", "cosf(", "powf("};
@@ -199,7 +201,7 @@ TEST_CASE("layers: no C library transcendental on a path that reaches a table or
     CHECK(files > 40);
 }
 
-TEST_CASE("layers: every product a kernel adds into a sum is a fused multiply-add") {
+TEST_CASE("source rules: every product a kernel adds into a sum is a fused multiply-add") {
     int files = 0;
     for (const SourceFile& f : source_files()) {
         if (!is_kernel_file(f.path)) continue;
@@ -212,7 +214,30 @@ TEST_CASE("layers: every product a kernel adds into a sum is a fused multiply-ad
     CHECK(files >= 8);
 }
 
-TEST_CASE("layers: the rule itself fails on a wrong include") {
+TEST_CASE("source rules: every graded task's checks are in the test file its row of tests/tasks.h names") {
+    // the graded checks of each task, by the file they are in: a case named "L09.1 ..."
+    std::map<std::string, std::set<std::string>> files_of;
+    int test_files = 0;
+    for (const auto& entry : fs::directory_iterator("tests")) {
+        const std::string name = entry.path().filename().string();
+        if (!entry.is_regular_file() || name.rfind("test_", 0) != 0 || entry.path().extension() != ".cpp") continue;
+        ++test_files;
+        std::ifstream in(entry.path());
+        const std::string marker = "TEST_CASE(\"L";
+        for (std::string line; std::getline(in, line);)
+            for (size_t at = line.find(marker); at != std::string::npos; at = line.find(marker, at + 1))
+                if (line.size() >= at + marker.size() + 4)
+                    files_of[line.substr(at + marker.size() - 1, 5)].insert("tests/" + name);
+    }
+    CHECK(test_files > 30);
+    for (const GradedTask& t : graded_tasks()) {
+        INFO(t.id << " (tests/tasks.h names " << t.tests << ")");
+        CHECK(files_of[t.id] == std::set<std::string>{t.tests});
+    }
+    CHECK(files_of.size() == graded_tasks().size());  // no graded check of a task that tasks.h lacks
+}
+
+TEST_CASE("source rules: the rule itself fails on a wrong include") {
     std::string target;
     CHECK(included_folder("#include \"core/tensor.h\"", &target) == "core");
     CHECK(target == "core/tensor.h");
