@@ -173,28 +173,24 @@ void conv2d_backward_im2col(float* dinp, float* dweight, float* dbias, const flo
 // The tiles work in columns of kLanes = 16 floats, each held in kParts registers of the target (one
 // zmm with AVX-512, two ymm with AVX2, four NEON or SSE registers). The registers are named one by
 // one, never as a 64-byte vector that the compiler must split: GCC splits such a vector through the
-// stack (measured on AMD Zen 3, AVX2: the whole convolution ran 14 times slower than its tile's
-// arithmetic). Lanes never mix, so the register width changes speed, never bits.
+// stack (measured on AMD Zen 3, AVX2: the cnn workload ran at a seventh of the speed it has now).
+// Lanes never mix, so the register width changes speed, never bits. Only AVX-512's 32 registers of
+// 16 floats hold the large tiles of product_runs (kLargeTiles); elsewhere the tiles are 6 x 16.
 #if defined(__AVX512F__)
 typedef float lanes __attribute__((vector_size(64)));
-const int kVectorRegs = 32;  // 16-float columns the vector registers hold
+const bool kLargeTiles = true;
 #elif defined(__AVX__)
 typedef float lanes __attribute__((vector_size(32)));
-const int kVectorRegs = 8;
+const bool kLargeTiles = false;
 #else
 typedef float lanes __attribute__((vector_size(16)));
-#if defined(__aarch64__)
-const int kVectorRegs = 8;
-#else
-const int kVectorRegs = 4;
-#endif
+const bool kLargeTiles = false;
 #endif
 const int kLanes = 16;
 const int kRegLanes = int(sizeof(lanes) / sizeof(float));
 const int kParts = kLanes / kRegLanes;
-// Where the registers hold fewer than 32 columns of 16 (all but AVX-512), the tiles are 6 rows of one
-// column of 16 (with AVX2 12 accumulators, two registers of B and one of A's value: the shape that
-// BLAS libraries use for that instruction set); see product().
+// Without kLargeTiles the tiles are 6 rows of one column of 16 (with AVX2 12 accumulators, two
+// registers of B and one of A's value: the shape BLAS libraries use for that instruction set).
 const int kFewRegsRows = 6;
 
 inline lanes load_lanes(const float* p) {
@@ -360,8 +356,7 @@ void product_runs(const Operands& o, int M, int N) {
     }
 }
 
-// The same where the registers hold fewer than 32 columns of 16: tiles of one column of 16 only,
-// kFewRegsRows rows at a time.
+// The same without kLargeTiles: tiles of one column of 16 only, kFewRegsRows rows at a time.
 template <int R>
 void row_block_one_vector(const Operands& o, int m0, int N) {
     int n = 0;
@@ -429,7 +424,7 @@ void product_rows(const Operands& o, int M, int N) {
 // strip, B's strip staying in L1 whatever the block, and there a larger block (64 KB: fewer passes of
 // C through the cache) made two threads' cnn sampling 17% faster on AMD Zen 3 (alternated runs of
 // 16, 32, 64 and 128 KB; one thread moved by less than the noise).
-const int64_t kBlockBytes = (kVectorRegs < 32 ? 64 : 16) * 1024;
+const int64_t kBlockBytes = (kLargeTiles ? 16 : 64) * 1024;
 
 void product(const Operands& o, int M, int N) {
     const int kc = int(std::max<int64_t>(16, kBlockBytes / (int64_t(sizeof(float)) * std::max(N, 1))));
@@ -438,7 +433,7 @@ void product(const Operands& o, int M, int N) {
         part.a_off = o.a_off + k0;
         part.b_off = o.b_off + k0;
         part.K = std::min(kc, o.K - k0);
-        if (kVectorRegs < 32) {
+        if (!kLargeTiles) {
             if (o.run > 0 && o.run % 3 == 0) product_runs_few_registers<2, 3>(part, M, N);
             else if (o.run > 0 && o.run % 2 == 0) product_runs_few_registers<3, 2>(part, M, N);
             else product_rows_few_registers(part, M, N);
