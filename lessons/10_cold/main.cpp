@@ -164,7 +164,7 @@ void blur_training(const LessonArgs& args, const ImageSet& train) {
     std::vector<int> train_rows, val_rows;
     split_80_20(train.n, args.seed, train_rows, val_rows);
     ImageTrainer tr(ImageArch::UNet, c, Schedule{});
-    const int steps = args.full ? 50 * 375 : 30, every = args.full ? 375 : 5;
+    const int steps = args.full ? 50 * 375 : 15, every = args.full ? 375 : 3;
     const std::string state = args.full ? args.out("blur_training.state") : "";
     TrainingLog log;
     if (!state.empty() && load_training_state(state, tr, log, steps))
@@ -359,10 +359,10 @@ std::vector<float> noise_samples(const ImageModel& model, const Schedule& s, con
 
 void comparison(const LessonArgs& args, const ImageSet& train, const ImageSet& test, const MnistClassifier& judge,
                 const ImageModel& blur, const BlurProcess& p, const ImageModel& noise, const Schedule& s) {
-    // quick: 64 images (about a minute and a half of sampling on 2 cores); at 64 images the Frechet
-    // distance of 128 features rests on a rank-63 covariance, so read it against its floor, which is
-    // computed the same way
-    const int n = args.images > 0 ? args.images : args.full ? 1000 : 64;
+    // quick: 32 images (about 40 s of sampling on 2 cores); at 32 images the Frechet distance of 128
+    // features rests on a rank-31 covariance, so read it against its floor, which is computed the
+    // same way
+    const int n = args.images > 0 ? args.images : args.full ? 1000 : 32;
     std::vector<int> test_rows(static_cast<size_t>(test.n));
     for (int i = 0; i < test.n; ++i) test_rows[size_t(i)] = i;
     const double blur_loss = cold_eval_loss(blur, p, test, test_rows, 1024, args.seed + kEvalPairs);
