@@ -77,6 +77,9 @@ native_tool_run() {
 # tool run below covers training, checkpoints and both samplers in its place).
 LEFT_OUT="reliability:*,results page:*,twins:*,app:*,tools:*,torch parity*,shipped*,classifier:*,plot:*"
 first_three="00_core 01_forward 02_sanity"
+# targets BUILD: what each leg runs (the tests, the tool, lessons 00-02), not the whole of make build:
+# the other lessons and lessontool are not run here, and each leg is a full compile of its own
+targets() { echo "$1/tests/run_tests $1/ddpm"; for l in $first_three; do echo "$1/lessons/$l"; done; }
 want="${*:-x86-64 aarch64 clang}"
 rm -rf build/portable
 mkdir -p build/portable
@@ -86,7 +89,7 @@ for target in $want; do
     case $target in
     x86-64)
         b=build/x86-64
-        if make -j"$jobs" BUILD=$b OPTFLAGS="-O3 -march=x86-64 $flags" build >build/portable/x86-64.log 2>&1 &&
+        if make -j"$jobs" BUILD=$b OPTFLAGS="-O3 -march=x86-64 $flags" $(targets $b) >build/portable/x86-64.log 2>&1 &&
             $b/tests/run_tests -tce="$LEFT_OUT" >>build/portable/x86-64.log 2>&1; then
             ok "x86-64 make test (the cases of LEFT_OUT left out)"
         else
@@ -114,7 +117,7 @@ for target in $want; do
         # src/fast/ are written as vectors and stay vectorised.
         if make -j"$jobs" BUILD=$b CXX=aarch64-linux-gnu-g++ OPTFLAGS="-O3 -fno-tree-loop-vectorize $flags" \
             EXTRA_CXXFLAGS="-I$b/include" \
-            EXTRA_LDFLAGS=-static build >build/portable/aarch64.log 2>&1 &&
+            EXTRA_LDFLAGS=-static $(targets $b) >build/portable/aarch64.log 2>&1 &&
             DDPM_TOOL=$b/ddpm-qemu qemu-aarch64 $b/tests/run_tests -tce="$LEFT_OUT" \
                 >>build/portable/aarch64.log 2>&1; then
             ok "aarch64 make test (under qemu)"
@@ -128,7 +131,7 @@ for target in $want; do
         ;;
     clang)
         b=build/clang
-        if make -j"$jobs" BUILD=$b CXX=clang++ build >build/portable/clang.log 2>&1 && $b/tests/run_tests >>build/portable/clang.log 2>&1; then
+        if make -j"$jobs" BUILD=$b CXX=clang++ $(targets $b) >build/portable/clang.log 2>&1 && $b/tests/run_tests >>build/portable/clang.log 2>&1; then
             ok "clang make test"
         else
             bad "clang make test (build/portable/clang.log)"
