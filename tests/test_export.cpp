@@ -17,7 +17,7 @@
 #include "app/export.h"
 #include "core/checkpoint.h"
 #include "core/common.h"
-#include "core/image_nn.h"
+#include "nets/unet.h"
 #include "core/io.h"
 #include "core/safetensors.h"
 #include "diffusion/image_train.h"

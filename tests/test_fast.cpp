@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/rng.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #ifdef DDPM_FAST_BUILD
 #include "fast/allocator.h"
 #endif

@@ -7,6 +7,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/image_kernels.h"
 #include "helpers.h"
 

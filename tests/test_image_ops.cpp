@@ -5,7 +5,8 @@
 #include <cstring>
 
 #include "core/image_kernels.h"
-#include "core/image_nn.h"
+#include "nets/cnn.h"
+#include "nets/unet.h"
 #include "core/image_ops.h"
 #include "helpers.h"
 
@@ -255,7 +256,7 @@ TEST_CASE("image group_norm_silu: the bits of silu(group_norm(x)), values and gr
         CHECK(std::memcmp(grads[0][i].grad(), grads[1][i].grad(), sizeof(float) * size_t(grads[0][i].numel())) == 0);
 }
 
-// ---- the layers of image_nn.h ------------------------------------------------------------------
+// ---- the networks of src/nets/ -------------------------------------------------------------------
 TEST_CASE("grad: self-attention block, 1x1 convolutions around the attention, single and multi-head") {
     for (int heads : {1, 2}) {
         INFO("heads = " << heads);
@@ -269,7 +270,7 @@ TEST_CASE("grad: self-attention block, 1x1 convolutions around the attention, si
     }
 }
 
-TEST_CASE("image_nn: the two networks map (B, 1, 28, 28) to the same shape; their parameter counts") {
+TEST_CASE("nets: the two networks map (B, 1, 28, 28) to the same shape; their parameter counts") {
     Rng rng(1, 10);
     const ImageCNN cnn(rng);
     const SmallUNet unet(rng);

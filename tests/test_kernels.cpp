@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "helpers.h"
 
 using namespace ddpm;

@@ -33,13 +33,14 @@ namespace {
 // kit and everything below it, never the tool (app) or the instructor tools.
 const std::map<std::string, std::set<std::string>> kAllowed = {
     {"core", {"core"}},
-    {"diffusion", {"core", "diffusion"}},
+    {"nets", {"core", "nets"}},
+    {"diffusion", {"core", "nets", "diffusion"}},
     {"plot", {"core", "plot"}},
-    {"lessonkit", {"core", "diffusion", "plot", "lessonkit"}},
-    {"fast", {"core", "diffusion", "fast"}},
-    {"app", {"core", "diffusion", "app"}},
+    {"lessonkit", {"core", "nets", "diffusion", "plot", "lessonkit"}},
+    {"fast", {"core", "nets", "diffusion", "fast"}},
+    {"app", {"core", "nets", "diffusion", "app"}},
     {"tools", {"core", "tools"}},
-    {"lessons", {"core", "diffusion", "plot", "lessonkit"}},
+    {"lessons", {"core", "nets", "diffusion", "plot", "lessonkit"}},
 };
 
 // What the reference path and graded regions must not contain.

@@ -1,4 +1,4 @@
-// The image networks of core/image_nn.h against the same networks in PyTorch
+// The image networks of nets/cnn.h and nets/unet.h against the same networks in PyTorch
 // (tests/bench/images_torch.py `parity WORKLOAD IN OUT`): the [003] CNN and the small U-Net, one batch,
 // the same weights, x_t, t and eps. The loss and the gradient of every parameter must agree within
 // 1e-4 relative (to the largest value of each tensor). Where no python3 can import torch the cases
@@ -17,7 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/image_nn.h"
+#include "nets/cnn.h"
+#include "nets/unet.h"
 #include "lessonkit/ddpm.h"
 #include "torch_parity.h"
 

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "helpers.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "diffusion/train.h"
 
 using namespace ddpm;

@@ -1,11 +1,11 @@
-// Lesson 09's U-Net (core/image_nn.h): the residual block of Ho et al. (L09.1) and [003]'s ConvNeXt
+// Lesson 09's U-Net (nets/unet.h): the residual block of Ho et al. (L09.1) and [003]'s ConvNeXt
 // block (L09.2), written against the ops they are made of, and the two U-Nets' shapes and sizes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/image_nn.h"
+#include "nets/unet.h"
 #include "core/image_ops.h"
 #include "core/ops.h"
 #include "helpers.h"

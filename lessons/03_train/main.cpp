@@ -5,7 +5,7 @@
 
 #include "lessonkit/ddpm.h"
 #include "lessonkit/evaluate.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "diffusion/sampler.h"
 #include "plot/plot.h"
 #include "diffusion/train.h"

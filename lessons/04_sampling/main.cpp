@@ -9,7 +9,7 @@
 #include "lessonkit/ddpm.h"
 #include "lessonkit/evaluate.h"
 #include "diffusion/metrics.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "plot/plot.h"
 #include "diffusion/sampler.h"
 #include "diffusion/train.h"

@@ -14,7 +14,7 @@
 #include "lessonkit/ddpm.h"
 #include "lessonkit/evaluate.h"
 #include "diffusion/metrics.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "diffusion/oracle.h"
 #include "plot/plot.h"
 #include "diffusion/sampler.h"

@@ -34,7 +34,7 @@ int64_t values_of(const Params& p, const std::string& prefix) {
 }
 
 // ---- 1. the U-Net, block by block ---------------------------------------------------------------
-// The forward pass of UNet::forward (src/core/image_nn.cpp), one line per block, on one image.
+// The forward pass of UNet::forward (src/nets/unet.cpp), one line per block, on one image.
 void walk_through(const UNet& net, const std::string& kind, Table& table) {
     NoGrad no_grad;
     const Params p = net.params();
@@ -288,7 +288,7 @@ int lesson(int argc, char** argv) {
         Rng rng(args.seed, 0);
         walk_through(UNet(unet_residual_config(), rng), "residual", table);
         walk_through(UNet(unet_convnext_config(), rng), "convnext", table);
-        table.print("Table 9.1: the two U-Nets of src/core/image_nn.h, block by block, on one 28 x 28 image "
+        table.print("Table 9.1: the two U-Nets of src/nets/unet.h, block by block, on one 28 x 28 image "
                     "(shapes without the batch: channels x height x width)");
         table.save_tsv(args.out("unet_blocks.tsv"));
     }

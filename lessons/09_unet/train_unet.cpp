@@ -1,4 +1,4 @@
-// make unet-checkpoint: trains lesson 09's U-Net (core/image_nn.h, residual blocks) on MNIST and
+// make unet-checkpoint: trains lesson 09's U-Net (nets/unet.h, residual blocks) on MNIST and
 // writes the checkpoint that lesson 09 and `ddpm sample` draw digits from, with its training log:
 //
 //   data/models/mnist_unet.ckpt          the EMA weights and the schedule (what is shipped)

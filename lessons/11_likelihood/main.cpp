@@ -14,7 +14,7 @@
 #include "diffusion/image_train.h"
 #include "diffusion/likelihood.h"
 #include "diffusion/metrics.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "diffusion/objectives.h"
 #include "diffusion/oracle.h"
 #include "diffusion/sampler.h"

@@ -1,6 +1,6 @@
 // image_cmd.h: the ddpm tool on images (docs/images.md). train, sample and eval hand over to these
 // when their files hold images: an IDX3 ubyte file or a folder of PNG files of 28 x 28 pixels, the
-// size [003]'s CNN and the U-Net of core/image_nn.h take.
+// size [003]'s CNN and the U-Net of src/nets/ take.
 //
 // The model file of an image model is diffusion/image_train.h's image_trainer_checkpoint (the whole
 // training state: weights, EMA, Adam, counters, schedule; entry model.kind = image) plus

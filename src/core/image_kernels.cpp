@@ -25,21 +25,8 @@ const int64_t kPlaneGrain = 16;  // planes (or images) per chunk of the elementw
 // ---------------------------------------------------------------------------------------------
 int conv_out_size(int size, int K, int stride, int pad) { return (size + 2 * pad - K) / stride + 1; }
 
-namespace {
-// the shapes that fast/image_kernels.cpp has a depthwise kernel for (kernels.h)
-bool depthwise_fast_case(int C, int OC, int K, int stride, int pad, int groups) {
-    return groups == C && OC == C && stride == 1 && pad <= K - 1 && K <= 8;
-}
-}  // namespace
-
-void conv2d_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H, int W,
+void reference::conv2d_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H, int W,
                     int OC, int K, int stride, int pad, int groups) {
-    if (groups == 1)
-        if (auto fast = fast_kernels().conv2d_forward)
-            return fast(out, inp, weight, bias, B, C, H, W, OC, K, stride, pad);
-    if (depthwise_fast_case(C, OC, K, stride, pad, groups))
-        if (auto fast = fast_kernels().conv2d_depthwise_forward)
-            return fast(out, inp, weight, bias, B, C, H, W, K, pad);
     const int OH = conv_out_size(H, K, stride, pad), OW = conv_out_size(W, K, stride, pad);
     const int CG = C / groups, OCG = OC / groups;  // input and output channels per group
     parallel_range(B, 1, [&](int64_t b0, int64_t b1) {
@@ -69,14 +56,8 @@ void conv2d_forward(float* out, const float* inp, const float* weight, const flo
     });
 }
 
-void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+void reference::conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int B, int C, int H, int W, int OC, int K, int stride, int pad, int groups) {
-    if (groups == 1)
-        if (auto fast = fast_kernels().conv2d_backward)
-            return fast(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, OC, K, stride, pad);
-    if (depthwise_fast_case(C, OC, K, stride, pad, groups))
-        if (auto fast = fast_kernels().conv2d_depthwise_backward)
-            return fast(dinp, dweight, dbias, dout, inp, weight, B, C, H, W, K, pad);
     const int OH = conv_out_size(H, K, stride, pad), OW = conv_out_size(W, K, stride, pad);
     const int64_t P = int64_t(OH) * OW, HW = int64_t(H) * W;
     const int CG = C / groups, OCG = OC / groups;

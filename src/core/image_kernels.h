@@ -1,7 +1,8 @@
 // image_kernels.h: the kernels of the image layers, NCHW float32, plain loops over raw pointers.
 // The reference path that students read, in the conventions of kernels.h: X_forward / X_backward
 // pairs, backward ADDS into the gradients it is given (a null gradient pointer: not wanted), shapes
-// beside every pointer. src/fast/image_kernels.cpp installs a faster conv2d with the same bits.
+// beside every pointer. src/fast/image_kernels.cpp has a faster conv2d with the same bits, chosen in
+// core/dispatch.cpp.
 //
 // Order of arithmetic (the rule of kernels.h): every sum below runs in an order fixed by the problem,
 // never by the thread count; sums over many terms of a statistic (a mean, a variance, a bias
@@ -39,6 +40,14 @@ void conv2d_forward(float* out, const float* inp, const float* weight, const flo
 // dinp (B,C,H,W) or null, dweight (OC, C/groups, K, K) or null, dbias (OC) or null, dout (B,OC,OH,OW)
 void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int B, int C, int H, int W, int OC, int K, int stride, int pad, int groups);
+// The loops of the two, as core/image_kernels.cpp writes them; core/dispatch.cpp runs src/fast/'s
+// versions in their place where one is installed for the shape (kernels.h, "which code runs").
+namespace reference {
+void conv2d_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H, int W,
+                    int OC, int K, int stride, int pad, int groups);
+void conv2d_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int B, int C, int H, int W, int OC, int K, int stride, int pad, int groups);
+}  // namespace reference
 
 // ---- resampling, over N = B * C planes of H x W ----------------------------------------------
 // Nearest-neighbour upsampling x2: inp (N,H,W) -> out (N,2H,2W), each value copied into a 2x2 block.

@@ -31,7 +31,7 @@ Tensor channel_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& be
 Tensor add_channel_vector(const Tensor& x, const Tensor& v);
 
 // Softmax attention over the H*W positions: qkv (B, 3C, H, W) (queries, keys, values) -> (B,C,H,W),
-// `heads` heads of C/heads channels. The 1x1 convolutions around it are in image_nn.h.
+// `heads` heads of C/heads channels. The 1x1 convolutions around it are in nets/unet.h (SelfAttention2d).
 Tensor spatial_attention(const Tensor& qkv, int heads);
 
 // Each channel blurred by the K x K Gaussian of the given sigma (K odd), zero or reflect padding;

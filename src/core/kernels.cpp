@@ -12,19 +12,6 @@
 
 namespace ddpm {
 
-FastKernels& fast_kernels() {
-    static FastKernels table;
-    return table;
-}
-
-ReferenceOnly::ReferenceOnly() : saved_(fast_kernels()) {
-    FastKernels none;
-    none.installed = saved_.installed;
-    fast_kernels() = none;
-}
-
-ReferenceOnly::~ReferenceOnly() { fast_kernels() = saved_; }
-
 namespace {
 
 const int64_t kRowGrain = 16;            // rows of C per chunk of a matrix product
@@ -44,8 +31,7 @@ int64_t row_grain(int M, int K, int N) {
 // to row m of C: every element gets its terms in increasing k, each term one fused multiply-add
 // (madd, core/madd.h), and the inner loop over n is contiguous in B and C (the compiler vectorises it).
 // ---------------------------------------------------------------------------------------------
-void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
-    if (auto fast = fast_kernels().gemm_acc) return fast(C, A, B, M, K, N);
+void reference::gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
     parallel_range(M, row_grain(M, K, N), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             float* c = C + m * N;        // row m of C (N)
@@ -59,8 +45,7 @@ void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N) {
 }
 
 // The same with A stored (K, M): A(m, k) = A[k * M + m].
-void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N) {
-    if (auto fast = fast_kernels().gemm_acc_tn) return fast(C, A, B, M, K, N);
+void reference::gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N) {
     parallel_range(M, row_grain(M, K, N), [&](int64_t m0, int64_t m1) {
         for (int64_t m = m0; m < m1; ++m) {
             float* c = C + m * N;
@@ -73,8 +58,7 @@ void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N) 
     });
 }
 
-void transpose(float* out, const float* in, int R, int C) {
-    if (auto fast = fast_kernels().transpose) return fast(out, in, R, C);
+void reference::transpose(float* out, const float* in, int R, int C) {
     for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c) out[int64_t(c) * R + r] = in[int64_t(r) * C + c];
 }
@@ -86,17 +70,14 @@ void transpose(float* out, const float* in, int R, int C) {
 // do; dW's and db's run over the batch in blocks of kBatchBlock rows (kernels.h), so that src/fast/
 // can give each block of a training batch to its own thread and still get the same bits.
 // ---------------------------------------------------------------------------------------------
-void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int IC, int OC) {
-    if (auto fast = fast_kernels().linear_forward) return fast(out, inp, weight, bias, B, IC, OC);
+void reference::linear_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int IC, int OC) {
     for (int b = 0; b < B; ++b)
         for (int o = 0; o < OC; ++o) out[int64_t(b) * OC + o] = bias ? bias[o] : 0.0f;
     gemm_acc(out, inp, weight, B, IC, OC);  // out (B,OC) += inp (B,IC) . weight (IC,OC)
 }
 
-void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+void reference::linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                      const float* weight, int B, int IC, int OC) {
-    if (auto fast = fast_kernels().linear_backward)
-        return fast(dinp, dweight, dbias, dout, inp, weight, B, IC, OC);
     if (dinp)  // dinp[b,i] += sum over o of G[b,o] W[i,o], o in order
         parallel_range(B, row_grain(B, OC, IC), [&](int64_t b0, int64_t b1) {
             for (int64_t b = b0; b < b1; ++b)
@@ -145,13 +126,11 @@ void linear_param_grads_blocked(float* dweight, float* dbias, const float* dout,
 namespace {
 }  // namespace
 
-void gelu_forward(float* out, const float* inp, int64_t N) {
-    if (auto fast = fast_kernels().gelu_forward) return fast(out, inp, N);
+void reference::gelu_forward(float* out, const float* inp, int64_t N) {
     for (int64_t i = 0; i < N; ++i) out[i] = gelu_approx(inp[i]);
 }
 
-void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N) {
-    if (auto fast = fast_kernels().gelu_backward) return fast(dinp, inp, dout, N);
+void reference::gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N) {
     for (int64_t i = 0; i < N; ++i) {
         const float x = inp[i];
         const float gauss = gelu_gauss(x);
@@ -171,13 +150,11 @@ void relu_backward(float* dinp, const float* inp, const float* dout, int64_t N) 
     for (int64_t i = 0; i < N; ++i) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
 }
 
-void silu_forward(float* out, const float* inp, int64_t N) {
-    if (auto fast = fast_kernels().silu_forward) return fast(out, inp, N);
+void reference::silu_forward(float* out, const float* inp, int64_t N) {
     for (int64_t i = 0; i < N; ++i) out[i] = silu_approx(inp[i]);
 }
 
-void silu_backward(float* dinp, const float* inp, const float* dout, int64_t N) {
-    if (auto fast = fast_kernels().silu_backward) return fast(dinp, inp, dout, N);
+void reference::silu_backward(float* dinp, const float* inp, const float* dout, int64_t N) {
     for (int64_t i = 0; i < N; ++i) {
         const float x = inp[i], s = 1.0f / (1.0f + exp_approx(-x));
         dinp[i] = madd(dout[i], s + x * s * (1.0f - s), dinp[i]);
@@ -216,8 +193,7 @@ void timestep_embedding_row(float* out, float t, int dim, float max_period) {
     }
 }
 
-void timestep_embedding(float* out, const float* t, int B, int dim, float max_period) {
-    if (auto fast = fast_kernels().timestep_embedding) return fast(out, t, B, dim, max_period);
+void reference::timestep_embedding(float* out, const float* t, int B, int dim, float max_period) {
     for (int b = 0; b < B; ++b) timestep_embedding_row(out + int64_t(b) * dim, t[b], dim, max_period);
 }
 

@@ -1,5 +1,5 @@
 // kernels.h: the numerical kernels, plain loops over raw pointers. This is the reference path that
-// students read; src/fast/ holds faster versions of some of them (see "The fast path" below).
+// students read; src/fast/ holds faster versions of some of them (see "which code runs" below, and core/dispatch.h).
 //
 // Conventions (as in llm.c):
 //   - each layer is a pair X_forward(out, inp, ...) / X_backward(dinp, ..., dout, ...);
@@ -69,52 +69,23 @@ void timestep_embedding(float* out, const float* t, int B, int dim, float max_pe
 // One row of it: out (dim) for the timestep t.
 void timestep_embedding_row(float* out, float t, int dim, float max_period);
 
-// ---- the fast path ------------------------------------------------------------------------------
-// src/fast/ (built in when FAST=1, the default) fills this table at start-up with faster versions of
-// some kernels above; each kernel here hands its work to its entry when there is one. Every entry
-// gives the same bits as the reference loop (tests/test_fast.cpp holds it to that). With FAST=0, or
-// inside a ReferenceOnly scope, the reference loops run.
-struct FastKernels {
-    void (*gemm_acc)(float* C, const float* A, const float* B, int M, int K, int N) = nullptr;
-    void (*gemm_acc_tn)(float* C, const float* A, const float* B, int M, int K, int N) = nullptr;
-    void (*linear_forward)(float* out, const float* inp, const float* weight, const float* bias, int B, int IC,
-                           int OC) = nullptr;
-    void (*linear_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                            const float* weight, int B, int IC, int OC) = nullptr;
-    void (*gelu_forward)(float* out, const float* inp, int64_t N) = nullptr;
-    void (*gelu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
-    void (*silu_forward)(float* out, const float* inp, int64_t N) = nullptr;
-    void (*silu_backward)(float* dinp, const float* inp, const float* dout, int64_t N) = nullptr;
-    void (*timestep_embedding)(float* out, const float* t, int B, int dim, float max_period) = nullptr;
-    void (*transpose)(float* out, const float* in, int R, int C) = nullptr;
-    // Rng::fill_normal's draws (core/rng.h): out[i] = mean + std * normal_at(seed, stream, base + i)
-    void (*fill_normal)(float* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, float mean,
-                        float std) = nullptr;
-    bool installed = false;  // src/fast/ is linked in (false in a FAST=0 build)
-    // the image kernels of core/image_kernels.h (groups = 1 only; see there for the shapes)
-    void (*conv2d_forward)(float* out, const float* inp, const float* weight, const float* bias, int B, int C, int H,
-                           int W, int OC, int K, int stride, int pad) = nullptr;
-    void (*conv2d_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                            const float* weight, int B, int C, int H, int W, int OC, int K, int stride,
-                            int pad) = nullptr;
-    // depthwise (groups = C = OC), stride 1, pad <= K - 1, K <= 8: the ConvNeXt block's 7x7
-    void (*conv2d_depthwise_forward)(float* out, const float* inp, const float* weight, const float* bias, int B,
-                                     int C, int H, int W, int K, int pad) = nullptr;
-    void (*conv2d_depthwise_backward)(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                                      const float* weight, int B, int C, int H, int W, int K, int pad) = nullptr;
-};
-FastKernels& fast_kernels();
-
-// While one lives, every kernel runs its reference loop (for tests that compare the two paths).
-class ReferenceOnly {
- public:
-    ReferenceOnly();
-    ~ReferenceOnly();
-    ReferenceOnly(const ReferenceOnly&) = delete;
-    ReferenceOnly& operator=(const ReferenceOnly&) = delete;
-
- private:
-    FastKernels saved_;
-};
+// ---- which code runs -----------------------------------------------------------------------------
+// Each kernel above that src/fast/ has a faster version of (the ones in namespace reference below)
+// is one call in core/dispatch.cpp: the fast version when src/fast/ installed one (FAST=1, the
+// default), else the loop of this file, which core/kernels.cpp defines as reference::<name>. The two
+// give the same bits (tests/test_fast.cpp). Students read the loops; the choice is made there alone.
+namespace reference {
+void gemm_acc(float* C, const float* A, const float* B, int M, int K, int N);
+void gemm_acc_tn(float* C, const float* A, const float* B, int M, int K, int N);
+void transpose(float* out, const float* in, int R, int C);
+void linear_forward(float* out, const float* inp, const float* weight, const float* bias, int B, int IC, int OC);
+void linear_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int B, int IC, int OC);
+void gelu_forward(float* out, const float* inp, int64_t N);
+void gelu_backward(float* dinp, const float* inp, const float* dout, int64_t N);
+void silu_forward(float* out, const float* inp, int64_t N);
+void silu_backward(float* dinp, const float* inp, const float* dout, int64_t N);
+void timestep_embedding(float* out, const float* t, int B, int dim, float max_period);
+}  // namespace reference
 
 }  // namespace ddpm

@@ -73,12 +73,15 @@ void Rng::fill_uniform(float* out, int64_t n, float lo, float hi) {
     counter += uint64_t(n);
 }
 
+void reference::fill_normal_at(float* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, float mean,
+                               float std) {
+    for (int64_t i = 0; i < n; ++i) out[i] = mean + std * normal_at(seed, stream, base + uint64_t(i));
+}
+
 void Rng::fill_normal(float* out, int64_t n, float mean, float std) {
     const uint64_t base = counter;
-    const auto fast = fast_kernels().fill_normal;  // src/fast/'s, sixteen draws at a time: the same values
     parallel_range(n, kRngGrain, [&](int64_t begin, int64_t end) {
-        if (fast) return fast(out + begin, end - begin, seed, stream, base + uint64_t(begin), mean, std);
-        for (int64_t i = begin; i < end; ++i) out[i] = mean + std * normal_at(seed, stream, base + i);
+        fill_normal_at(out + begin, end - begin, seed, stream, base + uint64_t(begin), mean, std);
     });
     counter += uint64_t(n);
 }

@@ -22,6 +22,13 @@ constexpr int kRounds = 10;
 // One uniform in [0, 1) with 24 random bits; one standard normal (Box-Muller on the same block).
 float uniform_at(uint64_t seed, uint64_t stream, uint64_t index);
 float normal_at(uint64_t seed, uint64_t stream, uint64_t index);
+// out[i] = mean + std * normal_at(seed, stream, base + i) for i < n: Rng::fill_normal's work, one
+// chunk at a time (core/dispatch.cpp runs src/fast/'s version, sixteen draws at once, where it is
+// installed: the same values).
+void fill_normal_at(float* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, float mean, float std);
+namespace reference {
+void fill_normal_at(float* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t base, float mean, float std);
+}  // namespace reference
 
 // A cursor over one stream: each draw consumes indices [counter, counter + n).
 struct Rng {

@@ -1,4 +1,4 @@
-// image_train.h: Algorithm 1 of Ho et al. (2020) on images, for the networks of core/image_nn.h.
+// image_train.h: Algorithm 1 of Ho et al. (2020) on images, for the networks of src/nets/ (ImageModel).
 //
 // The same recipe as train.h's Trainer on vectors: x_0 from the data, t ~ U{1..T}, eps ~ N(0, I),
 // a step of Adam on || eps - eps_theta(sqrt(ab_t) x_0 + sqrt(1 - ab_t) eps, t) ||^2, clipping, EMA;
@@ -10,32 +10,14 @@
 #include <vector>
 
 #include "core/checkpoint.h"
-#include "core/image_nn.h"
 #include "core/optim.h"
 #include "diffusion/cold.h"
 #include "diffusion/images.h"
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
+#include "nets/image_model.h"
 
 namespace ddpm {
-
-enum class ImageArch { CNN, UNet };
-const char* arch_name(ImageArch arch);  // "cnn", "unet"
-
-// One of the two networks, chosen when it is built.
-struct ImageModel {
-    ImageArch arch = ImageArch::CNN;
-    ImageCNN cnn;
-    UNet unet;
-
-    ImageModel() = default;
-    ImageModel(ImageArch arch, Rng& rng, const UNetConfig& unet_config = UNetConfig{});
-    Tensor forward(const Tensor& x, const std::vector<float>& t) const;  // (B,1,28,28), B timesteps
-    // labels as UNet::forward takes them (-1: none); only a class-conditional U-Net takes any
-    Tensor forward(const Tensor& x, const std::vector<float>& t, const std::vector<int>& labels) const;
-    int classes() const { return arch == ImageArch::UNet ? unet.config.classes : 0; }
-    Params params() const;
-};
 
 struct ImageTrainConfig {
     int batch = 128;

@@ -22,7 +22,7 @@
 
 #include "core/optim.h"
 #include "diffusion/likelihood.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "diffusion/schedule.h"
 #include "diffusion/train.h"
 

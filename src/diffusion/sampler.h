@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "diffusion/schedule.h"
 
 namespace ddpm {

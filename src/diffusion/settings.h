@@ -96,7 +96,7 @@ double checkpoint_setting(const Checkpoint& c, const RealSetting& s, const std::
 std::string bounds_text(const IntSetting& s);
 std::string bounds_text(const RealSetting& s);
 
-// The weights and biases of the eps-model (model.h) of this shape: the plain MLP
+// The weights and biases of the eps-model (nets/eps_mlp.h) of this shape: the plain MLP
 // (dim + emb) -> hidden x layers -> dim, or the residual one (in, `layers` blocks of two hidden x hidden
 // layers, out). Computed without building it, so that a file can be checked before anything is allocated.
 int64_t eps_model_values(int64_t dim, int64_t emb, int64_t hidden, int64_t layers, bool residual);

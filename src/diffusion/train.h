@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/checkpoint.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "core/optim.h"
 #include "diffusion/schedule.h"
 

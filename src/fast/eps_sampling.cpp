@@ -1,4 +1,4 @@
-// fast/eps_sampling.cpp: the eps-model of diffusion/model.h evaluated for sampling, where every row
+// fast/eps_sampling.cpp: the eps-model of nets/eps_mlp.h evaluated for sampling, where every row
 // shares one timestep, without a graph and feature-major. Installed as fast_shared_t_forward(), which
 // the sampler uses in place of EpsModel::forward().
 //
@@ -11,7 +11,7 @@
 
 #include "core/kernels.h"
 #include "core/madd.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 #include "fast/tile.h"
 
 namespace ddpm {

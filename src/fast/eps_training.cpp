@@ -22,7 +22,7 @@
 #include "core/kernels.h"
 #include "core/madd.h"
 #include "core/pool.h"
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 
 namespace ddpm {
 namespace {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/image_kernels.h"
 #include "core/kernels.h"
 #include "core/pool.h"

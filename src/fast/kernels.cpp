@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/dispatch.h"
 #include "core/kernels.h"
 #include "core/madd.h"
 #include "core/pool.h"

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/dispatch.h"
 #include "core/dmath.h"
 #include "core/kernels.h"
 #include "core/rng.h"

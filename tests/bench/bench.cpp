@@ -13,7 +13,7 @@
 //   peak_rss_mb:              the process's peak resident memory (getrusage).
 //
 // Workloads cnn and unet (--workload cnn|unet; tests/bench/images_torch.py runs the same in PyTorch):
-//   the [003] CNN and the small U-Net of core/image_nn.h on (B, 1, 28, 28) images, batch 128 drawn
+//   the [003] CNN and the small U-Net of src/nets/ on (B, 1, 28, 28) images, batch 128 drawn
 //   from a fixed set of 1,024 images, t ~ U{1..1000}, linear betas, L_simple, Adam lr 1e-3;
 //   train_images_per_s:       median over K timed blocks of S steps (default 5 x 3), after a warm-up;
 //   sample_image_steps_per_s: 128 images through 10 ancestral steps (t = 1000 ... 991), median of 3.
@@ -26,7 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/image_nn.h"
+#include "nets/cnn.h"
+#include "nets/unet.h"
 #include "lessonkit/ddpm.h"
 #include "diffusion/sampler.h"
 #include "diffusion/train.h"

@@ -7,7 +7,7 @@
         reads the weights, x_t, t and eps written by tests/test_torch_parity_images.cpp (IN), computes
         the loss mean((eps_theta(x_t, t) - eps)^2) and every gradient, writes them to OUT.
 
-The networks are those of src/core/image_nn.h, written as functions of a dict of parameters named as
+The networks are those of src/nets/cnn.h and src/nets/unet.h, written as functions of a dict of parameters named as
 our Params lists name them (Linear weights stored (in, out), so F.linear gets their transpose):
   cnn:  channels 1-16-32-32-16-1, 7x7 kernels (padding 3), a 3x3 last layer, GELU; the time MLP
         32 -> 128 -> 128 -> 16 (GELU between) added to the 16 channels after the first convolution.

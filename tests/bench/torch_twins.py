@@ -12,10 +12,10 @@ safetensors files that needs nothing but json and torch.
         prints the twin's module tree and the file's metadata.
 
 The modules (names and shapes are those of the export, see src/app/export.h):
-  EpsMLP      the toy eps-model of src/diffusion/model.h: [x | sinusoidal(t)] -> hidden layers -> eps,
+  EpsMLP      the toy eps-model of src/nets/eps_mlp.h: [x | sinusoidal(t)] -> hidden layers -> eps,
               plain ("mlp.k") or residual ("input", "block.k.fc1/fc2", then the activation and "output").
-  ImageCNN    the CNN of src/core/image_nn.h ("time_mlp.k", "convs.k").
-  UNet        the U-Net of src/core/image_nn.h with residual or ConvNeXt blocks ("time1", "stem",
+  ImageCNN    the CNN of src/nets/cnn.h ("time_mlp.k", "convs.k").
+  UNet        the U-Net of src/nets/unet.h with residual or ConvNeXt blocks ("time1", "stem",
               "block0", "down0", ..., "attn", "head_norm", "head").
 Linear weights are (out, in) in the export (ours are (in, out) and the exporter transposes them), so
 torch.nn.Linear takes them as they are; convolutions are (out, in / groups, K, K) on both sides.

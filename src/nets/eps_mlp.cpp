@@ -1,7 +1,8 @@
-#include "diffusion/model.h"
+#include "nets/eps_mlp.h"
 
 #include <algorithm>
 
+#include "core/dispatch.h"
 #include "core/common.h"
 #include "core/kernels.h"
 #include "core/ops.h"

@@ -1,4 +1,4 @@
-// model.h: the noise-prediction network eps_theta(x_t, t) for vectors (the toy lessons).
+// eps_mlp.h: the noise-prediction network eps_theta(x_t, t) for vectors (the toy lessons).
 //
 // Input: x_t (B, dim) and the timestep t of each row. The timestep enters through its sinusoidal
 // embedding (Vaswani et al. 2017; Ho et al. 2020, appendix B), concatenated with x_t:
