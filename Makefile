@@ -184,21 +184,22 @@ bench: $(BENCH_BIN)
 data:
 	@sh src/tools/get_mnist.sh data/mnist
 
-# ---- the classifier that scores generated digits (lessons/08_mnist/train_classifier.cpp) ---------------
-CLASSIFIER_BIN := $(BUILD)/lessons/08_mnist_train_classifier
-$(CLASSIFIER_BIN): $(BUILD)/obj/lessons/08_mnist/train_classifier.o $(CORE_OBJ)
+# ---- the programs that train the shipped models (src/shipped/; their recipes: lessonkit/recipes.h) ----
+# the classifier that scores generated digits (src/shipped/train_classifier.cpp)
+CLASSIFIER_BIN := $(BUILD)/shipped/train_classifier
+$(CLASSIFIER_BIN): $(BUILD)/obj/src/shipped/train_classifier.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
 classifier: $(CLASSIFIER_BIN) data
 	./$(CLASSIFIER_BIN)
 
-# ---- the U-Net that lesson 09 samples from (lessons/09_unet/train_unet.cpp) -------------------------
+# the U-Net that lesson 09 samples from (src/shipped/train_unet.cpp)
 # Hours of training: never part of `make` or CI. It resumes from data/models/mnist_unet.state when
 # that file exists; EPOCHS sets where it stops (the shipped file's epochs: data/models/README.md).
-UNET_TRAIN_BIN := $(BUILD)/lessons/09_unet_train_unet
+UNET_TRAIN_BIN := $(BUILD)/shipped/train_unet
 UNET_EPOCHS    ?= 30
-$(UNET_TRAIN_BIN): $(BUILD)/obj/lessons/09_unet/train_unet.o $(CORE_OBJ)
+$(UNET_TRAIN_BIN): $(BUILD)/obj/src/shipped/train_unet.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -211,12 +212,12 @@ COND_EPOCHS    ?= 15
 cond-checkpoint: $(UNET_TRAIN_BIN) data
 	./$(UNET_TRAIN_BIN) --conditional --epochs $(COND_EPOCHS)
 
-# ---- the two models that lesson 10 samples from (lessons/10_cold/train_cold.cpp) -------------------
+# the two models that lesson 10 samples from (src/shipped/train_cold.cpp)
 # Hours of training each, never part of `make` or CI; each resumes from its .state file in
 # data/models/. COLD_EPOCHS sets where they stop (the shipped files' epochs: data/models/README.md).
-COLD_TRAIN_BIN := $(BUILD)/lessons/10_cold_train_cold
+COLD_TRAIN_BIN := $(BUILD)/shipped/train_cold
 COLD_EPOCHS    ?= 50
-$(COLD_TRAIN_BIN): $(BUILD)/obj/lessons/10_cold/train_cold.o $(CORE_OBJ)
+$(COLD_TRAIN_BIN): $(BUILD)/obj/src/shipped/train_cold.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 

@@ -41,6 +41,7 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"app", {"core", "nets", "diffusion", "app"}},
     {"tools", {"core", "tools"}},
     {"lessons", {"core", "nets", "diffusion", "plot", "lessonkit"}},
+    {"shipped", {"core", "nets", "diffusion", "plot", "lessonkit"}},
 };
 
 // What the reference path and graded regions must not contain.

@@ -11,6 +11,7 @@
 #include "diffusion/sampler.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
+#include "lessonkit/recipes.h"
 #include "plot/plot.h"
 
 using namespace ddpm;
@@ -83,20 +84,11 @@ struct Run {
     std::vector<float> at_step, train_loss, val_loss;
 };
 
-ImageTrainConfig recipe(uint64_t seed) {  // the shipped checkpoint's (lessons/09_unet/train_unet.cpp)
-    ImageTrainConfig c;
-    c.batch = 64;
-    c.lr = 1e-3f;
-    c.seed = seed;
-    c.unet = unet_residual_config();
-    return c;
-}
-
 Run train_run(const LessonArgs& args, const std::string& name, ImageArch arch, Schedule s, const ImageSet& train,
               int steps) {
     std::vector<int> train_rows, val_rows;
     split_80_20(train.n, args.seed, train_rows, val_rows);
-    ImageTrainer tr(arch, recipe(args.seed), s);
+    ImageTrainer tr(arch, unet_recipe(args.seed), s);  // the shipped U-Net's recipe (lessonkit/recipes.h)
     Run run{name, s, {}, steps, 0.0, {}, {}, {}};
     const int blocks = 10, per_block = std::max(1, steps / blocks);
     Stopwatch clock;

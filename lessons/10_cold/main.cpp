@@ -15,6 +15,7 @@
 #include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
+#include "lessonkit/recipes.h"
 #include "plot/plot.h"
 #include "lessonkit/training_state.h"
 
@@ -155,12 +156,7 @@ void uniqueness(const LessonArgs& args, const ImageSet& test, const BlurProcess&
 // With --full the state (lessonkit/training_state.h) is saved to out/10_cold/blur_training.state at
 // every block's end, and a rerun goes on from it with the same bits.
 void blur_training(const LessonArgs& args, const ImageSet& train) {
-    ImageTrainConfig c;  // the shipped model's recipe (train_cold.cpp)
-    c.batch = 128;
-    c.lr = 2e-4f;
-    c.seed = args.seed;
-    c.unet = unet_convnext_config();
-    c.blur_T = 100;
+    const ImageTrainConfig c = cold_recipe(args.seed, true);  // the shipped blur model's (lessonkit/recipes.h)
     std::vector<int> train_rows, val_rows;
     split_80_20(train.n, args.seed, train_rows, val_rows);
     ImageTrainer tr(ImageArch::UNet, c, Schedule{});

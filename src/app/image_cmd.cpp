@@ -350,7 +350,7 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
 
     const ImageModel& model = sm.model;
     if (a.label >= 0 && model.classes() == 0)
-        fail("--class: " + a.model + " is not class-conditional (train one with lessons/09_unet/train_unet.cpp "
+        fail("--class: " + a.model + " is not class-conditional (train one with src/shipped/train_unet.cpp "
              "--conditional, as data/models/mnist_unet_cond.ckpt was)");
     if (a.label >= model.classes() && model.classes() > 0)
         fail("--class " + std::to_string(a.label) + ": " + a.model + " knows classes 0-" +

@@ -23,6 +23,7 @@
 #include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
+#include "lessonkit/recipes.h"
 
 using namespace ddpm;
 
@@ -59,20 +60,6 @@ Flags parse_flags(int argc, char** argv) {
     return f;
 }
 
-// [003]: ConvNeXt U-Net, 32 channels doubling twice, Adam 2e-4, batch 128; ours adds the EMA and
-// the clipping that every trainer of this project uses.
-ImageTrainConfig recipe(bool blur) {
-    ImageTrainConfig c;
-    c.batch = 128;
-    c.lr = 2e-4f;
-    c.ema_decay = 0.999f;
-    c.clip = 1.0;
-    c.seed = 0;
-    c.unet = unet_convnext_config();
-    if (blur) c.blur_T = 100;  // beta 1, 11 taps: the defaults of ImageTrainConfig
-    return c;
-}
-
 void save_state(const std::string& path, const ImageTrainer& tr, const std::string& log, double seconds) {
     Checkpoint c = image_trainer_checkpoint(tr);
     c.set_meta("log.text", log);
@@ -95,7 +82,7 @@ int train(int argc, char** argv) {
     double seconds = 0.0;
     ImageTrainer tr = [&] {
         if (!std::filesystem::exists(state))
-            return ImageTrainer(ImageArch::UNet, recipe(blur), blur ? Schedule{} : cosine_schedule(1000));
+            return ImageTrainer(ImageArch::UNet, cold_recipe(0, blur), blur ? Schedule{} : cosine_schedule(1000));
         const Checkpoint c = load_checkpoint(state);
         ImageTrainer t = image_trainer_from_checkpoint(c, state);
         if ((t.config.blur_T > 0) != blur) fail(state + ": holds the other kind of model (delete it to start again)");
@@ -159,7 +146,7 @@ int train(int argc, char** argv) {
             std::fprintf(stderr, "epoch %s", line);
             save_state(state, tr, log, now);
             Checkpoint m = blur ? cold_model_checkpoint(ema, tr.blur) : image_model_checkpoint(ema, tr.schedule);
-            m.set_meta("train.recipe", "lessons/10_cold/train_cold.cpp --kind " + f.kind +
+            m.set_meta("train.recipe", "src/shipped/train_cold.cpp --kind " + f.kind +
                                            ": ConvNeXt U-Net, Adam 2e-4, batch 128, EMA 0.999");
             m.set_meta("train.step", std::to_string(tr.step));
             m.set_meta("train.epochs", std::to_string(epoch));

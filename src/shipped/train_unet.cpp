@@ -29,6 +29,7 @@
 #include "diffusion/sampler.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
+#include "lessonkit/recipes.h"
 #include "plot/plot.h"
 
 using namespace ddpm;
@@ -104,21 +105,6 @@ double asked_class_accuracy(const DigitScore& d, int n) {
     return double(right) / n;
 }
 
-ImageTrainConfig recipe(bool conditional) {
-    ImageTrainConfig c;
-    c.batch = 64;
-    c.lr = 1e-3f;
-    c.ema_decay = 0.999f;
-    c.clip = 1.0;
-    c.seed = 0;
-    c.unet = unet_residual_config();
-    if (conditional) {
-        c.unet.classes = 10;
-        c.label_drop = 0.1f;
-    }
-    return c;
-}
-
 // The state file holds the trainer and the log so far (the log's lines carry wall times, so the
 // state's bytes vary between runs; the weights in it do not).
 void save_state(const Flags& f, const ImageTrainer& tr, const std::string& log, double seconds) {
@@ -177,7 +163,7 @@ int train(int argc, char** argv) {
     std::string log;
     double seconds = 0.0;
     ImageTrainer tr = [&] {
-        if (!std::filesystem::exists(f.state)) return ImageTrainer(ImageArch::UNet, recipe(f.conditional), cosine_schedule(1000));
+        if (!std::filesystem::exists(f.state)) return ImageTrainer(ImageArch::UNet, unet_recipe(0, f.conditional), cosine_schedule(1000));
         const Checkpoint c = load_checkpoint(f.state);
         ImageTrainer t = image_trainer_from_checkpoint(c, f.state);
         if ((t.model.classes() > 0) != f.conditional)
@@ -244,9 +230,9 @@ int train(int argc, char** argv) {
                                   -1.0f, 1.0f, 2);
             save_state(f, tr, log, now);
             Checkpoint m = image_model_checkpoint(ema, tr.schedule);
-            m.set_meta("train.recipe", f.conditional ? "lessons/09_unet/train_unet.cpp --conditional: cosine T=1000, Adam "
+            m.set_meta("train.recipe", f.conditional ? "src/shipped/train_unet.cpp --conditional: cosine T=1000, Adam "
                                                        "1e-3, batch 64, EMA 0.999, 10 classes, labels dropped with p = 0.1"
-                                                     : "lessons/09_unet/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
+                                                     : "src/shipped/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
             m.set_meta("train.step", std::to_string(tr.step));
             m.set_meta("train.epochs", std::to_string(epoch));
             save_checkpoint(f.model, m);
