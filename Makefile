@@ -33,23 +33,29 @@ else
 NATIVE   := -march=native
 endif
 # FAST=1 (the default) links src/fast/, the optimised kernels and inference paths, which install
-# themselves over the reference loops of src/core/ and src/diffusion/ at start-up. FAST=0 builds the
-# reference path alone, in its own folder.
+# themselves over the reference loops of src/core/ and src/diffusion/ at start-up. FAST=0 links the
+# reference path alone, into programs in their own folder (build/ref/).
 FAST     ?= 1
 ifeq ($(SAN),1)
-BUILD    := build/san
+OBJBUILD := build/san
 # $(NATIVE): the machine's own instructions, its FMA among them; without it every fused multiply-add
 # of the kernels would be a call into the C library's fmaf, and the sanitized tests took over 16 minutes
 OPTFLAGS := -O1 -g $(NATIVE) -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 else
-BUILD    := build
+OBJBUILD := build
 # -fno-trapping-math lets the activation loops vectorise (we never use floating-point traps);
 # -fno-math-errno lets sqrt be one instruction, so Adam's loop vectorises (nothing reads errno).
 OPTFLAGS := -O3 $(NATIVE) -fno-trapping-math -fno-math-errno
 endif
-ifneq ($(FAST),1)
-BUILD    := $(BUILD)/ref
+# The objects are the same with or without src/fast/ (only tests/test_fast.cpp is compiled twice), so
+# FAST=0 links the objects of FAST=1 into its own programs in $(BUILD)/ref/ rather than compiling them
+# again. A BUILD given on the command line (make portable-check, the student tree) holds both.
+ifeq ($(origin BUILD),command line)
+OBJBUILD := $(BUILD)
+else
+BUILD    := $(OBJBUILD)$(if $(filter 1,$(FAST)),,/ref)
 endif
+OBJ      := $(OBJBUILD)/obj
 # -ffp-contract=off: a * b + c is a multiply and an add, rounded twice, on every machine and compiler
 # (no fused multiply-add unless the code asks for one), part of the arithmetic rule of
 # docs/reproducibility.md; it stays whatever OPTFLAGS say.
@@ -57,9 +63,6 @@ CXXFLAGS := -std=c++17 $(OPTFLAGS) -ffp-contract=off -Wall -Wextra -Isrc -pthrea
 # In the student tree the stubs leave parameters and helpers unused until the student fills them in.
 ifneq ($(wildcard STUDENT_TREE),)
 CXXFLAGS += -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable -Wno-unused-function
-endif
-ifeq ($(FAST),1)
-CXXFLAGS += -DDDPM_FAST_BUILD=1  # tests/test_fast.cpp looks at it
 endif
 LDFLAGS  := $(OPTFLAGS) -pthread $(EXTRA_LDFLAGS)
 
@@ -71,16 +74,18 @@ endif
 # beside them when FAST=1
 CORE_SRC    := $(sort $(wildcard src/core/*.cpp)) $(sort $(wildcard src/nets/*.cpp)) $(sort $(wildcard src/diffusion/*.cpp)) \
                $(sort $(wildcard src/lessonkit/*.cpp)) $(sort $(wildcard src/plot/*.cpp)) $(if $(filter 1,$(FAST)),$(sort $(wildcard src/fast/*.cpp)))
-CORE_OBJ    := $(CORE_SRC:%.cpp=$(BUILD)/obj/%.o)
+CORE_OBJ    := $(CORE_SRC:%.cpp=$(OBJ)/%.o)
 TOOL_SRC    := $(sort $(wildcard src/tools/*.cpp))
-TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(BUILD)/obj/%.o)
-TOOL_LIB    := $(filter-out $(BUILD)/obj/src/tools/lessontool.o,$(TOOL_OBJ))
+TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(OBJ)/%.o)
+TOOL_LIB    := $(filter-out $(OBJ)/src/tools/lessontool.o,$(TOOL_OBJ))
 APP_SRC     := $(sort $(wildcard src/app/*.cpp))
-APP_OBJ     := $(APP_SRC:%.cpp=$(BUILD)/obj/%.o)
-APP_LIB     := $(filter-out $(BUILD)/obj/src/app/ddpm_main.o,$(APP_OBJ))
+APP_OBJ     := $(APP_SRC:%.cpp=$(OBJ)/%.o)
+APP_LIB     := $(filter-out $(OBJ)/src/app/ddpm_main.o,$(APP_OBJ))
 DDPM_BIN    := $(if $(wildcard src/app/ddpm_main.cpp),$(BUILD)/ddpm)
 TEST_SRC    := tests/main.cpp $(sort $(wildcard tests/test_*.cpp))
-TEST_OBJ    := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
+# tests/test_fast.cpp asks whether src/fast/ is linked (DDPM_FAST_BUILD): its object is test_fast.o with
+# it, test_fast_ref.o without
+TEST_OBJ    := $(patsubst $(OBJ)/tests/test_fast.o,$(OBJ)/tests/test_fast$(if $(filter 1,$(FAST)),,_ref).o,$(TEST_SRC:%.cpp=$(OBJ)/%.o))
 LESSONS     := $(sort $(notdir $(patsubst %/main.cpp,%,$(wildcard lessons/[0-9][0-9]_*/main.cpp))))
 LESSON_BINS := $(LESSONS:%=$(BUILD)/lessons/%)
 LESSONTOOL  := $(BUILD)/tools/lessontool
@@ -103,7 +108,7 @@ deps:
 # ---- compiling --------------------------------------------------------------------------------
 # The compiler and its flags, kept in a file that changes only when they do: every object depends on
 # it, so a build with other flags (OPTFLAGS=..., CXX=clang++) never mixes with objects of the last.
-FLAGS_FILE := $(BUILD)/compile_flags
+FLAGS_FILE := $(OBJBUILD)/compile_flags
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(CXX) $(CXXFLAGS)' | cmp -s - $@ || echo '$(CXX) $(CXXFLAGS)' > $@
@@ -111,11 +116,16 @@ $(FLAGS_FILE): FORCE
 .PHONY: FORCE
 FORCE:
 
-$(BUILD)/obj/%.o: %.cpp $(FLAGS_FILE) | deps
+$(OBJ)/%.o: %.cpp $(FLAGS_FILE) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/lessons/%: $(BUILD)/obj/lessons/%/main.o $(CORE_OBJ)
+$(OBJ)/tests/test_fast.o: CXXFLAGS += -DDDPM_FAST_BUILD=1
+$(OBJ)/tests/test_fast_ref.o: tests/test_fast.cpp $(FLAGS_FILE) | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/lessons/%: $(OBJ)/lessons/%/main.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -124,11 +134,11 @@ $(TEST_BIN): $(TEST_OBJ) $(CORE_OBJ) $(TOOL_LIB) $(APP_LIB)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
 # the ddpm program: train, sample and evaluate on your own CSV data
-$(BUILD)/ddpm: $(BUILD)/obj/src/app/ddpm_main.o $(APP_LIB) $(CORE_OBJ)
+$(BUILD)/ddpm: $(OBJ)/src/app/ddpm_main.o $(APP_LIB) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
-$(LESSONTOOL): $(TOOL_OBJ) $(BUILD)/obj/src/core/common.o
+$(LESSONTOOL): $(TOOL_OBJ) $(OBJ)/src/core/common.o
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -167,13 +177,13 @@ test: $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades$(if $(T),-$(T)).tsv ./$(TEST_BIN) $(TEST_FILTER)
 
 # Every call of src/plot/plot.h in one set of figures, to look at: out/plot_demo/*.png
-plot-demo: $(BUILD)/obj/tests/plot_demo.o $(CORE_OBJ)
+plot-demo: $(OBJ)/tests/plot_demo.o $(CORE_OBJ)
 	@mkdir -p $(BUILD)/tests out/plot_demo
 	$(CXX) $^ -o $(BUILD)/tests/plot_demo $(LDFLAGS)
 	./$(BUILD)/tests/plot_demo
 
 # ---- benchmark: tests/bench/ (docs/performance.md) ---------------------------------------------
-$(BENCH_BIN): $(BUILD)/obj/tests/bench/bench.o $(CORE_OBJ)
+$(BENCH_BIN): $(OBJ)/tests/bench/bench.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -187,7 +197,7 @@ data:
 # ---- the programs that train the shipped models (src/shipped/; their recipes: lessonkit/recipes.h) ----
 # the classifier that scores generated digits (src/shipped/train_classifier.cpp)
 CLASSIFIER_BIN := $(BUILD)/shipped/train_classifier
-$(CLASSIFIER_BIN): $(BUILD)/obj/src/shipped/train_classifier.o $(CORE_OBJ)
+$(CLASSIFIER_BIN): $(OBJ)/src/shipped/train_classifier.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -199,7 +209,7 @@ classifier: $(CLASSIFIER_BIN) data
 # that file exists; EPOCHS sets where it stops (the shipped file's epochs: data/models/README.md).
 UNET_TRAIN_BIN := $(BUILD)/shipped/train_unet
 UNET_EPOCHS    ?= 30
-$(UNET_TRAIN_BIN): $(BUILD)/obj/src/shipped/train_unet.o $(CORE_OBJ)
+$(UNET_TRAIN_BIN): $(OBJ)/src/shipped/train_unet.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -217,7 +227,7 @@ cond-checkpoint: $(UNET_TRAIN_BIN) data
 # data/models/. COLD_EPOCHS sets where they stop (the shipped files' epochs: data/models/README.md).
 COLD_TRAIN_BIN := $(BUILD)/shipped/train_cold
 COLD_EPOCHS    ?= 50
-$(COLD_TRAIN_BIN): $(BUILD)/obj/src/shipped/train_cold.o $(CORE_OBJ)
+$(COLD_TRAIN_BIN): $(OBJ)/src/shipped/train_cold.o $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $^ -o $@ $(LDFLAGS)
 
@@ -300,4 +310,4 @@ fuzz: fuzz-build
 clean:
 	rm -rf build out
 
--include $(shell find $(BUILD)/obj $(if $(filter fuzz fuzz-build,$(MAKECMDGOALS)),$(FUZZ_DIR)/obj) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(if $(filter fuzz fuzz-build,$(MAKECMDGOALS)),$(FUZZ_DIR)/obj) -name '*.d' 2>/dev/null)
