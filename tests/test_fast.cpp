@@ -11,7 +11,7 @@
 
 #include "core/dispatch.h"
 #include "core/rng.h"
-#include "nets/eps_mlp.h"
+#include "nets/dispatch.h"
 #ifdef DDPM_FAST_BUILD
 #include "fast/allocator.h"
 #endif
@@ -42,7 +42,7 @@ void check_same_bits(const std::vector<float>& out, const std::function<void(flo
 TEST_CASE("fast: a FAST=1 build installs every fast kernel and the sampling path") {
     if (!fast_kernels().installed) {
         MESSAGE("FAST=0 build: the reference path alone");
-        CHECK_FALSE(bool(fast_shared_t_forward()));
+        CHECK_FALSE(bool(fast_nets().shared_t_forward));
         return;
     }
     const FastKernels& k = fast_kernels();
@@ -55,7 +55,7 @@ TEST_CASE("fast: a FAST=1 build installs every fast kernel and the sampling path
     CHECK(bool(k.timestep_embedding));
     CHECK(bool(k.transpose));
     CHECK(bool(k.fill_normal));
-    CHECK(bool(fast_shared_t_forward()));
+    CHECK(bool(fast_nets().shared_t_forward));
     ReferenceOnly only;
     CHECK_FALSE(bool(fast_kernels().gemm_acc));
     CHECK(fast_kernels().installed);
@@ -154,7 +154,7 @@ TEST_CASE("fast: the transpose and the normal draws give the reference's bits") 
 // several blocks and a ragged last one, on 1, 2 and 3 threads, with each activation.
 TEST_CASE("fast: training's forward and backward as one op give the graph's bits, on any thread count") {
     if (!fast_kernels().installed) return;
-    REQUIRE(bool(fast_train_forward()));
+    REQUIRE(bool(fast_nets().train_forward));
     const int saved_threads = num_threads();
     for (Activation act : {Activation::GELU, Activation::SiLU, Activation::ReLU})
         for (int B : {5, 128, 300}) {

@@ -237,25 +237,6 @@ TEST_CASE("grad: dropout") {
                {randn(Shape{2, 3, 4, 4}, 52)});
 }
 
-TEST_CASE("grad: group_norm_silu") {
-    check_grad([](const std::vector<Tensor>& in) { return group_norm_silu(in[0], in[1], in[2], 2); },
-               {randn(Shape{2, 4, 3, 3}, 53), randn(Shape{4}, 54), randn(Shape{4}, 55)});
-}
-
-TEST_CASE("image group_norm_silu: the bits of silu(group_norm(x)), values and gradients") {
-    Tensor outs[2], grads[2][3];
-    for (int fused = 0; fused < 2; ++fused) {
-        Tensor x = randn(Shape{3, 8, 5, 4}, 56), gamma = randn(Shape{8}, 57), beta = randn(Shape{8}, 58);
-        Tensor y = fused ? group_norm_silu(x, gamma, beta, 4) : silu(group_norm(x, gamma, beta, 4));
-        backward_from(y, random_values(y.numel(), 59));
-        outs[fused] = y;
-        grads[fused][0] = x, grads[fused][1] = gamma, grads[fused][2] = beta;
-    }
-    CHECK(std::memcmp(outs[0].data(), outs[1].data(), sizeof(float) * size_t(outs[0].numel())) == 0);
-    for (int i = 0; i < 3; ++i)
-        CHECK(std::memcmp(grads[0][i].grad(), grads[1][i].grad(), sizeof(float) * size_t(grads[0][i].numel())) == 0);
-}
-
 // ---- the networks of src/nets/ -------------------------------------------------------------------
 TEST_CASE("grad: self-attention block, 1x1 convolutions around the attention, single and multi-head") {
     for (int heads : {1, 2}) {

@@ -11,6 +11,9 @@
 //   5. In the kernels (core/kernels.cpp, core/image_kernels.cpp, core/approx.h and src/fast/), a product
 //      added into a sum is one fused multiply-add, madd (core/madd.h) or the tiles' FMA: no
 //      `s += a * b` (docs/reproducibility.md, rule 1).
+//   6. The fast path is chosen in one place: the dispatch headers (core/dispatch.h, nets/dispatch.h)
+//      are included by the two dispatch units and src/fast/ alone, so no kernel, network or lesson a
+//      student reads looks at the fast table.
 // The tests run from the top of the tree (make test), where src/ and lessons/ are.
 #include <doctest/doctest.h>
 
@@ -214,6 +217,22 @@ TEST_CASE("source rules: every product a kernel adds into a sum is a fused multi
         }
     }
     CHECK(files >= 8);
+}
+
+TEST_CASE("source rules: the fast path is chosen in the dispatch units alone") {
+    const std::set<std::string> dispatch_headers = {"core/dispatch.h", "nets/dispatch.h"};
+    const std::set<std::string> may_include = {"src/core/dispatch.cpp", "src/core/dispatch.h", "src/nets/dispatch.cpp",
+                                               "src/nets/dispatch.h"};
+    int seen = 0;
+    for (const SourceFile& f : source_files())
+        for (size_t i = 0; i < f.lines.size(); ++i) {
+            std::string target;
+            if (included_folder(f.lines[i], &target).empty() || dispatch_headers.count(target) == 0) continue;
+            ++seen;
+            INFO(f.path << ":" << i + 1 << ": #include \"" << target << "\"");
+            CHECK((f.folder == "fast" || may_include.count(f.path) == 1));
+        }
+    CHECK(seen >= 6);  // the two dispatch units and src/fast/'s files
 }
 
 TEST_CASE("source rules: every graded task's checks are in the test file its row of tests/tasks.h names") {

@@ -328,52 +328,6 @@ void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* d
         });
 }
 
-void groupnorm_silu_forward(float* out, float* mean, float* rstd, const float* inp, const float* gamma,
-                            const float* beta, int B, int C, int64_t S, int G, float eps) {
-    const int CG = C / G;
-    const int64_t n = int64_t(CG) * S;
-    parallel_range(int64_t(B) * G, 1, [&](int64_t q0, int64_t q1) {
-        for (int64_t q = q0; q < q1; ++q) {
-            const float* x = inp + q * n;
-            float* z = out + q * n;
-            group_stats(x, n, 1, eps, &mean[q], &rstd[q]);
-            const float m = mean[q], r = rstd[q];
-            for (int ci = 0; ci < CG; ++ci) {
-                const int c = int(q % G) * CG + ci;
-                for (int64_t s = ci * S; s < (ci + 1) * S; ++s) {
-                    const float y = ((x[s] - m) * r) * gamma[c] + beta[c];  // groupnorm_forward's value
-                    z[s] = y / (1.0f + exp_approx(-y));                       // silu_forward's
-                }
-            }
-        }
-    });
-}
-
-void groupnorm_silu_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
-                             const float* mean, const float* rstd, const float* gamma, const float* beta, int B,
-                             int C, int64_t S, int G) {
-    const int CG = C / G;
-    const int64_t n = int64_t(CG) * S;
-    std::vector<float> dnormed(size_t(int64_t(B) * C * S));  // d loss / d GroupNorm's output
-    parallel_range(int64_t(B) * G, 1, [&](int64_t q0, int64_t q1) {
-        for (int64_t q = q0; q < q1; ++q) {
-            const float* x = inp + q * n;
-            const float* dz = dout + q * n;
-            float* dy = dnormed.data() + q * n;
-            const float m = mean[q], r = rstd[q];
-            for (int ci = 0; ci < CG; ++ci) {
-                const int c = int(q % G) * CG + ci;
-                for (int64_t s = ci * S; s < (ci + 1) * S; ++s) {
-                    const float y = ((x[s] - m) * r) * gamma[c] + beta[c];
-                    const float sig = 1.0f / (1.0f + exp_approx(-y));
-                    dy[s] = madd(dz[s], sig + y * sig * (1.0f - sig), 0.0f);  // silu_backward into a zero grad
-                }
-            }
-        }
-    });
-    groupnorm_backward(dinp, dgamma, dbeta, dnormed.data(), inp, mean, rstd, gamma, B, C, S, G);
-}
-
 void channel_layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* gamma,
                                const float* beta, int B, int C, int64_t S, float eps) {
     parallel_range(B, 1, [&](int64_t b0, int64_t b1) {

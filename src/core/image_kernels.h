@@ -72,15 +72,6 @@ void groupnorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 void groupnorm_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
                         const float* mean, const float* rstd, const float* gamma, int B, int C, int64_t S, int G);
 
-// GroupNorm followed by SiLU in one pass (a residual block's "SiLU(GroupNorm(x))"), the same
-// operations as the two kernels, so the same bits, without writing the normalised map and reading it
-// back: the backward recomputes it from inp, mean and rstd. out (B,C,S), mean, rstd (B,G).
-void groupnorm_silu_forward(float* out, float* mean, float* rstd, const float* inp, const float* gamma,
-                            const float* beta, int B, int C, int64_t S, int G, float eps);
-void groupnorm_silu_backward(float* dinp, float* dgamma, float* dbeta, const float* dout, const float* inp,
-                             const float* mean, const float* rstd, const float* gamma, const float* beta, int B,
-                             int C, int64_t S, int G);
-
 // LayerNorm over the channels of each position (as ConvNeXt uses it): inp (B,C,S); for each (b, s)
 // the C values x[b,:,s] are normalised, then scaled by gamma (C) and shifted by beta (C).
 // mean, rstd (B,S). The same formulas as GroupNorm, with the group being one position's channels.

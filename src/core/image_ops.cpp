@@ -119,31 +119,6 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int 
     return out;
 }
 
-Tensor group_norm_silu(const Tensor& x, const Tensor& gamma, const Tensor& beta, int groups, float eps) {
-    require_image("group_norm_silu", x);
-    const int B = x.dim(0), C = x.dim(1);
-    const int64_t S = plane(x);
-    if (groups < 1 || C % groups != 0)
-        fail("group_norm_silu: " + std::to_string(groups) + " groups do not divide " + std::to_string(C) + " channels");
-    require_channel_vector("group_norm_silu", "gamma", gamma, C);
-    require_channel_vector("group_norm_silu", "beta", beta, C);
-    Tensor out = make_output(x.shape(), "group_norm_silu", {x, gamma, beta});
-    auto stats = std::make_shared<std::vector<float>>(size_t(2) * B * groups);
-    float* mean = stats->data();
-    float* rstd = mean + int64_t(B) * groups;
-    groupnorm_silu_forward(out.data(), mean, rstd, x.data(), gamma.data(), beta.data(), B, C, S, groups, eps);
-    if (out.requires_grad()) {
-        Node *o = out.node.get(), *px = x.node.get(), *pg = gamma.node.get(), *pb = beta.node.get();
-        o->backward = [=] {
-            const float* m = stats->data();
-            groupnorm_silu_backward(grad_or_null(px), grad_or_null(pg), grad_or_null(pb), o->grad_buffer(),
-                                    px->data.data(), m, m + int64_t(B) * groups, pg->data.data(), pb->data.data(), B,
-                                    C, S, groups);
-        };
-    }
-    return out;
-}
-
 Tensor channel_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
     require_image("channel_layer_norm", x);
     const int B = x.dim(0), C = x.dim(1);

@@ -21,9 +21,6 @@ Tensor avgpool2x(const Tensor& x);   // (B,C,H,W) -> (B,C,H/2,W/2), H and W even
 
 // GroupNorm over `groups` groups of channels, gamma and beta (C).
 Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int groups, float eps = 1e-5f);
-// silu(group_norm(x, ...)) in one pass: the same values and gradients, bit for bit, with less
-// memory traffic (the normalised map is never stored).
-Tensor group_norm_silu(const Tensor& x, const Tensor& gamma, const Tensor& beta, int groups, float eps = 1e-5f);
 // LayerNorm over the C channels of every position, gamma and beta (C).
 Tensor channel_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps = 1e-5f);
 

@@ -1,5 +1,5 @@
 // fast/eps_sampling.cpp: the eps-model of nets/eps_mlp.h evaluated for sampling, where every row
-// shares one timestep, without a graph and feature-major. Installed as fast_shared_t_forward(), which
+// shares one timestep, without a graph and feature-major. Installed as fast_nets().shared_t_forward, which
 // the sampler uses in place of EpsModel::forward().
 //
 // Two changes against forward(): the layers' values for all rows are stored (features, rows), so the
@@ -11,7 +11,7 @@
 
 #include "core/kernels.h"
 #include "core/madd.h"
-#include "nets/eps_mlp.h"
+#include "nets/dispatch.h"
 #include "fast/tile.h"
 
 namespace ddpm {
@@ -180,7 +180,7 @@ void forward_shared_t_feature_major(const EpsModel& model, float* eps_out, const
 }
 
 const bool kInstalled = [] {
-    fast_shared_t_forward() = forward_shared_t_feature_major;
+    fast_nets().shared_t_forward = forward_shared_t_feature_major;
     return true;
 }();
 

@@ -1,6 +1,6 @@
 // fast/eps_training.cpp: the plain eps-model's forward and backward for training as one op of the
 // graph, with the batch cut into blocks of kBatchBlock rows (core/kernels.h) and each block's whole
-// forward, then its whole backward, run on one thread. Installed as fast_train_forward(), which
+// forward, then its whole backward, run on one thread. Installed as fast_nets().train_forward, which
 // EpsModel::forward() hands over to while gradients are recorded.
 //
 // Why: op by op, a training step of the toy network is some twenty small kernels, each split over
@@ -22,7 +22,7 @@
 #include "core/kernels.h"
 #include "core/madd.h"
 #include "core/pool.h"
-#include "nets/eps_mlp.h"
+#include "nets/dispatch.h"
 
 namespace ddpm {
 namespace {
@@ -247,7 +247,7 @@ Tensor train_forward(const EpsModel& model, const Tensor& x_t, const std::vector
 }
 
 const bool kInstalled = [] {
-    fast_train_forward() = train_forward;
+    fast_nets().train_forward = train_forward;
     return true;
 }();
 

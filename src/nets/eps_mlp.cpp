@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "core/dispatch.h"
 #include "core/common.h"
 #include "core/kernels.h"
 #include "core/ops.h"
@@ -36,16 +35,15 @@ EpsModel::EpsModel(const EpsModelConfig& c, Rng& rng) : config(c) {
     }
 }
 
-Tensor EpsModel::forward(const Tensor& x_t, const std::vector<float>& t) const {
+void EpsModel::check_input(const Tensor& x_t, const std::vector<float>& t) const {
     if (x_t.ndim() != 2 || x_t.dim(1) != config.dim)
         fail("EpsModel: expected x_t of shape (B, " + std::to_string(config.dim) + "), got " + x_t.shape().str());
     if (int(t.size()) != x_t.dim(0))
         fail("EpsModel: " + std::to_string(t.size()) + " timesteps for " + std::to_string(x_t.dim(0)) + " rows");
-    // (in a ReferenceOnly scope, whose kernel table is empty, the graph below runs instead)
-    if (auto fast = fast_train_forward(); fast && fast_kernels().linear_forward && !config.residual && grad_enabled()) {
-        Tensor out = fast(*this, x_t, t);
-        if (out.defined()) return out;
-    }
+}
+
+Tensor EpsModel::graph_forward(const Tensor& x_t, const std::vector<float>& t) const {
+    check_input(x_t, t);
     Tensor h = concat({x_t, timestep_embedding(t, config.emb_dim)});
     if (!config.residual) return plain.forward(h);
     h = input.forward(h);
@@ -53,23 +51,12 @@ Tensor EpsModel::forward(const Tensor& x_t, const std::vector<float>& t) const {
     return output.forward(activate(h, config.act));
 }
 
-void eps_forward_shared_t(const EpsModel& model, float* eps_out, const float* x_t, int rows, int t) {
-    if (auto fast = fast_shared_t_forward()) return fast(model, eps_out, x_t, rows, t);
+void reference::eps_forward_shared_t(const EpsModel& model, float* eps_out, const float* x_t, int rows, int t) {
     NoGrad no_grad;
     const int64_t n = int64_t(rows) * model.config.dim;
     const Tensor x = Tensor::from({rows, model.config.dim}, std::vector<float>(x_t, x_t + n));
     const Tensor eps = model.forward(x, std::vector<float>(size_t(rows), float(t)));
     std::copy(eps.data(), eps.data() + n, eps_out);
-}
-
-SharedTForward& fast_shared_t_forward() {
-    static SharedTForward installed = nullptr;
-    return installed;
-}
-
-TrainForward& fast_train_forward() {
-    static TrainForward installed = nullptr;
-    return installed;
 }
 
 Params EpsModel::params() const {

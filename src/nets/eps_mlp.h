@@ -36,24 +36,21 @@ struct EpsModel {
 
     EpsModel() = default;
     EpsModel(const EpsModelConfig& config, Rng& rng);
-    // x_t (B, dim), t: B timesteps -> predicted noise (B, dim)
+    // x_t (B, dim), t: B timesteps -> predicted noise (B, dim). graph_forward is the network as ops
+    // of the graph; forward (nets/dispatch.cpp) computes the same bits, through src/fast/'s one-op
+    // version while training when it is installed.
     Tensor forward(const Tensor& x_t, const std::vector<float>& t) const;
+    Tensor graph_forward(const Tensor& x_t, const std::vector<float>& t) const;
+    void check_input(const Tensor& x_t, const std::vector<float>& t) const;  // fails on a wrong shape
     Params params() const;
 };
 
 // The network on `rows` rows that share one timestep t, as sampling asks for, without a graph:
-// x_t (rows, dim) -> eps_out (rows, dim). The reference runs forward(); src/fast/ installs a faster
-// evaluation of the same network (fast/eps_sampling.cpp) that agrees with it to rounding (1e-5).
+// x_t (rows, dim) -> eps_out (rows, dim). Defined in nets/dispatch.cpp: src/fast/'s version when it is
+// installed, else the plain one below.
 void eps_forward_shared_t(const EpsModel& model, float* eps_out, const float* x_t, int rows, int t);
-using SharedTForward = void (*)(const EpsModel& model, float* eps_out, const float* x_t, int rows, int t);
-SharedTForward& fast_shared_t_forward();  // null in a FAST=0 build
-
-// Training's forward of the plain network as one op of the graph, its backward included: src/fast/
-// installs one (fast/eps_training.cpp) that gives each block of kBatchBlock rows (core/kernels.h) to
-// a thread of its own, forward and backward, and adds the blocks' weight gradients in block order:
-// the same bits as the op-by-op graph of forward(), for any thread count. forward() hands over to it
-// when gradients are recorded and the network is plain; it returns an undefined Tensor to decline.
-using TrainForward = Tensor (*)(const EpsModel& model, const Tensor& x_t, const std::vector<float>& t);
-TrainForward& fast_train_forward();  // null in a FAST=0 build
+namespace reference {
+void eps_forward_shared_t(const EpsModel& model, float* eps_out, const float* x_t, int rows, int t);  // forward()
+}  // namespace reference
 
 }  // namespace ddpm
