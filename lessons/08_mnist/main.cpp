@@ -237,8 +237,9 @@ int t_half(const Schedule& s) {
     return t;
 }
 
-// [003] Fig. 8: six test images, their z_t at three t, and the model's reconstructions from each z_t
-// (reconstruct() above: the same eps for z_t as it draws, so the z_t shown is the one it starts from).
+// A figure of the kind of [003] Fig. 2 (there: its two constant-beta runs at four epochs; here: this
+// run after training): six test images, their z_t at three t, and the model's reconstructions from each
+// z_t (reconstruct() above: the same eps for z_t as it draws, so the z_t shown is the one it starts from).
 void reconstruction_figure(const LessonArgs& args, const ImageSet& test, const Run& run) {
     const int n = 6, D = 784;
     const int ts[] = {50, 250, 500};

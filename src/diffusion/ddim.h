@@ -42,8 +42,8 @@ void ddim_sample(float* x, int rows, int dim, const Schedule& s, const EpsFuncti
 // The same with the predicted x_0 clipped to [-clip_x0, clip_x0] before each step (images; 0: off),
 // and the noise re-derived from the clipped x_0, eps = (x_t - sqrt(ab_t) x0) / sqrt(1 - ab_t), so that
 // the step's two terms agree. Without it, the first steps of a schedule whose alpha_bar_T is nearly 0
-// (cosine: about 4e-9 at T = 1000) divide the network's error by sqrt(alpha_bar_T) and throw pixels far
-// outside the data range, which the later steps cannot take back.
+// (cosine: 2.4e-9 at T = 1000, its square root 4.9e-5) divide the network's error by sqrt(alpha_bar_T)
+// and throw pixels far outside the data range, which the later steps cannot take back.
 void ddim_sample_clipped(float* x, int rows, int dim, const Schedule& s, const EpsFunction& eps_fn,
                          const std::vector<int>& tau, float eta, uint64_t seed, float clip_x0,
                          const std::function<void(int, const float*)>& record = {});

@@ -175,7 +175,7 @@ std::vector<BoundTerms> variational_bound(const float* x0, int rows, int dim, co
         const double a = std::sqrt(ab), b = std::sqrt(1.0 - ab);
         for (int64_t i = 0; i < n; ++i) x_t[size_t(i)] = float(a * x0[i] + b * noise[size_t(i)]);
         predict(eps_hat.data(), learned ? v.data() : nullptr, x_t.data(), rows, t);
-        // mu~_t(x_t, x_0) - mu_theta(x_t, t) = c (eps_theta - eps)   (docs/likelihood.md, eq. 11.3)
+        // mu~_t(x_t, x_0) - mu_theta(x_t, t) = c (eps_theta - eps)   (docs/likelihood.md, eq. 11.2)
         const double c = s.beta[size_t(t)] / (std::sqrt(s.alpha[size_t(t)]) * b);
         const double log_tilde = t >= 2 ? dmath::log(s.beta_tilde[size_t(t)]) : 0.0;
         for (size_t k = 0; k < variances.size(); ++k) {
