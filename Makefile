@@ -70,10 +70,10 @@ ifneq ($(THREADS),)
 export DDPM_THREADS := $(THREADS)
 endif
 
-# the library, in its layers (src/README.md): core, then the networks, then diffusion, then the lesson kit; src/fast/
+# the library, in its layers (src/README.md): core, then the networks, then diffusion, then files and formats (store), then the lesson kit; src/fast/
 # beside them when FAST=1
 CORE_SRC    := $(sort $(wildcard src/core/*.cpp)) $(sort $(wildcard src/nets/*.cpp)) $(sort $(wildcard src/diffusion/*.cpp)) \
-               $(sort $(wildcard src/lessonkit/*.cpp)) $(sort $(wildcard src/plot/*.cpp)) $(if $(filter 1,$(FAST)),$(sort $(wildcard src/fast/*.cpp)))
+               $(sort $(wildcard src/store/*.cpp)) $(sort $(wildcard src/lessonkit/*.cpp)) $(sort $(wildcard src/plot/*.cpp)) $(if $(filter 1,$(FAST)),$(sort $(wildcard src/fast/*.cpp)))
 CORE_OBJ    := $(CORE_SRC:%.cpp=$(OBJ)/%.o)
 TOOL_SRC    := $(sort $(wildcard src/tools/*.cpp))
 TOOL_OBJ    := $(TOOL_SRC:%.cpp=$(OBJ)/%.o)

@@ -6,6 +6,7 @@
 
 #include "diffusion/train.h"
 #include "helpers.h"
+#include "store/toy_checkpoint.h"
 
 using namespace ddpm;
 

@@ -12,6 +12,8 @@
 #include "diffusion/classifier.h"
 #include "diffusion/image_train.h"
 #include "helpers.h"
+#include "store/image_checkpoint.h"
+#include "store/image_files.h"
 
 using namespace ddpm;
 using namespace testing_helpers;

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "diffusion/csv.h"
+#include "store/csv.h"
 #include "diffusion/data.h"
 #include "core/io.h"
 #include "core/pool.h"

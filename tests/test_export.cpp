@@ -1,4 +1,4 @@
-// The safetensors format (core/safetensors.h) and `ddpm export` / `ddpm import` (app/export.h): the
+// The safetensors format (store/safetensors.h) and `ddpm export` / `ddpm import` (app/export.h): the
 // round trip is exact, the layout is the format's, every malformed file is a one-line error naming
 // the file and the offset, the tool's model samples the same rows after export and import, and the
 // image networks go through the generic path.
@@ -15,11 +15,12 @@
 
 #include "app/cli.h"
 #include "app/export.h"
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/common.h"
 #include "nets/unet.h"
 #include "core/io.h"
-#include "core/safetensors.h"
+#include "store/image_checkpoint.h"
+#include "store/safetensors.h"
 #include "diffusion/image_train.h"
 #include "diffusion/schedule.h"
 #include "ddpm_run.h"

@@ -7,10 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/ops.h"
 #include "diffusion/image_train.h"
 #include "helpers.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 using namespace testing_helpers;

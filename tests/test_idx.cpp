@@ -1,10 +1,10 @@
-// The IDX reader (core/idx.h) on small files the test writes, and every refusal it promises.
+// The IDX reader (store/idx.h) on small files the test writes, and every refusal it promises.
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <string>
 
-#include "core/idx.h"
+#include "store/idx.h"
 #include "helpers.h"
 
 using namespace ddpm;

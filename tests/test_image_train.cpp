@@ -8,12 +8,13 @@
 #include <cstring>
 #include <string>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/image_ops.h"
 #include "core/ops.h"
 #include "core/pool.h"
 #include "diffusion/image_train.h"
 #include "helpers.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 using namespace testing_helpers;

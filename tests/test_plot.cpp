@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include <stb/stb_image.h>  // its implementation is in core/png.cpp
+#include <stb/stb_image.h>  // its implementation is in store/png.cpp
 
 #include "plot/plot.h"
 

@@ -1,4 +1,4 @@
-// Grey PNG files (core/png.h) and image folders (diffusion/image_files.h): a round trip, colour to
+// Grey PNG files (store/png.h) and image folders (store/image_files.h): a round trip, colour to
 // grey, damaged files refused with one line naming them, and the grid and IDX outputs of the tool.
 #include <doctest/doctest.h>
 
@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include <stb/stb_image_write.h>  // its implementation is in core/png.cpp
+#include <stb/stb_image_write.h>  // its implementation is in store/png.cpp
 
 #include "core/common.h"
-#include "core/idx.h"
+#include "store/idx.h"
 #include "core/io.h"
-#include "core/png.h"
-#include "diffusion/image_files.h"
+#include "store/png.h"
+#include "store/image_files.h"
 #include "helpers.h"
 
 using namespace ddpm;

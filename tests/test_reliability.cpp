@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "app/model_file.h"
-#include "core/checkpoint.h"
-#include "core/idx.h"
-#include "core/png.h"
+#include "store/checkpoint.h"
+#include "store/idx.h"
+#include "store/png.h"
 #include "core/common.h"
-#include "diffusion/csv.h"
+#include "store/csv.h"
 #include "diffusion/data.h"
 #include "core/io.h"
 #include "core/rng.h"

@@ -38,13 +38,14 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"core", {"core"}},
     {"nets", {"core", "nets"}},
     {"diffusion", {"core", "nets", "diffusion"}},
+    {"store", {"core", "nets", "diffusion", "store"}},
     {"plot", {"core", "plot"}},
-    {"lessonkit", {"core", "nets", "diffusion", "plot", "lessonkit"}},
+    {"lessonkit", {"core", "nets", "diffusion", "store", "plot", "lessonkit"}},
     {"fast", {"core", "nets", "diffusion", "fast"}},
-    {"app", {"core", "nets", "diffusion", "app"}},
+    {"app", {"core", "nets", "diffusion", "store", "app"}},
     {"tools", {"core", "tools"}},
-    {"lessons", {"core", "nets", "diffusion", "plot", "lessonkit"}},
-    {"shipped", {"core", "nets", "diffusion", "plot", "lessonkit"}},
+    {"lessons", {"core", "nets", "diffusion", "store", "plot", "lessonkit"}},
+    {"shipped", {"core", "nets", "diffusion", "store", "plot", "lessonkit"}},
 };
 
 // What the reference path and graded regions must not contain.

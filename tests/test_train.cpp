@@ -7,6 +7,7 @@
 #include "helpers.h"
 #include "nets/eps_mlp.h"
 #include "diffusion/train.h"
+#include "store/toy_checkpoint.h"
 
 using namespace ddpm;
 

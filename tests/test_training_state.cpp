@@ -1,13 +1,14 @@
-// A lesson's saved training state (lessonkit/training_state.h): a run stopped and resumed from its
+// A lesson's saved training state (store/training_state.h): a run stopped and resumed from its
 // state file ends with the bits of one that never stopped, log included; another run's state is refused.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/common.h"
-#include "lessonkit/training_state.h"
+#include "store/image_checkpoint.h"
+#include "store/training_state.h"
 #include "helpers.h"
 
 using namespace ddpm;

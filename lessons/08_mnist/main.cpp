@@ -14,7 +14,7 @@
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
 #include "plot/plot.h"
-#include "lessonkit/training_state.h"
+#include "store/training_state.h"
 
 using namespace ddpm;
 
@@ -159,7 +159,7 @@ struct Run {
 };
 
 // Algorithm 1 on the 80% split; the loss of the EMA model on fixed triples of the 20% every block.
-// With --full, the run's state (trainer and log, lessonkit/training_state.h) is saved to
+// With --full, the run's state (trainer and log, store/training_state.h) is saved to
 // out/08_mnist/state_<k>.ckpt every kStateEvery steps and at each block's end, and a rerun goes on
 // from it: the same bits as a run that never stopped.
 const int kStateEvery = 500;

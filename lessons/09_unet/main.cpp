@@ -13,6 +13,7 @@
 #include "lessonkit/mnist.h"
 #include "lessonkit/recipes.h"
 #include "plot/plot.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 

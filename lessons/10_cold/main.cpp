@@ -17,7 +17,8 @@
 #include "lessonkit/mnist.h"
 #include "lessonkit/recipes.h"
 #include "plot/plot.h"
-#include "lessonkit/training_state.h"
+#include "store/image_checkpoint.h"
+#include "store/training_state.h"
 
 using namespace ddpm;
 
@@ -153,7 +154,7 @@ void uniqueness(const LessonArgs& args, const ImageSet& test, const BlurProcess&
 }
 
 // ---- 3. a minute of training (quick), [003]'s 50 epochs (--full) ------------------------------------
-// With --full the state (lessonkit/training_state.h) is saved to out/10_cold/blur_training.state at
+// With --full the state (store/training_state.h) is saved to out/10_cold/blur_training.state at
 // every block's end, and a rerun goes on from it with the same bits.
 void blur_training(const LessonArgs& args, const ImageSet& train) {
     const ImageTrainConfig c = cold_recipe(args.seed, true);  // the shipped blur model's (lessonkit/recipes.h)

@@ -23,6 +23,7 @@
 #include "lessonkit/evaluate.h"
 #include "lessonkit/mnist.h"
 #include "plot/plot.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 

@@ -8,7 +8,7 @@
 #include "app/commands.h"
 #include "app/export.h"
 #include "core/common.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 
@@ -190,7 +190,7 @@ bool asks_for_help(const std::vector<std::string>& args) {
     return false;
 }
 
-// Every flag with a range is checked against the settings table (src/diffusion/settings.h), the one
+// Every flag with a range is checked against the settings table (src/store/settings.h), the one
 // that the checkpoint's reader uses too.
 int64_t whole(const IntSetting& s, const std::string& text) { return parse_setting(s, text); }
 double real(const RealSetting& s, const std::string& text) { return parse_setting(s, text); }

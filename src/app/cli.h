@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

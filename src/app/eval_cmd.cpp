@@ -13,9 +13,9 @@
 #include "diffusion/metrics.h"
 #include "core/rng.h"
 #include "app/platform.h"
-#include "diffusion/csv.h"
-#include "diffusion/image_files.h"
-#include "diffusion/settings.h"
+#include "store/csv.h"
+#include "store/image_files.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

@@ -1,5 +1,5 @@
 // export.h: `ddpm export` and `ddpm import`: a checkpoint's weights as a safetensors file
-// (core/safetensors.h), for PyTorch and the tools around it, and such a file back into a checkpoint.
+// (store/safetensors.h), for PyTorch and the tools around it, and such a file back into a checkpoint.
 //
 //   ddpm export --model M.ckpt --out M.safetensors [--raw]
 //   ddpm import --model M.safetensors --out M.ckpt
@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 
 namespace ddpm {
 

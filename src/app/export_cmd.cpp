@@ -8,10 +8,12 @@
 #include "app/runtime.h"
 #include "core/common.h"
 #include "core/io.h"
-#include "core/safetensors.h"
+#include "store/image_checkpoint.h"
+#include "store/safetensors.h"
 #include "diffusion/image_train.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 #include "diffusion/train.h"
+#include "store/toy_checkpoint.h"
 
 namespace ddpm {
 

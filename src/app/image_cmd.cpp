@@ -12,18 +12,19 @@
 #include "app/commands.h"
 #include "app/runtime.h"
 #include "app/training_run.h"
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
 #include "core/rng.h"
 #include "diffusion/classifier.h"
 #include "diffusion/ddim.h"
-#include "diffusion/image_files.h"
+#include "store/image_checkpoint.h"
+#include "store/image_files.h"
 #include "diffusion/image_metrics.h"
 #include "diffusion/image_train.h"
 #include "diffusion/sampler.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

@@ -12,6 +12,7 @@
 
 #include "app/cli.h"
 #include "app/platform.h"
+#include "store/image_checkpoint.h"
 
 namespace ddpm {
 

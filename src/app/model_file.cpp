@@ -4,7 +4,8 @@
 
 #include "core/common.h"
 #include "core/io.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
+#include "store/toy_checkpoint.h"
 
 namespace ddpm {
 

@@ -6,7 +6,7 @@
 
 #include "core/common.h"
 #include "core/io.h"
-#include "diffusion/csv.h"
+#include "store/csv.h"
 
 namespace ddpm {
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "diffusion/data.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

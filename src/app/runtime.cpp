@@ -10,7 +10,7 @@
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

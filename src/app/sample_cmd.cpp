@@ -12,9 +12,9 @@
 #include "core/io.h"
 #include "core/pool.h"
 #include "core/rng.h"
-#include "diffusion/csv.h"
+#include "store/csv.h"
 #include "diffusion/ddim.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 #include "diffusion/sampler.h"
 
 namespace ddpm {

@@ -15,9 +15,9 @@
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
-#include "diffusion/csv.h"
-#include "diffusion/image_files.h"
-#include "diffusion/settings.h"
+#include "store/csv.h"
+#include "store/image_files.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

@@ -8,7 +8,7 @@
 #include "app/runtime.h"
 #include "core/io.h"
 #include "core/rng.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

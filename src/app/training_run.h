@@ -11,7 +11,7 @@
 
 #include "app/cli.h"
 #include "app/platform.h"
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/common.h"
 #include "diffusion/schedule.h"
 

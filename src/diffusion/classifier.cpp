@@ -13,7 +13,6 @@
 namespace ddpm {
 
 namespace {
-enum ClassifierStream : uint64_t { kClassifierInit = 70, kClassifierShuffle = 71 };
 const int kEvalBatch = 500;
 }  // namespace
 
@@ -120,32 +119,6 @@ double classifier_accuracy(const MnistClassifier& model, const ImageSet& set) {
         for (int i = 0; i < count; ++i) right += guess[size_t(i)] == set.labels[size_t(begin + i)];
     }
     return double(right) / set.n;
-}
-
-Checkpoint classifier_checkpoint(const MnistClassifier& model, const ClassifierConfig& c, double test_accuracy) {
-    Checkpoint ckpt;
-    ckpt.meta = {{"kind", "mnist_classifier"},
-                 {"architecture", "conv5x5 1-16 relu avgpool, conv5x5 16-32 relu avgpool, linear 1568-128 relu, "
-                                  "linear 128-10"},
-                 {"train.epochs", std::to_string(c.epochs)},
-                 {"train.batch", std::to_string(c.batch)},
-                 {"train.lr", fmt(c.lr, 6)},
-                 {"train.seed", std::to_string(c.seed)},
-                 {"test_accuracy", fmt(test_accuracy, 4)}};
-    add_params(ckpt, model.params());
-    return ckpt;
-}
-
-MnistClassifier classifier_from_checkpoint(const Checkpoint& ckpt, const std::string& source) {
-    bool kind = false;
-    for (const auto& [key, value] : ckpt.meta)
-        if (key == "kind") kind = value == "mnist_classifier";
-    if (!kind) fail(source + ": not an MNIST classifier (its 'kind' entry is not mnist_classifier)");
-    Rng init(0, kClassifierInit);
-    MnistClassifier model(init);
-    Params p = model.params();
-    read_params(ckpt, p, source);
-    return model;
 }
 
 }  // namespace ddpm

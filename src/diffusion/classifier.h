@@ -17,13 +17,16 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
 #include "core/image_nn.h"
 #include "diffusion/images.h"
 
 namespace ddpm {
 
 const int kClassifierFeatures = 128;
+
+// The random streams of the classifier: its initial weights (a reader builds the network from stream 70
+// before it loads the file's weights into it) and the order of its training batches.
+enum ClassifierStream : uint64_t { kClassifierInit = 70, kClassifierShuffle = 71 };
 
 struct MnistClassifier {
     Conv2d conv1, conv2;
@@ -54,8 +57,5 @@ std::vector<float> classifier_features(const MnistClassifier& model, const float
 // The class probabilities (softmax of the logits) of n images: (n, 10) row-major.
 std::vector<double> classifier_probabilities(const MnistClassifier& model, const float* images, int n);
 
-Checkpoint classifier_checkpoint(const MnistClassifier& model, const ClassifierConfig& config, double test_accuracy);
-// source names the file in errors; the architecture and every tensor's shape are checked.
-MnistClassifier classifier_from_checkpoint(const Checkpoint& ckpt, const std::string& source);
 
 }  // namespace ddpm

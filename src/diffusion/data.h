@@ -4,7 +4,7 @@
 // count, because all randomness comes from the counter-based Rng, one stream per use
 // (0: which component / moon / circle, 1: Gaussian noise, 2: position along a curve).
 // The constants of each set, its formula and a picture in words are in data/README.md.
-// CSV files are read and written by diffusion/csv.h.
+// CSV files are read and written by store/csv.h.
 // The toy sets are used raw (not standardised) by the diffusion lessons, so each is scaled to span
 // roughly [-2.5, 2.5], comparable to the unit-variance noise of the forward process.
 #pragma once
@@ -74,6 +74,6 @@ std::vector<double> column_stds(const Dataset& d);   // population std (divides 
 // A data set fit for statistics or saving: dim >= 1, at least one point, whole rows; fails naming `where`.
 void check_dataset(const Dataset& d, const std::string& where);
 
-// CSV files: diffusion/csv.h.
+// CSV files: store/csv.h.
 
 }  // namespace ddpm

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.h"
 #include "core/optim.h"
 #include "diffusion/cold.h"
 #include "diffusion/images.h"
@@ -58,19 +57,6 @@ struct ImageTrainer {
     float train_step(const ImageSet& data, const std::vector<int>& rows);
     ImageModel ema_model() const;
 };
-
-// The whole training state (weights, EMA, Adam's moments, counters, schedule, settings): a trainer
-// rebuilt from it continues with the same bits as one that never stopped.
-Checkpoint image_trainer_checkpoint(const ImageTrainer& tr);
-ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::string& source);
-
-// A model to sample from: the architecture, the schedule and one set of weights (the EMA's, as
-// shipped in data/models/), without the optimiser. The reader checks every entry and shape.
-Checkpoint image_model_checkpoint(const ImageModel& model, const Schedule& s);
-ImageModel image_model_from_checkpoint(const Checkpoint& c, const std::string& source, Schedule& schedule);
-// The same for a cold-diffusion model: the blur process in place of the schedule.
-Checkpoint cold_model_checkpoint(const ImageModel& model, const BlurProcess& p);
-ImageModel cold_model_from_checkpoint(const Checkpoint& c, const std::string& source, BlurProcess& p);
 
 // L_simple of `model` on n fixed triples (x_0 = data.image(rows[k % rows.size()]), t and eps drawn
 // from Rng(seed, ...)), without a graph: the validation and test loss, the same triples every call.

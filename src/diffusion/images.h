@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "core/idx.h"
 
 namespace ddpm {
 
@@ -20,10 +19,6 @@ struct ImageSet {
     int64_t image_size() const { return int64_t(c) * h * w; }
     const float* image(int i) const { return x.data() + int64_t(i) * image_size(); }
 };
-
-// Images of an IDX3 file (count, h, w), grey, and optionally their labels (an IDX1 file of as many
-// entries); max_n > 0 keeps the first max_n. `source` names the files in errors.
-ImageSet images_from_idx(const IdxArray& images, const IdxArray* labels, const std::string& source, int max_n = 0);
 
 float byte_to_unit(uint8_t b);   // b / 127.5 - 1
 uint8_t unit_to_byte(float x);   // the inverse, rounded to nearest and clamped to 0..255

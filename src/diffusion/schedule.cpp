@@ -6,7 +6,6 @@
 #include "core/common.h"
 #include "core/dmath.h"
 #include "core/io.h"
-#include "diffusion/settings.h"
 
 namespace ddpm {
 
@@ -40,11 +39,10 @@ Schedule schedule_from_betas(const std::string& name, std::vector<double> beta) 
 
 namespace {
 
-// The bounds of the settings table (settings.h), which the tool's --T and a checkpoint's schedule.T share.
+// 1 <= T <= kMaxT (schedule.h)
 void check_T(int T, const char* kind) {
-    if (T < setting::T.lo || T > setting::T.hi)
-        fail(std::string(kind) + " schedule: T must be in [" + std::to_string(setting::T.lo) + ", " +
-             std::to_string(setting::T.hi) + "], got " + std::to_string(T));
+    if (T < 1 || T > kMaxT)
+        fail(std::string(kind) + " schedule: T must be in [1, " + std::to_string(kMaxT) + "], got " + std::to_string(T));
 }
 
 }  // namespace

@@ -14,6 +14,10 @@
 
 namespace ddpm {
 
+// The longest schedule a constructor builds (the tool's --T and a checkpoint's schedule.T share it,
+// store/settings.h).
+inline constexpr int kMaxT = 1000000;
+
 struct Schedule {
     std::string name;               // "linear(1e-4, 0.02)", ...
     int T = 0;

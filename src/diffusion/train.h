@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/checkpoint.h"
 #include "nets/eps_mlp.h"
 #include "core/optim.h"
 #include "diffusion/schedule.h"
@@ -22,6 +21,9 @@ namespace ddpm {
 // is stored there too (for per-timestep statistics).
 Tensor simple_loss(const EpsModel& model, const Tensor& x0, const std::vector<int>& t, const Tensor& eps,
                    const Schedule& s, Tensor* prediction = nullptr);
+
+// The largest batch a trainer takes (the tool's --batch shares it, store/settings.h).
+inline constexpr int kMaxBatch = 1 << 20;
 
 struct TrainConfig {
     int batch = 256;
@@ -64,21 +66,5 @@ struct Trainer {
     // The EMA weights in a copy of the model, for sampling.
     EpsModel ema_model() const;
 };
-
-// Everything needed to sample from and to resume a Trainer: architecture, schedule, weights,
-// EMA weights, Adam's moments and step, the RNG counters. Extra metadata (data normalisation, ...)
-// can be added by the caller.
-Checkpoint trainer_checkpoint(const Trainer& trainer);
-// The entries every trainer's checkpoint shares, in this order: train.batch, train.lr,
-// train.ema_decay, train.clip, train.seed, train.step, adam.t, ema.updates, the three random streams'
-// counters, then the weights, "ema." + each name and, once Adam has stepped, "adam.m." and "adam.v.".
-void add_trainer_entries(Checkpoint& c, int batch, float lr, float ema_decay, double clip, uint64_t seed, int64_t step,
-                         const Params& params, const Adam& adam, const EMA& ema, const Rng& index_rng, const Rng& t_rng,
-                         const Rng& eps_rng);
-// The schedule as checkpoint entries (schedule.name, schedule.T, its betas as exact text), and back.
-void add_schedule_entries(Checkpoint& c, const Schedule& s);
-Schedule schedule_from_entries(const Checkpoint& c, const std::string& source);
-// Rebuilds a Trainer from such a checkpoint (source names the file in errors).
-Trainer trainer_from_checkpoint(const Checkpoint& ckpt, const std::string& source);
 
 }  // namespace ddpm

@@ -10,7 +10,7 @@
 #include "core/ops.h"         // differentiable ops
 #include "core/nn.h"          // layers and parameter lists
 #include "core/optim.h"       // optimisers, EMA, clipping
-#include "core/checkpoint.h"  // the binary format
+#include "store/checkpoint.h"  // the binary format
 #include "core/gradcheck.h"   // finite-difference checks
 #include "core/io.h"          // atomic files, tables
 #include "lessonkit/lesson.h"      // lesson flags and timing

@@ -4,8 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "diffusion/schedule.h"
+#include "store/toy_checkpoint.h"
 
 namespace ddpm {
 

@@ -6,9 +6,11 @@
 #include <filesystem>
 
 #include "core/common.h"
-#include "core/checkpoint.h"
-#include "core/idx.h"
+#include "store/checkpoint.h"
+#include "store/idx.h"
 #include "diffusion/image_metrics.h"
+#include "store/image_checkpoint.h"
+#include "store/image_files.h"
 
 namespace ddpm {
 

@@ -19,7 +19,7 @@
 #include <limits>
 #include <stdexcept>
 
-// stb_image_write's implementation is compiled in core/png.cpp
+// stb_image_write's implementation is compiled in store/png.cpp
 #include <stb/stb_image_write.h>
 #define STB_TRUETYPE_IMPLEMENTATION
 #include <stb/stb_truetype.h>

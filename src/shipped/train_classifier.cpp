@@ -7,6 +7,7 @@
 #include "diffusion/classifier.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 

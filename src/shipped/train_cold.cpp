@@ -24,6 +24,7 @@
 #include "lessonkit/ddpm.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/recipes.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 

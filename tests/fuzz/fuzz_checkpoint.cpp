@@ -18,7 +18,7 @@
 #include <string>
 
 #include "app/model_file.h"
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "one_line.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "diffusion/csv.h"
+#include "store/csv.h"
 #include "one_line.h"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/idx.h"
+#include "store/idx.h"
 #include "one_line.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target: the PNG reader (core/png.h's decode_png_grey, through stb_image, what the tool's
+// libFuzzer target: the PNG reader (store/png.h's decode_png_grey, through stb_image, what the tool's
 // PNG folders use) on any bytes. Built by `make fuzz` with clang's -fsanitize=fuzzer,address,undefined.
 //
 // A refusal must be one line naming the file; an accepted file must give as many grey bytes as its
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/png.h"
+#include "store/png.h"
 #include "one_line.h"
 
 namespace {

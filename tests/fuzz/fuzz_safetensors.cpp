@@ -1,4 +1,4 @@
-// libFuzzer target: the safetensors reader (parse_safetensors, core/safetensors.h) and `ddpm import`'s
+// libFuzzer target: the safetensors reader (parse_safetensors, store/safetensors.h) and `ddpm import`'s
 // checks behind it (import_weights; check_imported for the toy models, app/export.h), on any bytes.
 // Built by `make fuzz` with clang's -fsanitize=fuzzer,address,undefined (tests/fuzz/run.sh); seeds:
 // an export of the checkpoint target's small model (made by make) and tests/fuzz/corpus_safetensors/.
@@ -15,8 +15,8 @@
 #include <string>
 
 #include "app/export.h"
-#include "core/checkpoint.h"
-#include "core/safetensors.h"
+#include "store/checkpoint.h"
+#include "store/safetensors.h"
 #include "one_line.h"
 
 namespace {

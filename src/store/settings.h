@@ -12,6 +12,9 @@
 #include <cstdint>
 #include <string>
 
+#include "diffusion/schedule.h"
+#include "diffusion/train.h"
+
 namespace ddpm {
 
 struct Checkpoint;
@@ -44,10 +47,10 @@ inline constexpr IntSetting hidden{"--hidden", "model.hidden", 1, 65536, 64};
 inline constexpr IntSetting layers{"--layers", "model.layers", 1, 64, 3};
 
 // ---- the schedule and the trainer (schedule.*, train.*) ----------------------------------------------
-inline constexpr IntSetting T{"--T", "schedule.T", 1, 1000000, 1000};
+inline constexpr IntSetting T{"--T", "schedule.T", 1, kMaxT, 1000};  // diffusion/schedule.h
 // The beta of a constant schedule: below 1e-12, 1 - beta leaves too little of beta for the sampler.
 inline constexpr RealSetting beta{"--beta", nullptr, 1e-12, 1.0, false, true, 0.01};
-inline constexpr IntSetting batch{"--batch", "train.batch", 1, 1 << 20, 256};
+inline constexpr IntSetting batch{"--batch", "train.batch", 1, kMaxBatch, 256};  // diffusion/train.h
 inline constexpr RealSetting lr{"--lr", "train.lr", 0.0, FLT_MAX, true, false, 1e-3};
 // --lr-decay cosine: the steps of the decay (train.h, TrainConfig::lr_decay_steps), the run's --steps
 inline constexpr IntSetting lr_decay_steps{nullptr, "train.lr_decay_steps", 0, INT64_MAX, 0};

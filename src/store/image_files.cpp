@@ -1,4 +1,4 @@
-#include "diffusion/image_files.h"
+#include "store/image_files.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,8 +6,8 @@
 #include <system_error>
 
 #include "core/common.h"
-#include "core/idx.h"
-#include "core/png.h"
+#include "store/idx.h"
+#include "store/png.h"
 
 namespace ddpm {
 
@@ -109,6 +109,26 @@ std::string png_grid_bytes(const float* x, int n, int h, int w, int cols, int ga
                     unit_to_byte(x[(int64_t(k) * h + y) * w + xx]);
     }
     return encode_png_grey(pixels.data(), width, height);
+}
+
+ImageSet images_from_idx(const IdxArray& images, const IdxArray* labels, const std::string& source, int max_n) {
+    if (images.dims.size() != 3)
+        fail(source + ": expected images as 3 dimensions (count, height, width), got " +
+             std::to_string(images.dims.size()));
+    ImageSet s;
+    s.n = images.dims[0];
+    s.h = images.dims[1];
+    s.w = images.dims[2];
+    if (labels) {
+        if (labels->dims.size() != 1 || labels->dims[0] != s.n)
+            fail(source + ": the labels do not match the images (" + std::to_string(labels->data.size()) +
+                 " labels for " + std::to_string(s.n) + " images)");
+    }
+    if (max_n > 0) s.n = std::min(s.n, max_n);
+    s.x.resize(size_t(s.n) * size_t(s.image_size()));
+    for (size_t i = 0; i < s.x.size(); ++i) s.x[i] = byte_to_unit(images.data[i]);
+    if (labels) s.labels.assign(labels->data.begin(), labels->data.begin() + s.n);
+    return s;
 }
 
 }  // namespace ddpm

@@ -1,10 +1,10 @@
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/common.h"
 #include "core/io.h"
 

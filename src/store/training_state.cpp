@@ -1,9 +1,10 @@
-#include "lessonkit/training_state.h"
+#include "store/image_checkpoint.h"
+#include "store/training_state.h"
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 #include "core/common.h"
 #include "core/io.h"
 

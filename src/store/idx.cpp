@@ -1,4 +1,4 @@
-#include "core/idx.h"
+#include "store/idx.h"
 
 #include <filesystem>
 #include <system_error>

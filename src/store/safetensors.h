@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 
 namespace ddpm {
 

@@ -1,4 +1,4 @@
-#include "diffusion/csv.h"
+#include "store/csv.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +9,7 @@
 
 #include "core/common.h"
 #include "core/io.h"
-#include "diffusion/settings.h"
+#include "store/settings.h"
 
 namespace ddpm {
 

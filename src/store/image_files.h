@@ -1,7 +1,7 @@
 // image_files.h: image data sets from files and back, as the ddpm tool reads and writes them.
 //
-// Two sources: an IDX3 ubyte file (MNIST's format, core/idx.h: count x height x width bytes) or a
-// folder of PNG files of one size (core/png.h; colour is turned to grey, alpha dropped). Pixels are
+// Two sources: an IDX3 ubyte file (MNIST's format, store/idx.h: count x height x width bytes) or a
+// folder of PNG files of one size (store/png.h; colour is turned to grey, alpha dropped). Pixels are
 // scaled to [-1, 1] as images.h says. Two outputs: a PNG grid of images and an IDX3 file.
 //
 // The readers take the file's bytes from a `read` function of the caller (the tool reads through one
@@ -14,11 +14,16 @@
 #include <vector>
 
 #include "diffusion/images.h"
+#include "store/idx.h"
 
 namespace ddpm {
 
 // Reads the whole of a file (and fails with one line naming it when it cannot).
 using ReadFile = std::function<std::string(const std::string& path)>;
+
+// Images of an IDX3 file (count, h, w), grey, and optionally their labels (an IDX1 file of as many
+// entries); max_n > 0 keeps the first max_n. `source` names the files in errors.
+ImageSet images_from_idx(const IdxArray& images, const IdxArray* labels, const std::string& source, int max_n = 0);
 
 // True when the bytes start as an IDX file does (two zero bytes: no CSV or PNG file starts so).
 bool looks_like_idx(const std::string& bytes);

@@ -1,4 +1,4 @@
-#include "core/png.h"
+#include "store/png.h"
 
 #include <climits>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "core/checkpoint.h"
+#include "store/checkpoint.h"
 
 #include <cstdint>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "core/common.h"
 #include "core/io.h"
-#include "core/safetensors.h"
+#include "store/safetensors.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the checkpoint format is written little-endian");
 

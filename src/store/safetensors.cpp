@@ -1,4 +1,4 @@
-#include "core/safetensors.h"
+#include "store/safetensors.h"
 
 #include <algorithm>
 #include <cstring>
