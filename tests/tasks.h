@@ -40,7 +40,7 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L11.1", 2, "the KL between two Gaussians (src/diffusion/likelihood.cpp, normal_kl)", "tests/test_likelihood.cpp"},
         {"L11.2", 3, "the discretised decoder's log-likelihood (src/diffusion/likelihood.cpp, discretized_gaussian_log_likelihood)", "tests/test_likelihood.cpp"},
         {"L11.3", 1, "the v target (src/diffusion/likelihood.cpp, v_target)", "tests/test_likelihood.cpp"},
-        {"L11.4", 2, "classifier-free guidance's eps (src/diffusion/image_train.cpp, guided_eps)", "tests/test_guidance.cpp"},
+        {"L11.4", 2, "classifier-free guidance's eps (src/diffusion/guidance.cpp, guided_eps)", "tests/test_guidance.cpp"},
     };
     return tasks;
 }

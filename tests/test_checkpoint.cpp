@@ -6,7 +6,7 @@
 
 #include "diffusion/train.h"
 #include "helpers.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 using namespace ddpm;
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "diffusion/guidance.h"
 #include "store/checkpoint.h"
 #include "core/ops.h"
 #include "diffusion/image_train.h"

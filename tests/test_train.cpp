@@ -7,7 +7,7 @@
 #include "helpers.h"
 #include "nets/eps_mlp.h"
 #include "diffusion/train.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 using namespace ddpm;
 

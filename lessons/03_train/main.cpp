@@ -9,7 +9,7 @@
 #include "diffusion/sampler.h"
 #include "plot/plot.h"
 #include "diffusion/train.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 using namespace ddpm;
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "diffusion/ddim.h"
+#include "diffusion/guidance.h"
 #include "diffusion/image_train.h"
 #include "diffusion/likelihood.h"
 #include "diffusion/metrics.h"

@@ -13,7 +13,7 @@
 #include "diffusion/image_train.h"
 #include "store/settings.h"
 #include "diffusion/train.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 namespace ddpm {
 

@@ -12,6 +12,7 @@
 #include "app/commands.h"
 #include "app/runtime.h"
 #include "app/training_run.h"
+#include "diffusion/guidance.h"
 #include "store/checkpoint.h"
 #include "core/common.h"
 #include "core/io.h"

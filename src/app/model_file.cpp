@@ -5,7 +5,7 @@
 #include "core/common.h"
 #include "core/io.h"
 #include "store/settings.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 namespace ddpm {
 

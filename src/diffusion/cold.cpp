@@ -126,6 +126,11 @@ void blur_degrade(float* z, const float* x, int n, int t, const BlurProcess& p) 
     blur_degrade(z, x, n, ts.data(), p);
 }
 
+void cold_training_batch(float* z, int* t, const float* x0, int n, const BlurProcess& p, Rng& t_rng) {
+    t_rng.fill_randint(t, n, 1, p.T);
+    blur_degrade(z, x0, n, t, p);  // [003] eq. (5), image b at t[b]
+}
+
 void blur_iterate(float* z, const float* x, int n, int t, const BlurProcess& p) {
     check_t(t, p, "blur_iterate");
     const int64_t D = int64_t(p.H) * p.W;

@@ -20,6 +20,8 @@
 #include <functional>
 #include <vector>
 
+#include "core/rng.h"
+
 namespace ddpm {
 
 // One step's 1-D kernel: w[i] proportional to exp(-(i - taps/2)^2 / (2 beta)), i = 0..taps-1,
@@ -54,6 +56,10 @@ BlurProcess blur_process(int T = 100, double beta = 1.0, int taps = 11, int H = 
 void blur_degrade(float* z, const float* x, int n, const int* t, const BlurProcess& p);
 // The same, all n at one t.
 void blur_degrade(float* z, const float* x, int n, int t, const BlurProcess& p);
+// One batch of cold diffusion's training ([003] §3.3; Bansal et al. 2022, Algorithm 1 with the blur
+// for D): t[b] ~ U{1..T} from t_rng, z[b] = D(x_0[b], t[b]). The network R(z, t) is trained towards
+// x_0 itself (the MSE of R(z, t) against x_0), where noise diffusion's target is the noise.
+void cold_training_batch(float* z, int* t, const float* x0, int n, const BlurProcess& p, Rng& t_rng);
 // The iteration: z = x blurred t times with G, each step periodic (for lesson 10's check).
 void blur_iterate(float* z, const float* x, int n, int t, const BlurProcess& p);
 

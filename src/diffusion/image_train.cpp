@@ -9,6 +9,7 @@
 #include "core/io.h"
 #include "core/ops.h"
 #include "diffusion/diffusion.h"
+#include "diffusion/guidance.h"
 #include "diffusion/train.h"
 
 namespace ddpm {
@@ -19,16 +20,11 @@ enum EvalStream : uint64_t { kEvalT = 90, kEvalEps = 91, kSplit = 92 };
 }  // namespace
 
 ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s)
-    : config(c), schedule(std::move(s)), index_rng(c.seed, kImageIndex), t_rng(c.seed, kImageTimestep),
-      eps_rng(c.seed, kImageNoise), drop_rng(c.seed, kImageLabelDrop) {
+    : config(c), schedule(std::move(s)), drop_rng(c.seed, kImageLabelDrop) {
     if (!(c.label_drop >= 0.0f && c.label_drop <= 1.0f)) fail("ImageTrainer: label_drop is not in [0, 1]");
     Rng init(c.seed, kImageInit);
     model = ImageModel(arch, init, c.unet);
-    params = model.params();
-    AdamConfig ac;
-    ac.lr = c.lr;
-    adam = Adam(ac);
-    ema = EMA(params, c.ema_decay);
+    start(model.params(), c.lr, c.ema_decay, c.seed, kImageIndex, kImageTimestep, kImageNoise);
     if (c.blur_T > 0) blur = blur_process(c.blur_T, c.blur_beta, c.blur_taps);
 }
 
@@ -52,32 +48,24 @@ float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& row
                      ", not in 0.." + std::to_string(classes - 1));
         }
     }
-    if (classes > 0) {  // Ho and Salimans's Algorithm 1: c <- no label with probability p_uncond
-        std::vector<float> u(static_cast<size_t>(B));
-        drop_rng.fill_uniform(u.data(), B);
-        for (int b = 0; b < B; ++b)
-            if (u[size_t(b)] < config.label_drop) labels[size_t(b)] = -1;
-    }
+    if (classes > 0) drop_labels(labels, config.label_drop, drop_rng);  // guidance.h
     std::vector<int> t(static_cast<size_t>(B));
     const bool cold = config.blur_T > 0;
     if (cold && (data.c != 1 || data.h != blur.H || data.w != blur.W))
         fail("ImageTrainer: the blur process is for 1 x " + std::to_string(blur.H) + " x " + std::to_string(blur.W) +
              " images");
-    t_rng.fill_randint(t.data(), B, 1, cold ? config.blur_T : schedule.T);
     Tensor xt = Tensor::zeros(x0.shape());
     if (cold) {
-        blur_degrade(xt.data(), x0.data(), B, t.data(), blur);  // [003] eq. (5), image b at t[b]
+        cold_training_batch(xt.data(), t.data(), x0.data(), B, blur, t_rng);  // cold.h: the target is x_0
     } else {
+        t_rng.fill_randint(t.data(), B, 1, schedule.T);
         eps_rng.fill_normal(eps.data(), eps.numel());
         q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), B, int(D), schedule);  // eq. (1.2), row b at t[b]
     }
     zero_grad(params);
     Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end()), labels), cold ? x0 : eps);
     backward(loss);
-    if (config.clip > 0) clip_grad_norm(params, config.clip);
-    adam.step(params);
-    ema.update(params);
-    ++step;
+    update(config.clip);
     return loss.item();
 }
 
@@ -148,12 +136,7 @@ double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const Image
     return total / n;
 }
 
-namespace {
-
-// Rows of x_t (rows, 784) in batches of kEvalBatch images: f(begin, count, the batch as a (count, 1,
-// 28, 28) tensor), with no graph recorded.
-template <class F>
-void in_image_batches(const float* x_t, int rows, F&& f) {
+void for_image_batches(const float* x_t, int rows, const ImageBatchFunction& f) {
     NoGrad no_grad;
     const int D = 28 * 28;
     for (int begin = 0; begin < rows; begin += kEvalBatch) {
@@ -163,49 +146,11 @@ void in_image_batches(const float* x_t, int rows, F&& f) {
     }
 }
 
-}  // namespace
-
 EpsFunction image_eps_function(const ImageModel& model) {
     return [&model](float* eps_out, const float* x_t, int rows, int t) {
-        in_image_batches(x_t, rows, [&](int begin, int count, const Tensor& x) {
+        for_image_batches(x_t, rows, [&](int begin, int count, const Tensor& x) {
             const Tensor eps = model.forward(x, std::vector<float>(static_cast<size_t>(count), float(t)));
             std::copy(eps.data(), eps.data() + eps.numel(), eps_out + int64_t(begin) * 784);
-        });
-    };
-}
-
-void guided_eps(float* out, const float* eps_cond, const float* eps_uncond, int64_t n, float w) {
-    // BEGIN SOLUTION L11.4
-    const float a = 1.0f + w;
-    for (int64_t i = 0; i < n; ++i) out[i] = a * eps_cond[i] - w * eps_uncond[i];
-    // END SOLUTION
-}
-
-EpsFunction guided_eps_function(const ImageModel& model, std::vector<int> labels, float w) {
-    const int classes = model.classes();
-    if (classes == 0) fail("guidance: the model is not class-conditional (it has no label table)");
-    for (int y : labels)
-        if (y < -1 || y >= classes)
-            fail("guidance: label " + std::to_string(y) + " is not in 0.." + std::to_string(classes - 1));
-    if (!(w >= 0.0f && w <= 100.0f)) fail("guidance: the scale w is not in [0, 100]");
-    return [&model, labels = std::move(labels), w](float* eps_out, const float* x_t, int rows, int t) {
-        if (size_t(rows) != labels.size())
-            fail("guidance: " + std::to_string(rows) + " rows for " + std::to_string(labels.size()) + " labels");
-        const int D = 28 * 28;
-        in_image_batches(x_t, rows, [&](int begin, int count, const Tensor& x) {
-            const std::vector<float> tt(static_cast<size_t>(count), float(t));
-            const std::vector<int> asked(labels.begin() + begin, labels.begin() + begin + count);
-            const Tensor cond = model.forward(x, tt, asked);
-            float* out = eps_out + int64_t(begin) * D;
-            const bool any_label = std::any_of(asked.begin(), asked.end(), [](int y) { return y >= 0; });
-            if (w == 0.0f || !any_label) {
-                std::copy(cond.data(), cond.data() + cond.numel(), out);
-                return;
-            }
-            const Tensor uncond = model.forward(x, tt, std::vector<int>(asked.size(), -1));
-            guided_eps(out, cond.data(), uncond.data(), cond.numel(), w);
-            for (int b = 0; b < count; ++b)  // a row asked for no label is the unconditional model alone
-                if (asked[size_t(b)] < 0) std::copy(uncond.data() + b * D, uncond.data() + (b + 1) * D, out + b * D);
         });
     };
 }

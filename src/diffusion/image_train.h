@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "diffusion/images.h"
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
+#include "diffusion/trainer_state.h"
 #include "nets/image_model.h"
 
 namespace ddpm {
@@ -40,15 +42,11 @@ enum ImageTrainStream : uint64_t {
     kImageInit = 80, kImageIndex = 81, kImageTimestep = 82, kImageNoise = 83, kImageLabelDrop = 84
 };
 
-struct ImageTrainer {
+// params, adam, ema, step and the three streams are TrainerState's (trainer_state.h).
+struct ImageTrainer : TrainerState {
     ImageTrainConfig config;
     Schedule schedule;
     ImageModel model;
-    Params params;
-    Adam adam;
-    EMA ema;
-    int64_t step = 0;
-    Rng index_rng, t_rng, eps_rng;
     Rng drop_rng;      // the labels' dropping, when the U-Net is conditional
     BlurProcess blur;  // when config.blur_T > 0
 
@@ -71,16 +69,10 @@ double cold_eval_loss(const ImageModel& model, const BlurProcess& p, const Image
 // The network as an EpsFunction over rows of one image each (rows, 784), in batches of 64, no graph.
 EpsFunction image_eps_function(const ImageModel& model);
 
-// Classifier-free guidance (Ho and Salimans 2022, eq. 6): from the conditional prediction
-// eps(x_t, c) and the unconditional one eps(x_t) (the "no label" row), n values each,
-//   eps~ = (1 + w) eps(x_t, c) - w eps(x_t).
-// w = 0 is the conditional model alone; larger w pushes samples towards what the label makes likely.
-void guided_eps(float* out, const float* eps_cond, const float* eps_uncond, int64_t n, float w);
-
-// A conditional U-Net as an EpsFunction with guidance scale w: row i is asked for labels[i] (0 ..
-// classes - 1, or -1 for the unconditional model alone); the sampler must pass all labels.size()
-// rows at once, as ddpm_sample and ddim_sample do. w = 0 or a label of -1 costs one forward, else two.
-EpsFunction guided_eps_function(const ImageModel& model, std::vector<int> labels, float w);
+// Rows of x_t (rows, 784) in batches of 64 images, with no graph recorded: f(begin, count, the batch
+// as a (count, 1, 28, 28) tensor). Guidance (guidance.h) runs its two predictions through it.
+using ImageBatchFunction = std::function<void(int begin, int count, const Tensor& batch)>;
+void for_image_batches(const float* x_t, int rows, const ImageBatchFunction& f);
 
 // 80/20: a seeded permutation of 0..n-1 cut into its first 80% (training) and the rest (validation).
 void split_80_20(int n, uint64_t seed, std::vector<int>& train_rows, std::vector<int>& val_rows);

@@ -72,13 +72,9 @@ ObjectiveTrainer::ObjectiveTrainer(const EpsModelConfig& model_config, const Obj
     : objective(o),
       config(c),
       schedule(std::move(s)),
-      model(make_objective_model(model_config, o, c.seed)),
-      params(model.params()),
-      adam(AdamConfig{c.lr}),
-      ema(params, c.ema_decay),
-      index_rng(c.seed, kIndexStream),
-      t_rng(c.seed, kTimestepStream),
-      eps_rng(c.seed, kNoiseStream) {}
+      model(make_objective_model(model_config, o, c.seed)) {
+    start(model.params(), c.lr, c.ema_decay, c.seed, kIndexStream, kTimestepStream, kNoiseStream);
+}
 
 float ObjectiveTrainer::train_step(const float* data, int n) {
     const int B = config.batch, dim = model.config.dim, out_dim = objective.learned_variance ? 2 * dim : dim;
@@ -141,10 +137,7 @@ float ObjectiveTrainer::train_step(const float* data, int n) {
     }
     Tensor surrogate = sum(mul(out, Tensor::from({B, out_dim}, grad)));
     backward(surrogate);
-    if (config.clip > 0) clip_grad_norm(params, config.clip);
-    adam.step(params);
-    ema.update(params);
-    ++step;
+    update(config.clip);
     return float(loss);
 }
 

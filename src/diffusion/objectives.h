@@ -45,16 +45,12 @@ double min_snr_weight(Target target, double snr, double gamma);
 //   eps = pred;   eps = (x_t - sqrt(ab) x0_hat) / sqrt(1 - ab);   eps = sqrt(1 - ab) x_t + sqrt(ab) v_hat.
 void eps_from_prediction(float* eps, const float* x_t, const float* pred, int64_t n, Target target, double alpha_bar);
 
-struct ObjectiveTrainer {
+// params, adam, ema, step and the three streams are TrainerState's (trainer_state.h).
+struct ObjectiveTrainer : TrainerState {
     ObjectiveConfig objective;
     TrainConfig config;
     Schedule schedule;
     EpsModel model;
-    Params params;
-    Adam adam;
-    EMA ema;
-    int64_t step = 0;
-    Rng index_rng, t_rng, eps_rng;
 
     ObjectiveTrainer(const EpsModelConfig& model_config, const ObjectiveConfig& objective, const TrainConfig& config,
                      Schedule schedule);

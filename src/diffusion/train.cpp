@@ -47,18 +47,11 @@ EpsModel make_model(const EpsModelConfig& c, uint64_t seed) {
 }  // namespace
 
 Trainer::Trainer(const EpsModelConfig& model_config, const TrainConfig& c, Schedule s)
-    : config(c),
-      schedule(std::move(s)),
-      model(make_model(model_config, c.seed)),
-      params(model.params()),
-      adam(AdamConfig{c.lr}),
-      ema(params, c.ema_decay),
-      index_rng(c.seed, kIndexStream),
-      t_rng(c.seed, kTimestepStream),
-      eps_rng(c.seed, kNoiseStream) {
+    : config(c), schedule(std::move(s)), model(make_model(model_config, c.seed)) {
     if (c.batch < 1 || c.batch > kMaxBatch)
         fail("batch must be from 1 to " + std::to_string(kMaxBatch) + ", got " + std::to_string(c.batch));
     if (!(c.lr > 0.0f) || !std::isfinite(c.lr)) fail("learning rate must be positive and finite, got " + fmt_g(c.lr));
+    start(model.params(), c.lr, c.ema_decay, c.seed, kIndexStream, kTimestepStream, kNoiseStream);
 }
 
 StepStats Trainer::train_step(const float* data, int n) {

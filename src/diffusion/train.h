@@ -12,6 +12,7 @@
 #include "nets/eps_mlp.h"
 #include "core/optim.h"
 #include "diffusion/schedule.h"
+#include "diffusion/trainer_state.h"
 
 namespace ddpm {
 
@@ -50,15 +51,12 @@ struct StepStats {
 // Random streams of training, all keyed by TrainConfig::seed.
 enum TrainStream : uint64_t { kInitStream = 10, kIndexStream = 11, kTimestepStream = 12, kNoiseStream = 13 };
 
-struct Trainer {
+// The state every trainer shares (params, adam, ema, step, index_rng, t_rng, eps_rng) is
+// TrainerState's (trainer_state.h).
+struct Trainer : TrainerState {
     TrainConfig config;
     Schedule schedule;
     EpsModel model;
-    Params params;
-    Adam adam;
-    EMA ema;
-    int64_t step = 0;
-    Rng index_rng, t_rng, eps_rng;
 
     Trainer(const EpsModelConfig& model_config, const TrainConfig& config, Schedule schedule);
     // One step of Algorithm 1 on a batch drawn (with replacement) from data (n rows of model dim).

@@ -6,7 +6,7 @@
 
 #include "store/checkpoint.h"
 #include "diffusion/schedule.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 namespace ddpm {
 

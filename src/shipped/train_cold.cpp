@@ -15,13 +15,13 @@
 // images: blur, the RMSE of their reconstructions from z_T (Algorithm 2); noise, the classifier's
 // confidence in 100 DDIM-50 samples.
 #include <cstdio>
-#include <filesystem>
 
 #include "diffusion/cold.h"
 #include "diffusion/ddim.h"
 #include "diffusion/image_metrics.h"
 #include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
+#include "lessonkit/long_run.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/recipes.h"
 #include "store/image_checkpoint.h"
@@ -61,13 +61,6 @@ Flags parse_flags(int argc, char** argv) {
     return f;
 }
 
-void save_state(const std::string& path, const ImageTrainer& tr, const std::string& log, double seconds) {
-    Checkpoint c = image_trainer_checkpoint(tr);
-    c.set_meta("log.text", log);
-    c.set_meta("log.seconds", fmt_exact(seconds));
-    save_checkpoint(path, c);
-}
-
 int train(int argc, char** argv) {
     const Flags f = parse_flags(argc, argv);
     const bool blur = f.kind == "blur";
@@ -79,20 +72,52 @@ int train(int argc, char** argv) {
     std::vector<int> train_rows, val_rows;
     split_80_20(train_set.n, 0, train_rows, val_rows);
 
+    LongRun run;
+    run.state = state;
+    run.model = model_path;
+    run.log = log_path;
+    run.steps_per_epoch = kStepsPerEpoch;
+    run.epochs = f.epochs;
+    run.every = f.every;
+    run.progress_every = 25;
+    run.score = [&](const ImageModel& ema, const ImageTrainer& t, int) {
+        EpochScore e;
+        double score = 0.0;
+        std::vector<float> x(size_t(kScoreImages) * 784);
+        if (blur) {
+            e.val_loss = cold_eval_loss(ema, t.blur, train_set, val_rows, kValImages, kValTriples);
+            std::vector<float> x0(x.size());
+            for (int i = 0; i < kScoreImages; ++i)
+                std::copy(train_set.image(val_rows[size_t(i)]), train_set.image(val_rows[size_t(i)]) + 784,
+                          x0.begin() + int64_t(i) * 784);
+            blur_degrade(x.data(), x0.data(), kScoreImages, t.blur.T, t.blur);
+            cold_sample(x.data(), kScoreImages, t.blur.T, t.blur, image_eps_function(ema), true);
+            score = rmse(x.data(), x0.data(), int64_t(x.size()));
+        } else {
+            e.val_loss = image_eval_loss(ema, t.schedule, train_set, val_rows, kValImages, kValTriples);
+            Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
+            ddim_sample_clipped(x.data(), kScoreImages, 784, t.schedule, image_eps_function(ema),
+                                ddim_timesteps(t.schedule.T, 50, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
+            for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+            score = score_digits(judge, x.data(), kScoreImages, train_set, test_set).mean_confidence;
+        }
+        e.fields = fmt(score, 4);
+        return e;
+    };
+    run.model_file = [&](const ImageModel& ema, const ImageTrainer& t) {
+        Checkpoint m = blur ? cold_model_checkpoint(ema, t.blur) : image_model_checkpoint(ema, t.schedule);
+        m.set_meta("train.recipe", "src/shipped/train_cold.cpp --kind " + f.kind +
+                                       ": ConvNeXt U-Net, Adam 2e-4, batch 128, EMA 0.999");
+        return m;
+    };
     std::string log;
     double seconds = 0.0;
-    ImageTrainer tr = [&] {
-        if (!std::filesystem::exists(state))
-            return ImageTrainer(ImageArch::UNet, cold_recipe(0, blur), blur ? Schedule{} : cosine_schedule(1000));
-        const Checkpoint c = load_checkpoint(state);
-        ImageTrainer t = image_trainer_from_checkpoint(c, state);
-        if ((t.config.blur_T > 0) != blur) fail(state + ": holds the other kind of model (delete it to start again)");
-        if (c.has_meta("log.text")) log = c.get_meta("log.text");
-        if (c.has_meta("log.seconds")) seconds = std::strtod(c.get_meta("log.seconds").c_str(), nullptr);
-        std::fprintf(stderr, "resuming %s at step %lld (%.0f s of training so far)\n", state.c_str(), (long long)t.step,
-                     seconds);
-        return t;
-    }();
+    ImageTrainer tr = resume_or_start(
+        run, [&] { return ImageTrainer(ImageArch::UNet, cold_recipe(0, blur), blur ? Schedule{} : cosine_schedule(1000)); },
+        [&](const ImageTrainer& t) {
+            if ((t.config.blur_T > 0) != blur) fail(state + ": holds the other kind of model (delete it to start again)");
+        },
+        log, seconds);
     if (tr.step == 0) {
         log = "# lesson 10's " + f.kind + " model: ConvNeXt U-Net, " + std::to_string(count_values(tr.params)) +
               " parameters, " + (blur ? "blur T=100 beta=1 11 taps, predicts x_0" : "cosine T=1000, predicts eps") +
@@ -100,65 +125,7 @@ int train(int argc, char** argv) {
               " steps per epoch, threads do not change the bits\n# epoch step train_loss val_loss(EMA) " +
               (blur ? "rmse_from_z_T(100 held-out)" : "confidence(100 DDIM-50 samples)") + " seconds images_per_s\n";
     }
-    const int64_t last = int64_t(f.epochs) * kStepsPerEpoch;
-    Stopwatch clock;
-    double epoch_loss = 0.0;
-    int in_epoch = 0;
-    const double seconds_at_start = seconds;
-    const int64_t step_at_start = tr.step;
-    while (tr.step < last) {
-        epoch_loss += tr.train_step(train_set, train_rows);
-        ++in_epoch;
-        const double now = seconds_at_start + clock.seconds();
-        if (tr.step % 25 == 0) {
-            const double rate = double(tr.step - step_at_start) * tr.config.batch / clock.seconds();
-            std::fprintf(stderr, "  step %lld/%lld  loss %.5f  %.0f images/s  ETA %.0f min\n", (long long)tr.step,
-                         (long long)last, epoch_loss / in_epoch, rate,
-                         double(last - tr.step) * tr.config.batch / rate / 60.0);
-        }
-        if (tr.step % kStepsPerEpoch == 0) {
-            const int epoch = int(tr.step / kStepsPerEpoch);
-            const ImageModel ema = tr.ema_model();
-            double val = 0.0, score = 0.0;
-            std::vector<float> x(size_t(kScoreImages) * 784);
-            if (blur) {
-                val = cold_eval_loss(ema, tr.blur, train_set, val_rows, kValImages, kValTriples);
-                std::vector<float> x0(x.size());
-                for (int i = 0; i < kScoreImages; ++i)
-                    std::copy(train_set.image(val_rows[size_t(i)]), train_set.image(val_rows[size_t(i)]) + 784,
-                              x0.begin() + int64_t(i) * 784);
-                blur_degrade(x.data(), x0.data(), kScoreImages, tr.blur.T, tr.blur);
-                cold_sample(x.data(), kScoreImages, tr.blur.T, tr.blur, image_eps_function(ema), true);
-                score = rmse(x.data(), x0.data(), int64_t(x.size()));
-            } else {
-                val = image_eval_loss(ema, tr.schedule, train_set, val_rows, kValImages, kValTriples);
-                Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
-                ddim_sample_clipped(x.data(), kScoreImages, 784, tr.schedule, image_eps_function(ema),
-                                    ddim_timesteps(tr.schedule.T, 50, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
-                for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-                score = score_digits(judge, x.data(), kScoreImages, train_set, test_set).mean_confidence;
-            }
-            char line[300];
-            const std::string train_loss = in_epoch == kStepsPerEpoch ? fmt(epoch_loss / in_epoch, 5) : "-";
-            std::snprintf(line, sizeof line, "%d %lld %s %.5f %.4f %.0f %.0f\n", epoch, (long long)tr.step,
-                          train_loss.c_str(), val, score, now,
-                          double(tr.step - step_at_start) * tr.config.batch / clock.seconds());
-            log += line;
-            std::fprintf(stderr, "epoch %s", line);
-            save_state(state, tr, log, now);
-            Checkpoint m = blur ? cold_model_checkpoint(ema, tr.blur) : image_model_checkpoint(ema, tr.schedule);
-            m.set_meta("train.recipe", "src/shipped/train_cold.cpp --kind " + f.kind +
-                                           ": ConvNeXt U-Net, Adam 2e-4, batch 128, EMA 0.999");
-            m.set_meta("train.step", std::to_string(tr.step));
-            m.set_meta("train.epochs", std::to_string(epoch));
-            save_checkpoint(model_path, m);
-            write_file_atomic(log_path, log);
-            epoch_loss = 0.0;
-            in_epoch = 0;
-        } else if (tr.step % f.every == 0) {
-            save_state(state, tr, log, now);
-        }
-    }
+    run_epochs(run, tr, train_set, train_rows, log, seconds);
     std::printf("%s", log.c_str());
     std::printf("wrote %s and %s (%lld steps)\n", model_path.c_str(), log_path.c_str(), (long long)tr.step);
     return 0;

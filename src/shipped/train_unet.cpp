@@ -22,12 +22,13 @@
 // on the asked-for class.
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 
 #include "diffusion/ddim.h"
+#include "diffusion/guidance.h"
 #include "diffusion/image_train.h"
 #include "diffusion/sampler.h"
 #include "lessonkit/ddpm.h"
+#include "lessonkit/long_run.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/recipes.h"
 #include "plot/plot.h"
@@ -106,15 +107,6 @@ double asked_class_accuracy(const DigitScore& d, int n) {
     return double(right) / n;
 }
 
-// The state file holds the trainer and the log so far (the log's lines carry wall times, so the
-// state's bytes vary between runs; the weights in it do not).
-void save_state(const Flags& f, const ImageTrainer& tr, const std::string& log, double seconds) {
-    Checkpoint c = image_trainer_checkpoint(tr);
-    c.set_meta("log.text", log);
-    c.set_meta("log.seconds", fmt_exact(seconds));
-    save_checkpoint(f.state, c);
-}
-
 // --score: issue 18's three figures for a model file, on --samples digits from x_T ~ N(0, I)
 // (Rng(0, kSampleStart)): DDPM (1000 steps, beta-tilde, x_0 clipped) and DDIM (50 steps, eta 0).
 int score(const Flags& f, const ImageSet& train_set, const ImageSet& test_set, const MnistClassifier& judge) {
@@ -161,21 +153,50 @@ int train(int argc, char** argv) {
     std::vector<int> train_rows, val_rows;
     split_80_20(train_set.n, 0, train_rows, val_rows);
 
+    LongRun run;
+    run.state = f.state;
+    run.model = f.model;
+    run.log = f.log;
+    run.steps_per_epoch = kStepsPerEpoch;
+    run.epochs = f.epochs;
+    run.every = f.every;
+    run.score = [&](const ImageModel& ema, const ImageTrainer& t, int epoch) {
+        EpochScore e;
+        e.val_loss = image_eval_loss(ema, t.schedule, train_set, val_rows, kValImages, kValTriples);
+        std::vector<float> x(size_t(f.samples) * 784);
+        Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
+        const EpsFunction eps = f.conditional ? guided_eps_function(ema, asked_labels(f.samples), kScoreGuidance)
+                                              : image_eps_function(ema);
+        ddim_sample_clipped(x.data(), f.samples, 784, t.schedule, eps,
+                            ddim_timesteps(t.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
+        for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+        const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
+        char fields[200];
+        std::snprintf(fields, sizeof fields, "%.3f %.3f %.1f %.1f %d", d.mean_confidence, d.min_class_fraction,
+                      d.fd.distance, d.fd.floor, f.samples);
+        e.fields = fields;
+        if (f.conditional) e.tail = fmt(asked_class_accuracy(d, f.samples), 3);  // the accuracy on the asked-for class
+        plot::save_image_grid(f.grids + "/epoch" + std::to_string(epoch) + ".png", x.data(), 100, 1, 28, 28, 10, -1.0f,
+                              1.0f, 2);
+        return e;
+    };
+    run.model_file = [&](const ImageModel& ema, const ImageTrainer& t) {
+        Checkpoint m = image_model_checkpoint(ema, t.schedule);
+        m.set_meta("train.recipe", f.conditional ? "src/shipped/train_unet.cpp --conditional: cosine T=1000, Adam "
+                                                   "1e-3, batch 64, EMA 0.999, 10 classes, labels dropped with p = 0.1"
+                                                 : "src/shipped/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
+        return m;
+    };
     std::string log;
     double seconds = 0.0;
-    ImageTrainer tr = [&] {
-        if (!std::filesystem::exists(f.state)) return ImageTrainer(ImageArch::UNet, unet_recipe(0, f.conditional), cosine_schedule(1000));
-        const Checkpoint c = load_checkpoint(f.state);
-        ImageTrainer t = image_trainer_from_checkpoint(c, f.state);
-        if ((t.model.classes() > 0) != f.conditional)
-            fail(f.state + ": a " + (f.conditional ? "unconditional" : "class-conditional") + " training state; " +
-                 (f.conditional ? "leave out --conditional" : "add --conditional") + " or move the file");
-        if (c.has_meta("log.text")) log = c.get_meta("log.text");
-        if (c.has_meta("log.seconds")) seconds = std::strtod(c.get_meta("log.seconds").c_str(), nullptr);
-        std::fprintf(stderr, "resuming %s at step %lld (%.0f s of training so far)\n", f.state.c_str(),
-                     (long long)t.step, seconds);
-        return t;
-    }();
+    ImageTrainer tr = resume_or_start(
+        run, [&] { return ImageTrainer(ImageArch::UNet, unet_recipe(0, f.conditional), cosine_schedule(1000)); },
+        [&](const ImageTrainer& t) {
+            if ((t.model.classes() > 0) != f.conditional)
+                fail(f.state + ": a " + (f.conditional ? "unconditional" : "class-conditional") + " training state; " +
+                     (f.conditional ? "leave out --conditional" : "add --conditional") + " or move the file");
+        },
+        log, seconds);
     if (tr.step == 0) {
         log = std::string(f.conditional ? "# lesson 11's class-conditional U-Net on MNIST (labels dropped with p = 0.1): "
                                         : "# lesson 09's U-Net on MNIST: ") +
@@ -186,64 +207,7 @@ int train(int argc, char** argv) {
               "seconds images_per_s" + (f.conditional ? " asked_class_accuracy" : "") + "\n";
     }
     if (!f.note.empty()) log += "# at step " + std::to_string(tr.step) + ": " + f.note + "\n";
-    const int64_t last = int64_t(f.epochs) * kStepsPerEpoch;
-    Stopwatch clock;
-    double epoch_loss = 0.0;
-    int in_epoch = 0;
-    const double seconds_at_start = seconds;
-    const int64_t step_at_start = tr.step;
-    while (tr.step < last) {
-        epoch_loss += tr.train_step(train_set, train_rows);
-        ++in_epoch;
-        const double now = seconds_at_start + clock.seconds();
-        if (tr.step % 50 == 0) {
-            const double rate = double(tr.step - step_at_start) * tr.config.batch / clock.seconds();
-            std::fprintf(stderr, "  step %lld/%lld  loss %.4f  %.0f images/s  ETA %.0f min\n", (long long)tr.step,
-                         (long long)last, epoch_loss / in_epoch, rate,
-                         double(last - tr.step) * tr.config.batch / rate / 60.0);
-        }
-        if (tr.step % kStepsPerEpoch == 0) {
-            const int epoch = int(tr.step / kStepsPerEpoch);
-            const ImageModel ema = tr.ema_model();
-            const double val = image_eval_loss(ema, tr.schedule, train_set, val_rows, kValImages, kValTriples);
-            std::vector<float> x(size_t(f.samples) * 784);
-            Rng(0, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
-            const EpsFunction eps = f.conditional ? guided_eps_function(ema, asked_labels(f.samples), kScoreGuidance)
-                                                  : image_eps_function(ema);
-            ddim_sample_clipped(x.data(), f.samples, 784, tr.schedule, eps,
-                                ddim_timesteps(tr.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
-            for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-            const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
-            char line[400];
-            // the loss over this epoch's steps when the run covered the whole epoch, else "-"
-            const std::string train_loss = in_epoch == kStepsPerEpoch ? fmt(epoch_loss / in_epoch, 5) : "-";
-            std::snprintf(line, sizeof line, "%d %lld %s %.5f %.3f %.3f %.1f %.1f %d %.0f %.0f\n", epoch,
-                          (long long)tr.step, train_loss.c_str(), val, d.mean_confidence, d.min_class_fraction,
-                          d.fd.distance, d.fd.floor, f.samples, now,
-                          double(tr.step - step_at_start) * tr.config.batch / clock.seconds());
-            log += line;
-            if (f.conditional) {  // the accuracy on the asked-for class, at the line's end
-                log.pop_back();
-                log += " " + fmt(asked_class_accuracy(d, f.samples), 3) + "\n";
-            }
-            std::fprintf(stderr, "epoch %s", line);
-            plot::save_image_grid(f.grids + "/epoch" + std::to_string(epoch) + ".png", x.data(), 100, 1, 28, 28, 10,
-                                  -1.0f, 1.0f, 2);
-            save_state(f, tr, log, now);
-            Checkpoint m = image_model_checkpoint(ema, tr.schedule);
-            m.set_meta("train.recipe", f.conditional ? "src/shipped/train_unet.cpp --conditional: cosine T=1000, Adam "
-                                                       "1e-3, batch 64, EMA 0.999, 10 classes, labels dropped with p = 0.1"
-                                                     : "src/shipped/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
-            m.set_meta("train.step", std::to_string(tr.step));
-            m.set_meta("train.epochs", std::to_string(epoch));
-            save_checkpoint(f.model, m);
-            write_file_atomic(f.log, log);
-            epoch_loss = 0.0;
-            in_epoch = 0;
-        } else if (tr.step % f.every == 0) {
-            save_state(f, tr, log, now);
-        }
-    }
+    run_epochs(run, tr, train_set, train_rows, log, seconds);
     std::printf("%s", log.c_str());
     std::printf("wrote %s and %s (%lld steps)\n", f.model.c_str(), f.log.c_str(), (long long)tr.step);
     return 0;

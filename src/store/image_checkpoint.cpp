@@ -9,7 +9,7 @@
 #include "core/common.h"
 #include "core/io.h"
 #include "store/settings.h"
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 namespace ddpm {
 
@@ -63,13 +63,6 @@ void read_arch_entries(const Checkpoint& c, const std::string& source, ImageArch
                     : 0;
 }
 
-void copy_tensor(const Checkpoint& c, const std::string& name, const Tensor& like, std::vector<float>& out,
-                 const std::string& source) {
-    const Tensor* t = c.find_tensor(name);
-    if (!t || t->shape() != like.shape()) fail(source + ": tensor '" + name + "' is missing or misshapen");
-    out.assign(t->data(), t->data() + t->numel());
-}
-
 // The blur process of a cold-diffusion file: its three numbers, checked, then rebuilt.
 void add_blur_entries(Checkpoint& c, const BlurProcess& p) {
     c.set_meta("blur.T", std::to_string(p.T));
@@ -100,8 +93,7 @@ Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
     add_arch_entries(c, tr.model);
     if (tr.config.blur_T > 0) add_blur_entries(c, tr.blur);
     else add_schedule_entries(c, tr.schedule);
-    add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
-                        tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
+    add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr);
     if (tr.model.classes() > 0) {
         c.set_meta("train.label_drop", fmt_exact(tr.config.label_drop));
         c.set_meta("rng.label_drop", std::to_string(tr.drop_rng.counter));
@@ -143,23 +135,7 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
     }
     ImageTrainer tr(arch, tc, s);
     if (tc.unet.classes > 0) tr.drop_rng.counter = uint64_t(count_entry(c, "rng.label_drop", source));
-    read_params(c, tr.params, source);
-    for (size_t k = 0; k < tr.params.size(); ++k)
-        copy_tensor(c, "ema." + tr.params[k].name, tr.params[k].tensor, tr.ema.shadow[k], source);
-    tr.step = count_entry(c, "train.step", source);
-    tr.adam.t = count_entry(c, "adam.t", source);
-    tr.ema.updates = count_entry(c, "ema.updates", source);
-    if (c.find_tensor("adam.m." + tr.params[0].name)) {
-        tr.adam.m.assign(tr.params.size(), {});
-        tr.adam.v.assign(tr.params.size(), {});
-        for (size_t k = 0; k < tr.params.size(); ++k) {
-            copy_tensor(c, "adam.m." + tr.params[k].name, tr.params[k].tensor, tr.adam.m[k], source);
-            copy_tensor(c, "adam.v." + tr.params[k].name, tr.params[k].tensor, tr.adam.v[k], source);
-        }
-    }
-    tr.index_rng.counter = uint64_t(count_entry(c, "rng.index", source));
-    tr.t_rng.counter = uint64_t(count_entry(c, "rng.t", source));
-    tr.eps_rng.counter = uint64_t(count_entry(c, "rng.eps", source));
+    read_trainer_state(c, source, tr);
     return tr;
 }
 

@@ -1,6 +1,6 @@
-// toy_checkpoint.cpp: the toy trainer (diffusion/train.h) to a checkpoint and back, every entry
+// trainer_checkpoint.cpp: the toy trainer (diffusion/train.h) to a checkpoint and back, every entry
 // checked before anything is built from it.
-#include "store/toy_checkpoint.h"
+#include "store/trainer_checkpoint.h"
 
 #include <algorithm>
 #include <cmath>
@@ -102,20 +102,22 @@ Schedule schedule_from_entries(const Checkpoint& c, const std::string& source) {
     return schedule_from_betas(c.get_meta("schedule.name"), beta);
 }
 
-void add_trainer_entries(Checkpoint& c, int batch, float lr, float ema_decay, double clip, uint64_t seed, int64_t step,
-                         const Params& params, const Adam& adam, const EMA& ema, const Rng& index_rng, const Rng& t_rng,
-                         const Rng& eps_rng) {
+void add_trainer_entries(Checkpoint& c, int batch, float lr, float ema_decay, double clip, uint64_t seed,
+                         const TrainerState& state) {
+    const Params& params = state.params;
+    const Adam& adam = state.adam;
+    const EMA& ema = state.ema;
     c.set_meta("train.batch", std::to_string(batch));
     c.set_meta("train.lr", fmt_exact(lr));
     c.set_meta("train.ema_decay", fmt_exact(ema_decay));
     c.set_meta("train.clip", fmt_exact(clip));
     c.set_meta("train.seed", std::to_string(seed));
-    c.set_meta("train.step", std::to_string(step));
+    c.set_meta("train.step", std::to_string(state.step));
     c.set_meta("adam.t", std::to_string(adam.t));
     c.set_meta("ema.updates", std::to_string(ema.updates));
-    c.set_meta("rng.index", std::to_string(index_rng.counter));
-    c.set_meta("rng.t", std::to_string(t_rng.counter));
-    c.set_meta("rng.eps", std::to_string(eps_rng.counter));
+    c.set_meta("rng.index", std::to_string(state.index_rng.counter));
+    c.set_meta("rng.t", std::to_string(state.t_rng.counter));
+    c.set_meta("rng.eps", std::to_string(state.eps_rng.counter));
     add_params(c, params);
     for (size_t k = 0; k < params.size(); ++k) {
         const Shape& shape = params[k].tensor.shape();
@@ -125,6 +127,41 @@ void add_trainer_entries(Checkpoint& c, int batch, float lr, float ema_decay, do
             c.add_tensor("adam.v." + params[k].name, Tensor::from(shape, adam.v[k]));
         }
     }
+}
+
+namespace {
+
+// The tensor `name` of the file into `out`, with the shape of `like`.
+void copy_tensor(const Checkpoint& c, const std::string& name, const Tensor& like, std::vector<float>& out,
+                 const std::string& source) {
+    const Tensor* t = c.find_tensor(name);
+    if (!t) fail(source + ": no tensor '" + name + "' (a checkpoint of another model?)");
+    if (t->shape() != like.shape())
+        fail(source + ": tensor '" + name + "' has shape " + t->shape().str() + ", the model needs " + like.shape().str());
+    out.assign(t->data(), t->data() + t->numel());
+}
+
+}  // namespace
+
+void read_trainer_state(const Checkpoint& c, const std::string& source, TrainerState& st) {
+    read_params(c, st.params, source);
+    for (size_t k = 0; k < st.params.size(); ++k)
+        copy_tensor(c, "ema." + st.params[k].name, st.params[k].tensor, st.ema.shadow[k], source);
+    st.step = counter(c, "train.step", source);
+    st.adam.t = counter(c, "adam.t", source);
+    st.ema.updates = counter(c, "ema.updates", source);
+    // Adam's moments exist once it has stepped
+    if (!st.params.empty() && c.find_tensor("adam.m." + st.params[0].name)) {
+        st.adam.m.assign(st.params.size(), {});
+        st.adam.v.assign(st.params.size(), {});
+        for (size_t k = 0; k < st.params.size(); ++k) {
+            copy_tensor(c, "adam.m." + st.params[k].name, st.params[k].tensor, st.adam.m[k], source);
+            copy_tensor(c, "adam.v." + st.params[k].name, st.params[k].tensor, st.adam.v[k], source);
+        }
+    }
+    st.index_rng.counter = uint64_t(counter(c, "rng.index", source));
+    st.t_rng.counter = uint64_t(counter(c, "rng.t", source));
+    st.eps_rng.counter = uint64_t(counter(c, "rng.eps", source));
 }
 
 Checkpoint trainer_checkpoint(const Trainer& tr) {
@@ -137,8 +174,7 @@ Checkpoint trainer_checkpoint(const Trainer& tr) {
     c.set_meta("model.residual", m.residual ? "1" : "0");
     c.set_meta("model.act", activation_name(m.act));
     add_schedule_entries(c, tr.schedule);
-    add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr.step,
-                        tr.params, tr.adam, tr.ema, tr.index_rng, tr.t_rng, tr.eps_rng);
+    add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr);
     // only when set, so that a run without the decay writes the same file as before it existed
     if (tr.config.lr_decay_steps > 0) c.set_meta(setting::lr_decay_steps.key, std::to_string(tr.config.lr_decay_steps));
     return c;
@@ -162,29 +198,7 @@ Trainer trainer_from_checkpoint(const Checkpoint& c, const std::string& source) 
     tc.seed = uint64_t(checkpoint_setting(c, setting::seed, source));
     if (c.has_meta(setting::lr_decay_steps.key)) tc.lr_decay_steps = checkpoint_setting(c, setting::lr_decay_steps, source);
     Trainer tr(m, tc, s);
-    read_params(c, tr.params, source);
-    Params ema_params = tr.ema_model().params();
-    read_params(c, ema_params, source, "ema.");
-    for (size_t k = 0; k < ema_params.size(); ++k)
-        tr.ema.shadow[k].assign(ema_params[k].tensor.data(), ema_params[k].tensor.data() + ema_params[k].tensor.numel());
-    tr.step = counter(c, "train.step", source);
-    tr.adam.t = counter(c, "adam.t", source);
-    tr.ema.updates = counter(c, "ema.updates", source);
-    if (c.find_tensor("adam.m." + tr.params[0].name)) {
-        tr.adam.m.clear();
-        tr.adam.v.clear();
-        for (const Param& p : tr.params) {
-            const Tensor* mt = c.find_tensor("adam.m." + p.name);
-            const Tensor* vt = c.find_tensor("adam.v." + p.name);
-            if (!mt || !vt || mt->shape() != p.tensor.shape() || vt->shape() != p.tensor.shape())
-                fail(source + ": optimiser state for '" + p.name + "' is missing or misshapen");
-            tr.adam.m.emplace_back(mt->data(), mt->data() + mt->numel());
-            tr.adam.v.emplace_back(vt->data(), vt->data() + vt->numel());
-        }
-    }
-    tr.index_rng.counter = uint64_t(counter(c, "rng.index", source));
-    tr.t_rng.counter = uint64_t(counter(c, "rng.t", source));
-    tr.eps_rng.counter = uint64_t(counter(c, "rng.eps", source));
+    read_trainer_state(c, source, tr);
     return tr;
 }
 
