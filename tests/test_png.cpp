@@ -2,6 +2,7 @@
 // grey, damaged files refused with one line naming them, and the grid and IDX outputs of the tool.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,6 +23,28 @@ namespace {
 
 void append_bytes(void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
+}
+
+// A chunk of a PNG file: length, type, data, CRC-32 (PNG specification, section 5.3).
+std::string png_chunk(const std::string& type, const std::string& data) {
+    uint32_t crc = 0xffffffffu;
+    for (char ch : type + data) {
+        crc ^= uint8_t(ch);
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    crc ^= 0xffffffffu;
+    auto be = [](uint32_t v) {
+        return std::string{char(v >> 24), char((v >> 16) & 255), char((v >> 8) & 255), char(v & 255)};
+    };
+    return be(uint32_t(data.size())) + type + data + be(crc);
+}
+
+// A grey 28 x 28 PNG whose image data is `inflated` bytes of zeros (28 x 29 = 812 is the right amount).
+std::string png_of_zeros(int inflated) {
+    const std::string idat = zlib_compress(std::string(size_t(inflated), '\0'));
+    const std::string ihdr = std::string("\0\0\0\x1c\0\0\0\x1c\x08\0\0\0\0", 13);  // 28 x 28, 8 bits, grey
+    return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("IDAT", idat) +
+           png_chunk("IEND", "");
 }
 
 }  // namespace
@@ -60,6 +83,32 @@ TEST_CASE("png: damaged files are one line naming the file; an empty IDAT chunk 
     CHECK(decode_png_grey(with, "e.png", nullptr, 1000) == grey);
 }
 
+TEST_CASE("png: a decompression bomb, bytes after IEND and a folder's oversized file are refused with one line") {
+    CHECK(decode_png_grey(png_of_zeros(28 * 29), "ok.png", nullptr, 1000) == std::vector<uint8_t>(28 * 28, 0));
+    // 10 MB of zeros deflate to about 10 kB; inflation stops at the 812 bytes the header needs
+    CHECK_THROWS_WITH(decode_png_grey(png_of_zeros(10 << 20), "bomb.png", nullptr, 1000),
+                      "bomb.png: its image data inflates past the 812 bytes that its header's size needs (a "
+                      "decompression bomb?); refused");
+    CHECK_THROWS_WITH(decode_png_grey(png_of_zeros(28 * 29 + 1), "one.png", nullptr, 1000),
+                      doctest::Contains("one.png: its image data inflates past the 812 bytes"));
+    CHECK_THROWS_WITH(decode_png_grey(png_of_zeros(28 * 29 - 28), "short.png", nullptr, 1000),
+                      "short.png: a damaged PNG file (its image data inflates to 784 bytes, where its header needs 812)");
+    CHECK_THROWS_WITH(decode_png_grey(png_of_zeros(28 * 29) + "trailing", "tail.png", nullptr, 1000),
+                      "tail.png: 8 bytes after the PNG file's end (its IEND chunk)");
+
+    // a folder reads each file with the per-file bound, one at a time
+    TempDir tmp("png_limits");
+    std::filesystem::create_directories(tmp.dir / "f");
+    write_file_atomic((tmp.dir / "f" / "a.png").string(), png_of_zeros(28 * 29));
+    std::vector<int64_t> asked;
+    const ImageSet s = images_from_png_folder((tmp.dir / "f").string(), [&](const std::string& p, int64_t max_bytes) {
+        asked.push_back(max_bytes);
+        return read_file(p, max_bytes);
+    }, 10);
+    CHECK(s.n == 1);
+    CHECK(asked == std::vector<int64_t>{kMaxPngFileBytes});
+}
+
 TEST_CASE("image files: a PNG folder in name order, a grid and an IDX3 file of images") {
     TempDir tmp("png_folder");
     std::filesystem::create_directories(tmp.dir / "f");
@@ -67,13 +116,13 @@ TEST_CASE("image files: a PNG folder in name order, a grid and an IDX3 file of i
     write_file_atomic((tmp.dir / "f" / "b.png").string(), encode_png_grey(b.data(), 4, 3));
     write_file_atomic((tmp.dir / "f" / "a.PNG").string(), encode_png_grey(a.data(), 4, 3));
     write_file_atomic((tmp.dir / "f" / ".DS_Store").string(), "x");
-    const ImageSet s = images_from_png_folder((tmp.dir / "f").string(), [](const std::string& p) { return read_file(p); }, 10);
+    const ImageSet s = images_from_png_folder((tmp.dir / "f").string(), [](const std::string& p, int64_t max_bytes) { return read_file(p, max_bytes); }, 10);
     REQUIRE(s.n == 2);
     CHECK(s.w == 4);
     CHECK(s.h == 3);
     CHECK(s.x[0] == -1.0f);    // a.PNG first
     CHECK(s.x[12] == 1.0f);
-    CHECK_THROWS_WITH(images_from_png_folder((tmp.dir / "f").string(), [](const std::string& p) { return read_file(p); }, 1),
+    CHECK_THROWS_WITH(images_from_png_folder((tmp.dir / "f").string(), [](const std::string& p, int64_t max_bytes) { return read_file(p, max_bytes); }, 1),
                       doctest::Contains(": more than 1 PNG files, the most that is read"));
 
     // the IDX3 bytes read back as the same images; the grid is (cols (w + 2) + 2) wide

@@ -4,10 +4,12 @@
 // middle of training followed by --resume (the same bytes as an uninterrupted run), and divergence.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,10 +84,12 @@ pid_t start_tool(const std::vector<std::string>& args, const std::string& out, c
 }
 
 // Waits for the child; a child still running after `limit` seconds is a hang: killed, and the test fails.
-int wait_for(pid_t pid, double limit = 300.0) {
+// peak_kb: the child's peak resident memory, in kB (wait4's ru_maxrss).
+int wait_for(pid_t pid, double limit = 300.0, long* peak_kb = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
     int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
+    struct rusage usage {};
+    while (wait4(pid, &status, WNOHANG, &usage) == 0) {
         if (std::chrono::steady_clock::now() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -93,17 +97,19 @@ int wait_for(pid_t pid, double limit = 300.0) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+    if (peak_kb) *peak_kb = usage.ru_maxrss;
     return status;
 }
 
 struct Run {
     int status = -1;  // the exit status, or -1 when the child did not exit normally
     std::string out, err;
+    long peak_kb = 0;  // the peak resident memory
 };
 
 Run run_tool(const TempDir& tmp, const std::vector<std::string>& args) {
-    const int raw = wait_for(start_tool(args, tmp / "stdout.txt", tmp / "stderr.txt"));
     Run r;
+    const int raw = wait_for(start_tool(args, tmp / "stdout.txt", tmp / "stderr.txt"), 300.0, &r.peak_kb);
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
     r.out = read_file(tmp / "stdout.txt");
     r.err = read_file(tmp / "stderr.txt");
@@ -898,6 +904,19 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         for (int k = 0; k < 4; ++k) header[16 + k] = header[20 + k] = char((20000u >> (24 - 8 * k)) & 0xff);
         png_folder(wide, {{"a.png", header}});
     }
+    // issue 33: a decompression bomb (28 x 28 whose image data inflates to 10 MB), a PNG with bytes after
+    // its end, and one of 2 MB (a valid image padded after IEND, as `truncate` would)
+    const std::string bomb = tmp / "bomb", tail = tmp / "tail", huge = tmp / "huge";
+    {
+        const std::string z = zlib_compress(std::string(size_t(10) << 20, '\0'));
+        const std::string good = png_of(bars, 0);
+        // the good file's IHDR, then one IDAT chunk of the bomb (its CRC is not read), then IEND
+        std::string idat = std::string(4, '\0') + "IDAT" + z + std::string(4, '\0');
+        for (int k = 0; k < 4; ++k) idat[size_t(k)] = char((uint32_t(z.size()) >> (24 - 8 * k)) & 0xff);
+        png_folder(bomb, {{"a.png", good.substr(0, 33) + idat + good.substr(good.size() - 12)}});
+        png_folder(tail, {{"a.png", good + "more"}});
+        png_folder(huge, {{"a.png", good + std::string(size_t(2) << 20, '\0')}});
+    }
     Checkpoint c = load_checkpoint(image_model);
     c.tensors[0].second.data()[0] = NAN;
     const std::string nan_model = file("nan.ckpt", serialize_checkpoint(c));
@@ -941,6 +960,16 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         {"a folder without PNG files", train_on(empty_dir), "ddpm: " + empty_dir + ": no PNG files in the folder", fresh},
         {"a PNG header claiming 20000 x 20000 pixels", train_on(wide),
          "ddpm: " + wide + "/a.png: 20000 x 20000 pixels; " + size28, fresh},
+        {"a PNG decompression bomb", train_on(bomb),
+         "ddpm: " + bomb + "/a.png: its image data inflates past the 812 bytes that its header's size needs (a "
+                           "decompression bomb?); refused",
+         fresh},
+        {"a PNG with bytes after IEND", train_on(tail),
+         "ddpm: " + tail + "/a.png: 4 bytes after the PNG file's end (its IEND chunk)", fresh},
+        {"a 2 MB PNG in a folder", train_on(huge),
+         "ddpm: " + huge + "/a.png: " + std::to_string((size_t(2) << 20) + png_of(bars, 0).size()) +
+             " bytes; the most that is read is 1048576",
+         fresh},
         {"images without --arch", {"train", "--data", idx, "--model", fresh},
          "ddpm: " + idx + ": an IDX file of images, not CSV rows; image training needs --arch cnn or --arch unet", fresh},
         {"CSV rows with --arch", train_on(csv),
@@ -953,6 +982,11 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
          "ddpm: --block applies to --arch unet only", fresh},
         {"an unknown --arch", {"train", "--data", idx, "--model", fresh, "--arch", "vit"},
          "ddpm: --arch: expected cnn or unet, got 'vit'", fresh},
+        {"a U-Net batch over the memory limit",
+         {"train", "--data", idx, "--model", fresh, "--arch", "unet", "--block", "convnext", "--batch", "1024", "--T", "20"},
+         "ddpm: --batch 1024 with unet (convnext blocks, channels 32,64,128) needs about 11.8 GB (the activations and "
+         "gradients of one step, the images, the network); the tool's limit is 4.0 GB; use a smaller --batch",
+         fresh},
         {"an image batch of 2000", {"train", "--data", idx, "--model", fresh, "--arch", "cnn", "--batch", "2000"},
          "ddpm: --batch 2000: at most 1024 images per step (the activations of a step grow with it)", fresh},
         {"an image model resumed on CSV rows", {"train", "--data", csv, "--model", image_model, "--resume"},
@@ -1000,6 +1034,10 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         CHECK(r.out.empty());
         CHECK(!fs::exists(k.output));
         CHECK(snapshot(tmp.dir) == before);
+        // refused before anything of the input's or the flags' size is allocated (issue 33: a PNG bomb,
+        // a 2 MB PNG, a batch over the limit), sanitizer builds included
+        CHECK(r.peak_kb > 0);
+        CHECK(r.peak_kb < 300 * 1024);
     }
 }
 

@@ -55,35 +55,29 @@ ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, in
     if (names.empty()) fail(dir + ": no PNG files in the folder");
     std::sort(names.begin(), names.end());
 
-    // The sizes first, from the headers: a folder with one odd image is refused before any decoding.
-    std::vector<std::string> bytes(names.size());
-    PngInfo first;
-    for (size_t i = 0; i < names.size(); ++i) {
-        const std::string path = (std::filesystem::path(dir) / names[i]).string();
-        bytes[i] = read(path);
-        const PngInfo info = png_info(bytes[i], path);
-        if (i == 0) {
-            first = info;
-            if (want_h > 0 && want_w > 0 && (info.width != want_w || info.height != want_h))
-                fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels; " + why);
-        } else if (info.width != first.width || info.height != first.height)
-            fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels, but " +
-                 names[0] + " has " + std::to_string(first.width) + " x " + std::to_string(first.height) +
-                 "; the images of a folder must all have one size");
-    }
+    // One file at a time: its header (the size, against the first file's and the caller's), then its
+    // pixels; a folder's memory is its pixels and one file of at most kMaxPngFileBytes.
     ImageSet s;
     s.n = int(names.size());
-    s.h = first.height;
-    s.w = first.width;
-    if (int64_t(s.n) * s.h * s.w > kIdxMaxValues)
-        fail(dir + ": " + std::to_string(s.n) + " images of " + std::to_string(s.w) + " x " + std::to_string(s.h) +
-             " pixels, more than the " + std::to_string(kIdxMaxValues) + " pixels that are read");
-    s.x.reserve(size_t(s.n) * size_t(s.image_size()));
     for (size_t i = 0; i < names.size(); ++i) {
         const std::string path = (std::filesystem::path(dir) / names[i]).string();
-        const std::vector<uint8_t> grey = decode_png_grey(bytes[i], path, nullptr, s.image_size());
-        for (uint8_t b : grey) s.x.push_back(byte_to_unit(b));
-        std::string().swap(bytes[i]);
+        const std::string bytes = read(path, kMaxPngFileBytes);
+        const PngInfo info = png_info(bytes, path);
+        if (i == 0) {
+            if (want_h > 0 && want_w > 0 && (info.width != want_w || info.height != want_h))
+                fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels; " + why);
+            s.h = info.height;
+            s.w = info.width;
+            if (int64_t(s.n) * s.h * s.w > kIdxMaxValues)
+                fail(dir + ": " + std::to_string(s.n) + " images of " + std::to_string(s.w) + " x " + std::to_string(s.h) +
+                     " pixels, more than the " + std::to_string(kIdxMaxValues) + " pixels that are read");
+            s.x.reserve(size_t(s.n) * size_t(s.image_size()));
+        } else if (info.width != s.w || info.height != s.h) {
+            fail(path + ": " + std::to_string(info.width) + " x " + std::to_string(info.height) + " pixels, but " +
+                 names[0] + " has " + std::to_string(s.w) + " x " + std::to_string(s.h) +
+                 "; the images of a folder must all have one size");
+        }
+        for (uint8_t b : decode_png_grey(bytes, path, nullptr, s.image_size())) s.x.push_back(byte_to_unit(b));
     }
     return s;
 }

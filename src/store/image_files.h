@@ -18,8 +18,13 @@
 
 namespace ddpm {
 
-// Reads the whole of a file (and fails with one line naming it when it cannot).
-using ReadFile = std::function<std::string(const std::string& path)>;
+// Reads the whole of a file of at most max_bytes (and fails with one line naming it when it cannot,
+// or when the file is larger).
+using ReadFile = std::function<std::string(const std::string& path, int64_t max_bytes)>;
+
+// The most bytes of one PNG file of a folder: a grey 28 x 28 image needs under 1 kB, a 16-bit RGBA
+// one 6.3 kB; the rest is room for ancillary chunks (a colour profile, text).
+inline constexpr int64_t kMaxPngFileBytes = int64_t(1) << 20;
 
 // Images of an IDX3 file (count, h, w), grey, and optionally their labels (an IDX1 file of as many
 // entries); max_n > 0 keeps the first max_n. `source` names the files in errors.
@@ -33,8 +38,9 @@ ImageSet images_from_idx_bytes(const std::string& bytes, const std::string& sour
 
 // Every PNG file of the folder `dir`, in the byte order of their names. Names beginning with '.' are
 // skipped; any other entry that is not a regular file named *.png (any case), any PNG file of another
-// size than the first, and more than max_images files are refused. Each file's size is read from
-// its header before any image is decoded. want_h, want_w > 0: the size the caller takes, checked on
+// size than the first, a file over kMaxPngFileBytes, and more than max_images files are refused.
+// The files are read and decoded one at a time (only the pixels are kept), each file's size read
+// from its header before it is decoded. want_h, want_w > 0: the size the caller takes, checked on
 // the first header (`why` ends that refusal, e.g. "the networks take 28 x 28").
 ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, int64_t max_images, int want_h = 0,
                                 int want_w = 0, const std::string& why = "");

@@ -33,31 +33,78 @@ std::string reason() {
 }
 
 // The chunks of PNG bytes, walked as stb_image walks them (length, type, data, CRC) from the
-// signature to IEND, before stb_image sees them: a chunk that runs past the end of the bytes is
-// refused here (stb_image would first grow its buffer to the length the chunk claims, up to 4 GB),
-// and empty IDAT chunks are dropped (legal and meaningless, the image data being the concatenation of
-// every IDAT chunk's data; stb_image 2.27 copies an empty one that comes before any data to a null
-// pointer, memcpy(NULL, p, 0), undefined behaviour that the fuzzer's UBSan reports). Bytes after
-// IEND are kept as they are.
+// signature to IEND, before stb_image sees them:
+//   - a chunk that runs past the end of the bytes is refused here (stb_image would first grow its
+//     buffer to the length the chunk claims, up to 4 GB), and so are bytes after IEND;
+//   - empty IDAT chunks are dropped (legal and meaningless, the image data being the concatenation of
+//     every IDAT chunk's data; stb_image 2.27 copies an empty one that comes before any data to a null
+//     pointer, memcpy(NULL, p, 0), undefined behaviour that the fuzzer's UBSan reports);
+//   - the image data is inflated once into a buffer of exactly the bytes that the header's size,
+//     colour type, bit depth and interlacing need (inflated_size), one byte more to tell "too many":
+//     a stream that inflates past it (a decompression bomb: 3 MB of zeros inflating to 3 GB) is
+//     refused when the buffer is full, never inflated into whatever the stream holds. stb_image's own
+//     inflation, which grows its buffer as the stream asks, then runs on data known to fit.
+uint32_t big_endian(const std::string& bytes, size_t at) {
+    return uint32_t(uint8_t(bytes[at])) << 24 | uint32_t(uint8_t(bytes[at + 1])) << 16 |
+           uint32_t(uint8_t(bytes[at + 2])) << 8 | uint32_t(uint8_t(bytes[at + 3]));
+}
+
+// The bytes of a PNG's inflated image data (PNG specification, sections 7.2 and 8.2): per row one
+// filter byte and ceil(width x samples x depth / 8) bytes; with Adam7 interlacing the same for each
+// of the seven passes' sub-images. -1 when the header's fields are not a PNG's.
+int64_t inflated_size(int64_t w, int64_t h, int colour_type, int depth, int interlace) {
+    const int samples = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 3 ? 1 : colour_type == 4 ? 2
+                                                                                    : colour_type == 6 ? 4 : 0;
+    if (samples == 0 || w < 1 || h < 1 || (depth != 1 && depth != 2 && depth != 4 && depth != 8 && depth != 16) ||
+        interlace < 0 || interlace > 1)
+        return -1;
+    auto rows_bytes = [&](int64_t pw, int64_t ph) { return pw < 1 || ph < 1 ? 0 : ph * (1 + (pw * samples * depth + 7) / 8); };
+    if (interlace == 0) return rows_bytes(w, h);
+    // Adam7: pass p takes the columns x0 + k dx and the rows y0 + k dy
+    const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1}, dx[7] = {8, 8, 4, 4, 2, 2, 1},
+              dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    int64_t total = 0;
+    for (int p = 0; p < 7; ++p) total += rows_bytes((w - x0[p] + dx[p] - 1) / dx[p], (h - y0[p] + dy[p] - 1) / dy[p]);
+    return total;
+}
+
 std::string checked_chunks(const std::string& bytes, const std::string& source) {
     std::string out = bytes.substr(0, 8);
+    std::string data;  // the IDAT chunks' data, in order
+    int64_t need = -1;
     size_t at = 8;
     while (true) {
         if (at + 12 > bytes.size())
             fail(source + ": a damaged PNG file (it ends at byte " + std::to_string(bytes.size()) +
                  " inside its chunks, before IEND: truncated?)");
-        const uint32_t length = uint32_t(uint8_t(bytes[at])) << 24 | uint32_t(uint8_t(bytes[at + 1])) << 16 |
-                                uint32_t(uint8_t(bytes[at + 2])) << 8 | uint32_t(uint8_t(bytes[at + 3]));
+        const uint32_t length = big_endian(bytes, at);
         if (length > bytes.size() - at - 12)
             fail(source + ": a damaged PNG file (the chunk at byte " + std::to_string(at) + " claims " +
                  std::to_string(length) + " bytes, more than the file holds: truncated?)");
         const size_t whole = 12 + size_t(length);
         const bool end = bytes.compare(at + 4, 4, "IEND") == 0;
-        if (!(length == 0 && bytes.compare(at + 4, 4, "IDAT") == 0)) out.append(bytes, at, whole);
+        const bool idat = bytes.compare(at + 4, 4, "IDAT") == 0;
+        if (bytes.compare(at + 4, 4, "IHDR") == 0 && length == 13 && at == 8)
+            need = inflated_size(big_endian(bytes, at + 8), big_endian(bytes, at + 12), uint8_t(bytes[at + 17]),
+                                 uint8_t(bytes[at + 16]), uint8_t(bytes[at + 20]));
+        if (idat) data.append(bytes, at + 8, length);
+        if (!(length == 0 && idat)) out.append(bytes, at, whole);
         at += whole;
         if (end) break;
     }
-    out.append(bytes, at, std::string::npos);
+    if (at != bytes.size())
+        fail(source + ": " + std::to_string(bytes.size() - at) + " bytes after the PNG file's end (its IEND chunk)");
+    if (need < 1 || need > int64_t(INT_MAX) - 1) fail(source + ": a damaged PNG header (its first chunk is not a PNG's IHDR)");
+    std::vector<char> inflated(size_t(need) + 1);
+    const int got = stbi_zlib_decode_buffer(inflated.data(), int(inflated.size()), data.data(), int(data.size()));
+    const bool full = got > need || (got < 0 && reason() == "output buffer limit");
+    if (full)
+        fail(source + ": its image data inflates past the " + std::to_string(need) +
+             " bytes that its header's size needs (a decompression bomb?); refused");
+    if (got < need)
+        fail(source + ": a damaged PNG file (its image data " +
+             (got < 0 ? "does not inflate: " + reason() : "inflates to " + std::to_string(got) + " bytes") +
+             ", where its header needs " + std::to_string(need) + ")");
     return out;
 }
 
@@ -94,6 +141,17 @@ std::vector<uint8_t> decode_png_grey(const std::string& bytes, const std::string
     std::vector<uint8_t> out(pixels, pixels + int64_t(w) * h);
     stbi_image_free(pixels);
     if (info_out) *info_out = info;
+    return out;
+}
+
+std::string zlib_compress(const std::string& bytes) {
+    if (bytes.size() > size_t(INT_MAX)) fail("zlib_compress: " + std::to_string(bytes.size()) + " bytes, too many");
+    int length = 0;
+    std::vector<unsigned char> in(bytes.begin(), bytes.end());
+    unsigned char* z = stbi_zlib_compress(in.data(), int(in.size()), &length, 8);
+    if (!z) fail("zlib_compress: stb_image_write could not compress");
+    std::string out(reinterpret_cast<const char*>(z), size_t(length));
+    STBIW_FREE(z);
     return out;
 }
 

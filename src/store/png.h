@@ -30,4 +30,8 @@ std::vector<uint8_t> decode_png_grey(const std::string& bytes, const std::string
 // give the same bytes.
 std::string encode_png_grey(const uint8_t* pixels, int width, int height);
 
+// The bytes as a zlib stream (stb_image_write's deflate, the compression of a PNG's image data): for
+// the tests that make PNG files by hand.
+std::string zlib_compress(const std::string& bytes);
+
 }  // namespace ddpm
