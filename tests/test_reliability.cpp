@@ -72,6 +72,8 @@ pid_t start_tool(const std::vector<std::string>& args, const std::string& out, c
         sigemptyset(&defaults);
         sigaddset(&defaults, SIGINT);
         sigaddset(&defaults, SIGTERM);
+        sigaddset(&defaults, SIGHUP);
+        sigaddset(&defaults, SIGPIPE);
         posix_spawnattr_setsigdefault(&attr, &defaults);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     }
@@ -240,14 +242,14 @@ TEST_CASE("reliability: SIGKILL in the middle of training, then --resume, gives 
     CHECK(names_beginning(tmp.dir, "killed.ckpt.").empty());  // what the kill left (a temporary file, the lock file) is gone
 }
 
-TEST_CASE("reliability: SIGTERM and SIGINT save the last completed step and exit 143 and 130; --resume finishes it") {
-    // Both signals take the same path; the resume to the end (a whole run's time) is done for SIGTERM.
+TEST_CASE("reliability: SIGTERM, SIGINT and SIGHUP save the last completed step and exit 143, 130 and 129; --resume finishes it") {
+    // The signals take the same path; the resume to the end (a whole run's time) is done for SIGTERM.
     TempDir tmp("sigterm");
     write_cloud(tmp / "data.csv", 400, 1);
     const std::string& whole = uninterrupted(tmp / "data.csv");
 
-    for (const int signal : {SIGTERM, SIGINT}) {
-        const std::string name = signal == SIGTERM ? "SIGTERM" : "SIGINT";
+    for (const int signal : {SIGTERM, SIGINT, SIGHUP}) {
+        const std::string name = signal == SIGTERM ? "SIGTERM" : signal == SIGINT ? "SIGINT" : "SIGHUP";
         INFO(name);
         const std::string model = tmp / (name + ".ckpt");
         const pid_t child = start_tool(long_run(tmp / "data.csv", model), tmp / "out.txt", tmp / "err.txt");
@@ -270,6 +272,43 @@ TEST_CASE("reliability: SIGTERM and SIGINT save the last completed step and exit
         REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
         CHECK(read_file(model) == whole);
     }
+}
+
+TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still runs to the end and saves") {
+    TempDir tmp("broken_pipe");
+    write_cloud(tmp / "data.csv", 200, 1);
+    const std::string model = tmp / "m.ckpt";
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    close(fds[0]);  // the reader is gone before the first line is written
+    std::vector<std::string> words = {tool_path(), "train", "--data", tmp / "data.csv", "--model", model, "--steps",
+                                      "50", "--T", "20", "--hidden", "8", "--layers", "1", "--batch", "16"};
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    const std::string out = tmp / "out.txt";
+    posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&files, fds[1], 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);  // as a shell would start it, whatever the test runner ignores
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, words[0].c_str(), &files, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&files);
+    close(fds[1]);
+    REQUIRE(rc == 0);
+    const int raw = wait_for(pid, 120.0);
+    CHECK_FALSE(WIFSIGNALED(raw));  // not killed by SIGPIPE
+    REQUIRE(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 0);
+    CHECK(step_of(model) == 50);
 }
 
 // ---------------------------------------------------------------------------------------------

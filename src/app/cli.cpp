@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -65,7 +66,7 @@ const char* train_help() {
            "                         bits as one uninterrupted run\n"
            "  --checkpoint-every K   also save every K steps (default 1000)\n"
            "\n"
-           "SIGINT (Ctrl-C) or SIGTERM saves the last completed step to OUT.ckpt and exits with 130 or 143;\n"
+           "SIGINT (Ctrl-C), SIGTERM or SIGHUP saves the last completed step to OUT.ckpt and exits with 130, 143 or 129;\n"
            "--resume continues it. A loss that is not finite stops training (exit 1) and leaves the last\n"
            "checkpoint written, which never holds a value that is not finite. A run that would need more than\n"
            "4 GB (from --hidden, --layers, --batch and the data) is refused before it starts.\n"
@@ -369,6 +370,10 @@ int run_command(int argc, char** argv) {
 }  // namespace
 
 int ddpm_main(int argc, char** argv) {
+    // A reader of stdout or stderr that went away (`ddpm eval ... | head -1`, a closed terminal's pipe)
+    // makes a write fail with EPIPE instead of ending the program mid-run; the check below reports
+    // what did not reach stdout.
+    std::signal(SIGPIPE, SIG_IGN);
     const int status = run_command(argc, argv);
     // Results that did not reach stdout (a full disk, /dev/full, a closed file) are an error, not a
     // silent success.

@@ -34,7 +34,7 @@ const char* kind_of(mode_t mode) {
 
 // Names a signal handler may use: copied in before they are needed, never freed.
 char g_lock_path[4096];
-char g_stopped[2][512];  // the lines for SIGINT and SIGTERM
+char g_stopped[3][512];  // the lines for SIGINT, SIGTERM and SIGHUP
 volatile std::sig_atomic_t g_deferred = 0;
 volatile std::sig_atomic_t g_signal = 0;
 
@@ -59,7 +59,7 @@ extern "C" void on_stop_signal(int signal) {
     const char* tmp = temp_file_in_progress();
     if (tmp[0] != '\0') unlink(tmp);
     if (g_lock_path[0] != '\0') unlink(g_lock_path);
-    const char* line = g_stopped[signal == SIGINT ? 0 : 1];
+    const char* line = g_stopped[signal == SIGINT ? 0 : signal == SIGTERM ? 1 : 2];
     size_t n = 0;
     while (line[n] != '\0') ++n;
     ssize_t ignored = write(2, line, n);
@@ -69,7 +69,9 @@ extern "C" void on_stop_signal(int signal) {
 
 }  // namespace
 
-const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal"; }
+const char* signal_name(int signal) {
+    return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : signal == SIGHUP ? "SIGHUP" : "a signal";
+}
 
 // ---- files ---------------------------------------------------------------------------------------
 FileId file_id(const std::string& path) {
@@ -213,14 +215,15 @@ void remove_stale_temp_files(const std::string& path) {
 
 // ---- signals --------------------------------------------------------------------------------------
 struct StopSignals::Saved {
-    struct sigaction old_int {}, old_term {};
+    struct sigaction old_int {}, old_term {}, old_hup {}, old_pipe {};
 };
 
 StopSignals::StopSignals(const std::string& stopped_line) : saved_(new Saved) {
-    for (int i = 0; i < 2; ++i) {
+    const char* names[3] = {"SIGINT", "SIGTERM", "SIGHUP"};
+    for (int i = 0; i < 3; ++i) {
         std::string line = stopped_line;
         const size_t at = line.find("%s");
-        if (at != std::string::npos) line.replace(at, 2, i == 0 ? "SIGINT" : "SIGTERM");
+        if (at != std::string::npos) line.replace(at, 2, names[i]);
         copy_line_for_handler(g_stopped[i], sizeof g_stopped[i], shown(line, line.size()));
     }
     g_signal = 0;
@@ -231,15 +234,26 @@ StopSignals::StopSignals(const std::string& stopped_line) : saved_(new Saved) {
     action.sa_flags = SA_RESTART | SA_RESETHAND;  // (before defer() the handler does not return)
     // A signal the program was started with ignored stays ignored: a shell ignores SIGINT for a job it
     // starts in the background, and nohup ignores SIGHUP; Ctrl-C in the terminal is not for them.
+    // SIGHUP (the terminal closed) is a stop like SIGTERM. SIGPIPE is ignored while the run lasts: a
+    // reader of stdout or stderr that went away makes a write fail (EPIPE), which ends nothing, so the
+    // run still finishes or saves; what did not reach stdout is reported at the end (cli.cpp).
     sigaction(SIGINT, nullptr, &saved_->old_int);
     sigaction(SIGTERM, nullptr, &saved_->old_term);
+    sigaction(SIGHUP, nullptr, &saved_->old_hup);
     if (saved_->old_int.sa_handler != SIG_IGN) sigaction(SIGINT, &action, nullptr);
     if (saved_->old_term.sa_handler != SIG_IGN) sigaction(SIGTERM, &action, nullptr);
+    if (saved_->old_hup.sa_handler != SIG_IGN) sigaction(SIGHUP, &action, nullptr);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &saved_->old_pipe);
 }
 
 StopSignals::~StopSignals() {  // the program (or a test runner calling run_train) gets its own handlers back
     sigaction(SIGINT, &saved_->old_int, nullptr);
     sigaction(SIGTERM, &saved_->old_term, nullptr);
+    sigaction(SIGHUP, &saved_->old_hup, nullptr);
+    sigaction(SIGPIPE, &saved_->old_pipe, nullptr);
     g_deferred = 0;
     delete saved_;
 }

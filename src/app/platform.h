@@ -78,6 +78,6 @@ class StopSignals {
     Saved* saved_;
 };
 
-const char* signal_name(int signal);  // "SIGINT", "SIGTERM"
+const char* signal_name(int signal);  // "SIGINT", "SIGTERM", "SIGHUP"
 
 }  // namespace ddpm
