@@ -99,6 +99,12 @@ TEST_CASE("checkpoint: damage gives one line naming the file and the offset") {
     std::string version = good;
     put_u32_at(version, 8, 7);
     CHECK(error_of(version) == "model.ckpt: offset 12: checkpoint version 7, this program reads version 1");
+
+    // a metadata key twice (valid checksum): which value counts would be up to the reader (issue 33.23)
+    Checkpoint twice = sample_checkpoint();
+    twice.meta.push_back(twice.meta.front());
+    CHECK(error_of(serialize_checkpoint(twice)).find(": metadata entry '" + twice.meta.front().first + "' appears twice") !=
+          std::string::npos);
 }
 
 TEST_CASE("checkpoint: shapes whose product overflows are refused, not allocated") {

@@ -311,6 +311,38 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     CHECK(step_of(model) == 50);
 }
 
+TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.13, 15, 16, 17)") {
+    TempDir tmp("edges");
+    write_cloud(tmp / "data.csv", 100, 2);
+    const std::string model = tmp / "m.ckpt";
+    // --beta 1e-12, the least the help and the docs allow (9.99999998e-13 as a float)
+    const Run least = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--schedule", "constant",
+                                     "--beta", "1e-12", "--steps", "2", "--T", "20", "--hidden", "8", "--layers", "1"});
+    CHECK_MESSAGE(least.status == 0, least.err);
+    // --threads wins over a DDPM_THREADS that is not a number
+    setenv("DDPM_THREADS", "abc", 1);
+    const Run threads = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--threads", "1", "--steps",
+                                       "2", "--T", "20", "--hidden", "8", "--layers", "1"});
+    const Run env_only = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--steps", "2", "--T", "20",
+                                        "--hidden", "8", "--layers", "1"});
+    unsetenv("DDPM_THREADS");
+    CHECK_MESSAGE(threads.status == 0, threads.err);
+    CHECK(env_only.status == 1);  // without --threads the bad variable is still an error
+    CHECK(last_line(env_only.err) == "ddpm: DDPM_THREADS: expected a whole number from 1 to 256, got 'abc'");
+    // `ddpm help train` is `ddpm train --help`
+    const Run help = run_tool(tmp, {"help", "train"});
+    CHECK(help.status == 0);
+    CHECK(help.out.rfind("usage: ddpm train ", 0) == 0);
+    // eval on constant data: a floor of 0 has no ratio, printed as "-", never nan
+    std::string constant = "a,b\n";
+    for (int i = 0; i < 50; ++i) constant += "1,2\n";
+    write_text(tmp / "constant.csv", constant);
+    const Run eval = run_tool(tmp, {"eval", "--samples", tmp / "constant.csv", "--data", tmp / "constant.csv"});
+    CHECK(eval.status == 0);
+    CHECK(eval.out.find("nan") == std::string::npos);
+    CHECK(eval.out.find("sliced_w1  0.000000  0.000000  -") != std::string::npos);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Divergence
 // ---------------------------------------------------------------------------------------------
@@ -528,6 +560,12 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"an unknown flag", {"sample", "--model", model, "--out", out, "--temperature", "2"},
          "ddpm: sample: unknown flag '--temperature' (try 'ddpm sample --help')", out},
         {"a missing value", {"train", "--data", data, "--model"}, "ddpm: train --model: missing value", fresh},
+        {"--help with a value (33.16)", {"train", "--data", data, "--model", fresh, "--help=x"},
+         "ddpm: train --help: takes no value", fresh},
+        {"a number with a space before it (33.24)", {"train", "--data", data, "--model", fresh, "--steps", " 2"},
+         "ddpm: --steps: expected a whole number, got ' 2'", fresh},
+        {"a real number with a space before it", {"train", "--data", data, "--model", fresh, "--lr", " 0.1"},
+         "ddpm: --lr: expected a number, got ' 0.1'", fresh},
         {"a missing value before a flag", {"sample", "--model", model, "--out", out, "--seed", "--n", "5"},
          "ddpm: sample --seed: missing value", out},
         {"a learning rate beyond a float", {"train", "--data", data, "--model", fresh, "--lr", "1e39"},

@@ -173,6 +173,7 @@ class FlagCursor {
     }
 
     [[noreturn]] void unknown() const {
+        if (flag_ == "--help" || flag_ == "-h") fail(command_ + " " + flag_ + ": takes no value");  // --help=x
         fail(command_ + ": unknown flag '" + flag_ + "' (try 'ddpm " + command_ + " --help')");
     }
 
@@ -338,8 +339,12 @@ namespace {
 
 int run_command(int argc, char** argv) {
     if (argc < 2) fail("no command given: train, sample, eval, export or import (try 'ddpm --help')");
-    const std::string command = argv[1];
-    const std::vector<std::string> args(argv + 2, argv + argc);
+    std::string command = argv[1];
+    std::vector<std::string> args(argv + 2, argv + argc);
+    if (command == "help" && !args.empty()) {  // `ddpm help train` is `ddpm train --help`
+        command = args[0];
+        args = {"--help"};
+    }
     if (command == "--help" || command == "-h" || command == "help") {
         std::fputs(main_help(), stdout);
         return 0;

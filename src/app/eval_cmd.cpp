@@ -94,9 +94,10 @@ int run_eval(const EvalArgs& a) {
                     "reference part (at most %lld each, in the seeded order of the split)\n\n",
                     e_floor, e_ref, (long long)kEnergyRows);
     Table table({"distance", "value", "floor", "ratio", "excess"});
-    table.add_row({"sliced_w1", fmt(r.swd, 6), fmt(r.swd_floor, 6), fmt(r.swd / r.swd_floor, 3),
+    table.add_row({"sliced_w1", fmt(r.swd, 6), fmt(r.swd_floor, 6), r.swd_floor > 0 ? fmt(r.swd / r.swd_floor, 3) : "-",
                    fmt(r.swd - r.swd_floor, 6)});
     table.add_row({"energy", fmt(r.energy, 6), fmt(r.energy_floor, 6), "-", fmt(r.energy - r.energy_floor, 6)});
+    // a floor of 0 (constant data: the floor part is the reference exactly) has no ratio: "-", never nan
     table.print("value = d(samples, reference), floor = d(floor part, reference), ratio = value / floor, "
                 "excess = value - floor");
     std::printf("sliced_w1: a ratio near 1 is as good as a fresh sample of the data; energy: its floor estimates 0,\n"

@@ -502,7 +502,7 @@ int run_eval_images(const EvalArgs& a, const std::string& samples_bytes, const s
                 "%d\n\n",
                 m, (unsigned long long)a.seed, m, m);
     Table table({"distance", "value", "floor", "ratio", "excess"});
-    table.add_row({"frechet", fmt(d, 3), fmt(floor, 3), fmt(d / floor, 3), fmt(d - floor, 3)});
+    table.add_row({"frechet", fmt(d, 3), fmt(floor, 3), floor > 0 ? fmt(d / floor, 3) : "-", fmt(d - floor, 3)});  // no nan
     table.print("value = d(samples, reference), floor = d(floor part, reference): what " + std::to_string(m) +
                 " real images score");
     std::printf("frechet: d^2 between Gaussians fitted to the %d penultimate features of the classifier\n"

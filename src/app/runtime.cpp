@@ -15,7 +15,10 @@
 namespace ddpm {
 
 void use_threads(int threads) {
-    const int n = threads > 0 ? threads : default_num_threads();
+    // --threads wins over DDPM_THREADS, which is then not read at all (a bad value there does not end a
+    // run that says how many threads it wants)
+    if (threads > 0) return set_num_threads(threads);
+    const int n = default_num_threads();
     if (n != num_threads()) set_num_threads(n);
 }
 

@@ -1,5 +1,6 @@
 #include "core/common.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +24,8 @@ int64_t parse_int(const std::string& text, int64_t lo, int64_t hi, const std::st
     errno = 0;
     char* end = nullptr;
     long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || errno == ERANGE)
+    // strtoll skips leading white space; a number here has none, before it or after it
+    if (text.empty() || std::isspace((unsigned char)text[0]) || *end != '\0' || errno == ERANGE)
         fail(what + ": expected a whole number, got '" + text + "'");
     if (v < lo || v > hi)
         fail(what + ": " + text + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");

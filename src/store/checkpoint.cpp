@@ -152,9 +152,11 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& source)
     uint32_t n_tensors = b.u32("the tensor count");
     Checkpoint ckpt;
     std::unordered_set<std::string> names;  // a linear search per tensor would make a file of many tiny tensors hang
+    std::unordered_set<std::string> keys;  // a key twice would leave which value counts to the reader
     for (uint32_t i = 0; i < n_meta; ++i) {
         std::string key = b.str("a metadata key");
         std::string value = b.str("a metadata value");
+        if (!keys.insert(key).second) b.error("metadata entry '" + shown(key) + "' appears twice");
         ckpt.meta.push_back({key, value});
     }
     for (uint32_t i = 0; i < n_tensors; ++i) {

@@ -1,5 +1,6 @@
 #include "store/settings.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -46,7 +47,8 @@ double parse_setting(const RealSetting& s, const std::string& text) {
     errno = 0;
     char* end = nullptr;
     const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1.0))
+    if (text.empty() || std::isspace((unsigned char)text[0]) || *end != '\0' || !std::isfinite(v) ||
+        (errno == ERANGE && std::fabs(v) > 1.0))
         fail(flag + ": expected a number, got '" + shown(text) + "'");
     const std::string got = ", got " + shown(text);
     if (std::fabs(v) > double(FLT_MAX)) fail(flag + " must lie within the range of a float" + got);
@@ -54,7 +56,11 @@ double parse_setting(const RealSetting& s, const std::string& text) {
     // The run uses the float: 0.9999999999 is 1 and 1e-50 is 0 by then.
     const float f = float(v);
     if (f == 0.0f && v != 0.0 && !within(s, 0.0)) fail(flag + " must lie within the range of a float" + got);
-    if (!within(s, double(f))) fail(flag + " " + must(s) + got + " (" + fmt_g(double(f)) + " as a float)");
+    // ... against the bounds as floats too: 1e-12, the least --beta, is 9.99999998e-13 as a float
+    RealSetting as_float = s;
+    as_float.lo = double(float(s.lo));
+    as_float.hi = double(float(s.hi));
+    if (!within(as_float, double(f))) fail(flag + " " + must(s) + got + " (" + fmt_g(double(f)) + " as a float)");
     return v;
 }
 
