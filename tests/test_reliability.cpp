@@ -311,7 +311,7 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     CHECK(step_of(model) == 50);
 }
 
-TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.13, 15, 16, 17)") {
+TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 13, 15, 16, 17)") {
     TempDir tmp("edges");
     write_cloud(tmp / "data.csv", 100, 2);
     const std::string model = tmp / "m.ckpt";
@@ -333,6 +333,39 @@ TEST_CASE("reliability: the documented bounds and defaults hold at their edges (
     const Run help = run_tool(tmp, {"help", "train"});
     CHECK(help.status == 0);
     CHECK(help.out.rfind("usage: ddpm train ", 0) == 0);
+    // a replaced file keeps its permissions (33.7): a private model stays private, a shared CSV shared
+    {
+        REQUIRE(chmod(model.c_str(), 0600) == 0);
+        const Run again = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--steps", "2", "--T",
+                                         "20", "--hidden", "8", "--layers", "1", "--threads", "1"});
+        CHECK_MESSAGE(again.status == 0, again.err);
+        struct stat st {};
+        REQUIRE(stat(model.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+        const std::string out = tmp / "samples.csv";
+        write_text(out, "old\n");
+        REQUIRE(chmod(out.c_str(), 0640) == 0);
+        const Run sampled = run_tool(tmp, {"sample", "--model", model, "--out", out, "--n", "10"});
+        CHECK_MESSAGE(sampled.status == 0, sampled.err);
+        REQUIRE(stat(out.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0640);
+        CHECK(read_file(out) != "old\n");
+    }
+    // the longest legal names (33.4): the temporary and lock files beside them are named from a
+    // shortened stem, through a dozen periodic saves and a resume
+    for (const size_t length : {size_t(240), size_t(255)}) {
+        INFO("a model name of " << length << " bytes");
+        const std::string long_model = tmp / (std::string(length - 5, 'm') + ".ckpt");
+        const Run trained = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", long_model, "--steps", "12",
+                                           "--checkpoint-every", "1", "--T", "20", "--hidden", "8", "--layers", "1"});
+        CHECK_MESSAGE(trained.status == 0, trained.err);
+        const Run resumed = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", long_model, "--resume",
+                                           "--steps", "14", "--checkpoint-every", "1"});
+        CHECK_MESSAGE(resumed.status == 0, resumed.err);
+        CHECK(step_of(long_model) == 14);
+        for (const auto& entry : fs::directory_iterator(tmp.dir))  // no side file left behind
+            CHECK(entry.path().filename().string().find(".ddpm-") == std::string::npos);
+    }
     // eval on constant data: a floor of 0 has no ratio, printed as "-", never nan
     std::string constant = "a,b\n";
     for (int i = 0; i < 50; ++i) constant += "1,2\n";

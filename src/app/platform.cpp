@@ -132,7 +132,8 @@ void check_output_kind(const std::string& path) {
 }
 
 // ---- the lock -------------------------------------------------------------------------------------
-OutputLock::OutputLock(const std::string& path, const std::string& command) : lock_path_(path + ".ddpm-lock") {
+OutputLock::OutputLock(const std::string& path, const std::string& command)
+    : lock_path_(side_file_stem(path) + ".ddpm-lock") {
     const std::filesystem::path p(path);
     if (p.has_parent_path()) make_dirs(p.parent_path().string());
     // The lock file is removed by whoever holds it last: one opened just before that removal is no
@@ -186,7 +187,7 @@ OutputLock::~OutputLock() {
 void use_process_temp_names() { set_temp_tag("ddpm-" + std::to_string(getpid())); }
 
 void remove_stale_temp_files(const std::string& path) {
-    const std::filesystem::path p(path);
+    const std::filesystem::path p(side_file_stem(path));
     const std::string folder = p.has_parent_path() ? p.parent_path().string() : ".";
     const std::string prefix = p.filename().string() + ".ddpm-";
     DIR* dir = opendir(folder.c_str());

@@ -61,10 +61,21 @@ void set_temp_tag(const std::string& tag) {
     g_temp_tag = tag;
 }
 
+std::string side_file_stem(const std::string& path) {
+    const std::filesystem::path p(path);
+    const std::string name = p.filename().string();
+    if (name.size() <= 200) return path;
+    uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bits
+    for (char c : name) h = (h ^ uint8_t(c)) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    return (p.parent_path() / (name.substr(0, 180) + "~" + hex)).string();
+}
+
 std::string temp_path_for(const std::string& path) {
     std::lock_guard<std::mutex> lock(g_temp_mutex);
     if (g_temp_tag.empty()) g_temp_tag = random_tag();
-    return path + "." + g_temp_tag + "-" + std::to_string(++g_temp_count) + ".tmp";
+    return side_file_stem(path) + "." + g_temp_tag + "-" + std::to_string(++g_temp_count) + ".tmp";
 }
 
 void set_in_progress(const std::string& tmp) {
@@ -105,6 +116,12 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
         std::remove(tmp.c_str());
         clear_in_progress();
         fail(path + ": write failed (disk full?)");
+    }
+    // A file that is replaced keeps its permissions (a private 0600 model stays private); its owner is
+    // the writer's, as a rename gives.
+    if (!ec && std::filesystem::is_regular_file(st)) {
+        std::error_code perm_ec;
+        std::filesystem::permissions(tmp, st.permissions(), std::filesystem::perm_options::replace, perm_ec);
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         const int e = errno;

@@ -17,6 +17,11 @@ namespace ddpm {
 
 void make_dirs(const std::string& dir);                            // like mkdir -p
 void write_file_atomic(const std::string& path, const std::string& bytes);
+// The path beside `path` that its side files (temporary files, the tool's lock) are named from: the
+// path itself when its file name has at most 200 bytes, else the folder and the name's first 180
+// bytes, '~' and 16 hex digits of a hash of the whole name, so that a side file's name (the stem and
+// at most 45 bytes more) always fits a file system's 255 bytes.
+std::string side_file_stem(const std::string& path);
 // A fresh temporary name for `path`, as write_file_atomic uses (nothing is created).
 std::string temp_path_for(const std::string& path);
 // The tag of this process's temporary names: by default "tmp" and 16 random hex digits; the ddpm
