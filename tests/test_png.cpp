@@ -25,20 +25,6 @@ void append_bytes(void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
 }
 
-// A chunk of a PNG file: length, type, data, CRC-32 (PNG specification, section 5.3).
-std::string png_chunk(const std::string& type, const std::string& data) {
-    uint32_t crc = 0xffffffffu;
-    for (char ch : type + data) {
-        crc ^= uint8_t(ch);
-        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
-    crc ^= 0xffffffffu;
-    auto be = [](uint32_t v) {
-        return std::string{char(v >> 24), char((v >> 16) & 255), char((v >> 8) & 255), char(v & 255)};
-    };
-    return be(uint32_t(data.size())) + type + data + be(crc);
-}
-
 // A grey 28 x 28 PNG whose image data is `inflated` bytes of zeros (28 x 29 = 812 is the right amount).
 std::string png_of_zeros(int inflated) {
     const std::string idat = zlib_compress(std::string(size_t(inflated), '\0'));
@@ -83,7 +69,7 @@ TEST_CASE("png: damaged files are one line naming the file; an empty IDAT chunk 
     CHECK(decode_png_grey(with, "e.png", nullptr, 1000) == grey);
 }
 
-TEST_CASE("png: a decompression bomb, bytes after IEND and a folder's oversized file are refused with one line") {
+TEST_CASE("png: a decompression bomb, bytes after IEND, a wrong CRC and a folder's oversized file are refused with one line") {
     CHECK(decode_png_grey(png_of_zeros(28 * 29), "ok.png", nullptr, 1000) == std::vector<uint8_t>(28 * 28, 0));
     // 10 MB of zeros deflate to about 10 kB; inflation stops at the 812 bytes the header needs
     CHECK_THROWS_WITH(decode_png_grey(png_of_zeros(10 << 20), "bomb.png", nullptr, 1000),
@@ -95,6 +81,11 @@ TEST_CASE("png: a decompression bomb, bytes after IEND and a folder's oversized 
                       "short.png: a damaged PNG file (its image data inflates to 784 bytes, where its header needs 812)");
     CHECK_THROWS_WITH(decode_png_grey(png_of_zeros(28 * 29) + "trailing", "tail.png", nullptr, 1000),
                       "tail.png: 8 bytes after the PNG file's end (its IEND chunk)");
+    // a bit flipped inside the IDAT data: its CRC no longer matches (33.21); stb_image reads no CRC
+    std::string flipped = png_of_zeros(28 * 29);
+    flipped[33 + 8 + 3] ^= 0x01;
+    CHECK_THROWS_WITH(decode_png_grey(flipped, "crc.png", nullptr, 1000),
+                      "crc.png: a damaged PNG file (the CRC of the IDAT chunk at byte 33 does not match its bytes)");
 
     // a folder reads each file with the per-file bound, one at a time
     TempDir tmp("png_limits");

@@ -757,6 +757,35 @@ bool wait_for_lock(const std::string& path, pid_t child) {
     return false;
 }
 
+TEST_CASE("reliability: started with stderr closed, the tool's lines never land in its lock file (issue 33.22)") {
+    TempDir tmp("closed_stderr");
+    write_cloud(tmp / "data.csv", 400, 1);
+    const std::string model = tmp / "m.ckpt";
+    std::vector<std::string> words = long_run(tmp / "data.csv", model);
+    words.insert(words.begin(), tool_path());
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    const std::string out = tmp / "out.txt";
+    posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addclose(&files, 2);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, words[0].c_str(), &files, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&files);
+    REQUIRE(rc == 0);
+    REQUIRE(wait_for_lock(model + ".ddpm-lock", pid));
+    REQUIRE(wait_for_file(model, pid));  // the first periodic save: progress lines were due by then
+    const std::string lock = read_file(model + ".ddpm-lock");
+    kill(pid, SIGTERM);
+    const int raw = wait_for(pid);
+    CHECK(lock.find("ddpm") == std::string::npos);  // "<pid> train" and nothing of the messages
+    CHECK(lock.rfind(std::to_string(pid) + " train", 0) == 0);
+    REQUIRE(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 143);
+}
+
 }  // namespace
 
 TEST_CASE("reliability: SIGTERM and SIGINT end a run that is still reading its data, leaving nothing") {
@@ -1020,10 +1049,8 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
     {
         const std::string z = zlib_compress(std::string(size_t(10) << 20, '\0'));
         const std::string good = png_of(bars, 0);
-        // the good file's IHDR, then one IDAT chunk of the bomb (its CRC is not read), then IEND
-        std::string idat = std::string(4, '\0') + "IDAT" + z + std::string(4, '\0');
-        for (int k = 0; k < 4; ++k) idat[size_t(k)] = char((uint32_t(z.size()) >> (24 - 8 * k)) & 0xff);
-        png_folder(bomb, {{"a.png", good.substr(0, 33) + idat + good.substr(good.size() - 12)}});
+        // the good file's IHDR, then one IDAT chunk of the bomb, then IEND
+        png_folder(bomb, {{"a.png", good.substr(0, 33) + png_chunk("IDAT", z) + good.substr(good.size() - 12)}});
         png_folder(tail, {{"a.png", good + "more"}});
         png_folder(huge, {{"a.png", good + std::string(size_t(2) << 20, '\0')}});
     }

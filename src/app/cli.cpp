@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/export.h"
+#include "app/platform.h"
 #include "core/common.h"
 #include "store/settings.h"
 
@@ -379,6 +380,7 @@ int ddpm_main(int argc, char** argv) {
     // makes a write fail with EPIPE instead of ending the program mid-run; the check below reports
     // what did not reach stdout.
     std::signal(SIGPIPE, SIG_IGN);
+    keep_standard_streams_open();
     const int status = run_command(argc, argv);
     // Results that did not reach stdout (a full disk, /dev/full, a closed file) are an error, not a
     // silent success.

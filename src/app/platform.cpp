@@ -69,6 +69,17 @@ extern "C" void on_stop_signal(int signal) {
 
 }  // namespace
 
+void keep_standard_streams_open() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (null >= 0 && null != fd) {  // open takes the lowest free descriptor: fd itself, here
+            dup2(null, fd);
+            close(null);
+        }
+    }
+}
+
 const char* signal_name(int signal) {
     return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : signal == SIGHUP ? "SIGHUP" : "a signal";
 }

@@ -78,6 +78,11 @@ class StopSignals {
     Saved* saved_;
 };
 
+// A program started with stdin, stdout or stderr closed would hand that descriptor to the next file
+// it opens (the lock file, a model), and its messages would be written into that file: each closed
+// one of the three is opened on /dev/null first (issue 33.22).
+void keep_standard_streams_open();
+
 const char* signal_name(int signal);  // "SIGINT", "SIGTERM", "SIGHUP"
 
 }  // namespace ddpm

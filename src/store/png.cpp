@@ -35,7 +35,8 @@ std::string reason() {
 // The chunks of PNG bytes, walked as stb_image walks them (length, type, data, CRC) from the
 // signature to IEND, before stb_image sees them:
 //   - a chunk that runs past the end of the bytes is refused here (stb_image would first grow its
-//     buffer to the length the chunk claims, up to 4 GB), and so are bytes after IEND;
+//     buffer to the length the chunk claims, up to 4 GB), and so are bytes after IEND and a chunk
+//     whose CRC does not match (stb_image reads no CRC);
 //   - empty IDAT chunks are dropped (legal and meaningless, the image data being the concatenation of
 //     every IDAT chunk's data; stb_image 2.27 copies an empty one that comes before any data to a null
 //     pointer, memcpy(NULL, p, 0), undefined behaviour that the fuzzer's UBSan reports);
@@ -44,6 +45,22 @@ std::string reason() {
 //     a stream that inflates past it (a decompression bomb: 3 MB of zeros inflating to 3 GB) is
 //     refused when the buffer is full, never inflated into whatever the stream holds. stb_image's own
 //     inflation, which grows its buffer as the stream asks, then runs on data known to fit.
+// The CRC-32 of PNG chunks (PNG specification, annex D) over bytes[at, at + n).
+uint32_t png_crc(const std::string& bytes, size_t at, size_t n) {
+    static const std::vector<uint32_t> table = [] {
+        std::vector<uint32_t> t(256);
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = at; i < at + n; ++i) crc = table[(crc ^ uint8_t(bytes[i])) & 0xffu] ^ (crc >> 8);
+    return crc ^ 0xffffffffu;
+}
+
 uint32_t big_endian(const std::string& bytes, size_t at) {
     return uint32_t(uint8_t(bytes[at])) << 24 | uint32_t(uint8_t(bytes[at + 1])) << 16 |
            uint32_t(uint8_t(bytes[at + 2])) << 8 | uint32_t(uint8_t(bytes[at + 3]));
@@ -82,6 +99,9 @@ std::string checked_chunks(const std::string& bytes, const std::string& source) 
             fail(source + ": a damaged PNG file (the chunk at byte " + std::to_string(at) + " claims " +
                  std::to_string(length) + " bytes, more than the file holds: truncated?)");
         const size_t whole = 12 + size_t(length);
+        if (png_crc(bytes, at + 4, 4 + size_t(length)) != big_endian(bytes, at + 8 + length))
+            fail(source + ": a damaged PNG file (the CRC of the " + shown(bytes.substr(at + 4, 4)) + " chunk at byte " +
+                 std::to_string(at) + " does not match its bytes)");
         const bool end = bytes.compare(at + 4, 4, "IEND") == 0;
         const bool idat = bytes.compare(at + 4, 4, "IDAT") == 0;
         if (bytes.compare(at + 4, 4, "IHDR") == 0 && length == 13 && at == 8)
@@ -153,6 +173,15 @@ std::string zlib_compress(const std::string& bytes) {
     std::string out(reinterpret_cast<const char*>(z), size_t(length));
     STBIW_FREE(z);
     return out;
+}
+
+std::string png_chunk(const std::string& type, const std::string& data) {
+    if (type.size() != 4 || data.size() > 0x7fffffffu) fail("png_chunk: a chunk type is 4 bytes");
+    auto be = [](uint32_t v) {
+        return std::string{char(v >> 24), char((v >> 16) & 255), char((v >> 8) & 255), char(v & 255)};
+    };
+    const std::string body = type + data;
+    return be(uint32_t(data.size())) + body + be(png_crc(body, 0, body.size()));
 }
 
 std::string encode_png_grey(const uint8_t* pixels, int width, int height) {

@@ -30,8 +30,10 @@ std::vector<uint8_t> decode_png_grey(const std::string& bytes, const std::string
 // give the same bytes.
 std::string encode_png_grey(const uint8_t* pixels, int width, int height);
 
-// The bytes as a zlib stream (stb_image_write's deflate, the compression of a PNG's image data): for
-// the tests that make PNG files by hand.
+// For the tests that make PNG files by hand: the bytes as a zlib stream (stb_image_write's deflate,
+// the compression of a PNG's image data), and a chunk (length, type, data, CRC-32; PNG
+// specification, section 5.3).
 std::string zlib_compress(const std::string& bytes);
+std::string png_chunk(const std::string& type, const std::string& data);
 
 }  // namespace ddpm
