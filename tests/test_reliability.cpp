@@ -23,7 +23,10 @@
 #include <vector>
 
 #include "app/model_file.h"
+#include "nets/image_model.h"
+#include "nets/unet.h"
 #include "store/checkpoint.h"
+#include "store/image_checkpoint.h"
 #include "store/idx.h"
 #include "store/png.h"
 #include "core/common.h"
@@ -1054,6 +1057,14 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         png_folder(tail, {{"a.png", good + "more"}});
         png_folder(huge, {{"a.png", good + std::string(size_t(2) << 20, '\0')}});
     }
+    // a U-Net model file relabelled as one of 512 channels a level (33.6): refused before it is built
+    std::string relabelled;
+    {
+        Rng rng(1, 3);
+        Checkpoint u = image_model_checkpoint(ImageModel(ImageArch::UNet, rng, unet_convnext_config()), linear_schedule(20));
+        u.set_meta("unet.channels", "512,512,512");
+        relabelled = file("relabelled.ckpt", serialize_checkpoint(u));
+    }
     Checkpoint c = load_checkpoint(image_model);
     c.tensors[0].second.data()[0] = NAN;
     const std::string nan_model = file("nan.ckpt", serialize_checkpoint(c));
@@ -1140,6 +1151,11 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         {"a CSV model sampled to PNG", {"sample", "--model", csv_model, "--out", out_png, "--n", "2"},
          "ddpm: --out " + out_png + ": " + csv_model +
              " is a model of CSV rows; it writes a .csv file (images come from a model of ddpm train --arch)",
+         out_png},
+        {"a U-Net file relabelled as 512 channels a level", {"sample", "--model", relabelled, "--out", out_png, "--n", "2"},
+         "ddpm: " + relabelled + ": the network it describes (unet, convnext blocks, channels 512,512,512) has " +
+             std::to_string(unet_values(UNetConfig{UNetBlockKind::ConvNeXt, 512, 512, 512, true, 0})) +
+             " weights; the file holds 1807681 (a file of another model?)",
          out_png},
         {"an image model holding NaN", {"sample", "--model", nan_model, "--out", out_png, "--n", "2"},
          "ddpm: " + nan_model + ": tensor '" + c.tensors[0].first + "' holds a value that is not finite", out_png},

@@ -82,3 +82,17 @@ TEST_CASE("unet: both block kinds have the shapes and the parameter counts of th
     CHECK_FALSE(bench_net.head.weight.data()[0] == 0.0f);
 }
 
+
+TEST_CASE("unet: unet_values counts the weights of the network it names without building it") {
+    for (const UNetBlockKind kind : {UNetBlockKind::Residual, UNetBlockKind::ConvNeXt})
+        for (const int classes : {0, 10})
+            for (const auto& widths : {std::vector<int>{32, 64, 64}, std::vector<int>{16, 8, 24}, std::vector<int>{8, 40, 16}}) {
+                UNetConfig c;
+                c.block = kind;
+                c.classes = classes;
+                c.c0 = widths[0], c.c1 = widths[1], c.c2 = widths[2];
+                INFO(unet_block_name(kind) << " " << c.c0 << "," << c.c1 << "," << c.c2 << " classes " << classes);
+                Rng rng(1, 2);
+                CHECK(unet_values(c) == count_values(UNet(c, rng).params()));
+            }
+}

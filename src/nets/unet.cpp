@@ -101,6 +101,25 @@ UNetConfig unet_convnext_config() {
     return c;
 }
 
+int64_t unet_values(const UNetConfig& c) {
+    auto conv = [](int64_t in, int64_t out, int64_t k) { return out * in * k * k + out; };
+    auto linear = [](int64_t in, int64_t out) { return out * in + out; };
+    auto block = [&](int64_t in, int64_t out) {  // as the constructors of ResBlock2d and ConvNeXtBlock2d build them
+        const int64_t skip = in != out ? conv(in, out, 1) : 0;
+        if (c.block == UNetBlockKind::Residual)
+            return 2 * in + conv(in, out, 3) + linear(kTimeDim, out) + 2 * out + conv(out, out, 3) + skip;
+        return (49 * in + in) + conv(in, kConvNeXtMult * out, 3) + conv(kConvNeXtMult * out, out, 3) +
+               linear(kTimeDim, in) + 2 * out + skip;
+    };
+    const int64_t c0 = c.c0, c1 = c.c1, c2 = c.c2;
+    int64_t n = linear(kTimeFeatures, kTimeDim) + linear(kTimeDim, kTimeDim) + conv(1, c0, 3) + conv(c0, c0, 3) +
+                conv(c1, c1, 3) + conv(c0, 1, 3);
+    n += block(c0, c0) + block(c0, c1) + block(c1, c2) + block(c2, c2) + block(c2 + c1, c1) + block(c1 + c0, c0);
+    n += 2 * c2 + conv(c2, 3 * c2, 1) + conv(c2, c2, 1) + 2 * c0;  // attention (its norm, qkv, proj), the head's norm
+    if (c.classes > 0) n += int64_t(c.classes + 1) * kTimeDim;
+    return n;
+}
+
 UNetBlock::UNetBlock(UNetBlockKind k, int in_channels, int out_channels, int time_dim, Rng& rng) : kind(k) {
     if (kind == UNetBlockKind::Residual) residual = ResBlock2d(in_channels, out_channels, time_dim, kGroups, rng);
     else convnext = ConvNeXtBlock2d(in_channels, out_channels, time_dim, rng);

@@ -81,6 +81,10 @@ struct UNetConfig {
 };
 UNetConfig unet_residual_config();  // 32, 64, 64 channels (lesson 09's, 509,857 parameters)
 UNetConfig unet_convnext_config();  // 32, 64, 128: doubled at each downsampling ([003], lesson 10)
+// The weights and biases of UNet(config), counted without building it, so that a file can be held
+// against the network it names before anything is allocated (tests/test_unet_blocks.cpp checks it
+// against the built networks).
+int64_t unet_values(const UNetConfig& config);
 
 // One block of either kind (the other member stays empty).
 struct UNetBlock {

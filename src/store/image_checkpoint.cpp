@@ -61,6 +61,15 @@ void read_arch_entries(const Checkpoint& c, const std::string& source, ImageArch
     u.classes = c.has_meta("unet.classes")
                     ? int(checkpoint_setting(c, IntSetting{nullptr, "unet.classes", 1, 1000, 0}, source))
                     : 0;
+    // The network these entries name, against the weights the file holds, before it is built: a small
+    // file relabelled as a wide network is refused here, not after hundreds of MB of weights
+    int64_t held = 0;
+    for (const auto& [name, t] : c.tensors)
+        if (name.rfind("ema.", 0) != 0 && name.rfind("adam.", 0) != 0) held += t.numel();
+    const int64_t needed = unet_values(u);
+    if (held < needed)
+        fail(source + ": the network it describes (unet, " + block + " blocks, channels " + ch + ") has " +
+             std::to_string(needed) + " weights; the file holds " + std::to_string(held) + " (a file of another model?)");
 }
 
 // The blur process of a cold-diffusion file: its three numbers, checked, then rebuilt.
