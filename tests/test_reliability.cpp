@@ -500,6 +500,8 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     const std::string too_long = csv("too_long.csv", rows);
     rows.clear();
 
+    const std::string users = tmp / "users.ckpt";  // beside it, a file of the user's with the lock's name (33.14)
+    write_text(users + ".ddpm-lock", "my notes\n");
     const std::string wide_model = tmp / "wide.ckpt";  // one hidden layer of 65536: small to store, wide to run
     const Run wide_trained = run_tool(tmp, {"train", "--data", data, "--model", wide_model, "--hidden", "65536", "--layers",
                                             "1", "--batch", "2", "--steps", "1", "--T", "20"});
@@ -596,6 +598,9 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"an unknown flag", {"sample", "--model", model, "--out", out, "--temperature", "2"},
          "ddpm: sample: unknown flag '--temperature' (try 'ddpm sample --help')", out},
         {"a missing value", {"train", "--data", data, "--model"}, "ddpm: train --model: missing value", fresh},
+        {"a user's file with the lock file's name", {"train", "--data", data, "--model", users},
+         "ddpm: " + users + ": " + users + ".ddpm-lock exists and is not a ddpm lock file; move it, or choose another path",
+         users},
         {"--help with a value (33.16)", {"train", "--data", data, "--model", fresh, "--help=x"},
          "ddpm: train --help: takes no value", fresh},
         {"a number with a space before it (33.24)", {"train", "--data", data, "--model", fresh, "--steps", " 2"},

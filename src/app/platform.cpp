@@ -150,7 +150,7 @@ OutputLock::OutputLock(const std::string& path, const std::string& command)
     // The lock file is removed by whoever holds it last: one opened just before that removal is no
     // longer the file at the path, so the identity is compared after locking, and the lock retaken.
     for (int attempt = 0; attempt < 100; ++attempt) {
-        const int fd = open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        const int fd = open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0) fail(path + ": cannot create the lock file " + lock_path_ + ": " + std::strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int e = errno;
@@ -179,6 +179,24 @@ OutputLock::OutputLock(const std::string& path, const std::string& command)
         close(fd);
     }
     if (fd_ < 0) fail(path + ": cannot lock " + lock_path_ + " (it keeps being replaced)");
+    // A file of the user's that happens to have the lock's name is not ours to empty or remove: a lock
+    // file is empty (just created) or holds "<pid> <command>" (a run that held it, or one killed).
+    {
+        struct stat st {};
+        char text[64] = {0};
+        const ssize_t n = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 64 ? pread(fd_, text, 63, 0) : -1;
+        const std::string held = n > 0 ? std::string(text, size_t(n)) : "";
+        const size_t space = held.find(' ');
+        const bool lock_like = n == 0 || (n > 0 && space != std::string::npos && space > 0 &&
+                                          held.find_first_not_of("0123456789") == space &&
+                                          held.find_first_not_of("abcdefghijklmnopqrstuvwxyz\n", space + 1) ==
+                                              std::string::npos);
+        if (!lock_like) {
+            close(fd_);
+            fd_ = -1;
+            fail(path + ": " + lock_path_ + " exists and is not a ddpm lock file; move it, or choose another path");
+        }
+    }
     // From here on a signal handler removes the file, which says who holds it once it is written.
     copy_for_handler(g_lock_path, sizeof g_lock_path, lock_path_.size() < sizeof g_lock_path ? lock_path_ : "");
     const std::string pid = std::to_string(getpid()) + " " + command + "\n";
