@@ -314,7 +314,7 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     CHECK(step_of(model) == 50);
 }
 
-TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 13, 15, 16, 17)") {
+TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 13, 15, 16, 17, 20)") {
     TempDir tmp("edges");
     write_cloud(tmp / "data.csv", 100, 2);
     const std::string model = tmp / "m.ckpt";
@@ -353,6 +353,8 @@ TEST_CASE("reliability: the documented bounds and defaults hold at their edges (
         REQUIRE(stat(out.c_str(), &st) == 0);
         CHECK((st.st_mode & 0777) == 0640);
         CHECK(read_file(out) != "old\n");
+        // ... and sample, like train, says that it replaces a file (33.20)
+        CHECK(sampled.err.find("ddpm: note: " + out + " exists and will be replaced\n") != std::string::npos);
     }
     // the longest legal names (33.4): the temporary and lock files beside them are named from a
     // shortened stem, through a dozen periodic saves and a resume
@@ -601,6 +603,10 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"a user's file with the lock file's name", {"train", "--data", data, "--model", users},
          "ddpm: " + users + ": " + users + ".ddpm-lock exists and is not a ddpm lock file; move it, or choose another path",
          users},
+        {"'-' as the model (33.19)", {"train", "--data", data, "--model", "-"},
+         "ddpm: --model -: the tool reads and writes named files only, not stdin or stdout; give a file name", fresh},
+        {"'-' as the samples", {"sample", "--model", model, "--out", "-"},
+         "ddpm: --out -: the tool reads and writes named files only, not stdin or stdout; give a file name", out},
         {"--help with a value (33.16)", {"train", "--data", data, "--model", fresh, "--help=x"},
          "ddpm: train --help: takes no value", fresh},
         {"a number with a space before it (33.24)", {"train", "--data", data, "--model", fresh, "--steps", " 2"},

@@ -207,6 +207,15 @@ void require(const std::string& value, const std::string& command, const char* f
 
 }  // namespace
 
+void require_file_name(const std::string& value, const std::string& flag) {
+    // "-" is stdin or stdout to many tools; here it would be a file named "-" (issue 33.19)
+    if (value == "-") fail(flag + " -: the tool reads and writes named files only, not stdin or stdout; give a file name");
+}
+
+namespace {
+
+}  // namespace
+
 bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
     if (asks_for_help(args)) {
         std::fputs(train_help(), stdout);
@@ -253,6 +262,8 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
     }
     require(o.data, "train", "--data FILE.csv");
     require(o.model, "train", "--model OUT.ckpt");
+    require_file_name(o.data, "--data");
+    require_file_name(o.model, "--model");
     if (o.given.count("--beta") && o.schedule != "constant")
         fail("--beta applies to --schedule constant only (the schedule is " + o.schedule + ")");
     return true;
@@ -303,6 +314,8 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
     require(o.model, "sample", "--model IN.ckpt");
     if (o.guidance_given && o.label < 0) fail("--guidance applies with --class K only (the class to guide towards)");
     require(o.out, "sample", "--out FILE.csv");
+    require_file_name(o.model, "--model");
+    require_file_name(o.out, "--out");
     if (o.sampler == "ddpm" && ddim_only)
         fail("--eta and --spacing apply to --sampler ddim only");
     return true;
@@ -330,6 +343,8 @@ bool parse_eval_args(const std::vector<std::string>& args, EvalArgs& o) {
     }
     require(o.samples, "eval", "--samples A.csv");
     require(o.data, "eval", "--data B.csv");
+    require_file_name(o.samples, "--samples");
+    require_file_name(o.data, "--data");
     return true;
 }
 

@@ -87,5 +87,7 @@ const char* eval_help();
 
 // The program: dispatches on argv[1]. Returns 0 on success; throws on errors (see run_main).
 int ddpm_main(int argc, char** argv);
+// Fails with one line when a file flag's value is "-" (which would name a file "-").
+void require_file_name(const std::string& value, const std::string& flag);
 
 }  // namespace ddpm

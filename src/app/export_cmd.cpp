@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "app/cli.h"
 #include "app/export.h"
 #include "app/model_file.h"
 #include "app/platform.h"
@@ -73,6 +74,8 @@ bool parse_pair(const std::string& command, const std::vector<std::string>& args
     const char* out_meta = command == "export" ? "--out OUT.safetensors" : "--out OUT.ckpt";
     if (model.empty()) fail(command + ": " + in_meta + " is required (try 'ddpm " + command + " --help')");
     if (out.empty()) fail(command + ": " + out_meta + " is required (try 'ddpm " + command + " --help')");
+    require_file_name(model, "--model");
+    require_file_name(out, "--out");
     return true;
 }
 
@@ -202,6 +205,7 @@ int run_export(const ExportArgs& a) {
     const Checkpoint x = export_weights(c, a.use_ema, a.model);
     std::string out;
     naming(a.out, [&] { out = serialize_safetensors(x); });
+    note_replaced(a.out);
     write_file_atomic(a.out, out);
     int64_t values = 0;
     for (const auto& nt : x.tensors) values += nt.second.numel();
@@ -223,6 +227,7 @@ int run_import(const ImportArgs& a) {
         fail(a.model + ": a ddpm checkpoint already (`ddpm export` makes a safetensors file of it)");
     const Checkpoint c = import_weights(parse_safetensors(bytes, a.model), a.model);
     check_imported(c, a.model);
+    note_replaced(a.out);
     save_checkpoint(a.out, c);
     std::printf("wrote %s: %zu tensors and %zu metadata entries from %s\n", a.out.c_str(), c.tensors.size(),
                 c.meta.size(), a.model.c_str());

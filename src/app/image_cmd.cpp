@@ -387,6 +387,7 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
                  "tool's limit is " + bytes_text(double(kMemoryLimit)));
     }
     check_writable(a.out);
+    note_replaced(a.out);
 
     const ImageModel& model = sm.model;
     if (a.label >= 0 && model.classes() == 0)

@@ -28,6 +28,10 @@ int train_threads_for(int64_t batch, int dim, int emb, int hidden, int layers, b
     return int(std::min<int64_t>(wanted, default_num_threads()));
 }
 
+void note_replaced(const std::string& path) {
+    if (file_id(path).known) std::fprintf(stderr, "ddpm: note: %s exists and will be replaced\n", shown(path, path.size()).c_str());
+}
+
 void check_writable(const std::string& path) {
     check_output_kind(path);
     const std::filesystem::path p(path);

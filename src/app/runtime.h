@@ -24,6 +24,9 @@ int train_threads_for(int64_t batch, int dim, int emb, int hidden, int layers, b
 // as write_file_atomic would). Probes with a temporary name of this process's own, which it removes:
 // long work is not started for nothing, and no file of anyone else's (a user's <path>.tmp) is touched.
 void check_writable(const std::string& path);
+// Says on stderr that `path` exists and will be replaced: every verb that writes a file says so, as
+// train does (issue 33.20).
+void note_replaced(const std::string& path);
 
 // The output `out` (given as out_flag) must not be the input `in` (in_flag) under any name: the same
 // device and inode. "d.csv: --model is the same file as --data d.csv; writing it would destroy it".

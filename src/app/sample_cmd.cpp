@@ -69,6 +69,7 @@ int run_sample(const SampleArgs& a) {
         check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads());
     }
     check_writable(a.out);
+    note_replaced(a.out);
 
     const EpsModel model = a.use_ema ? mf.trainer.ema_model() : mf.trainer.model;
     const int dim = model.config.dim;
