@@ -314,7 +314,7 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     CHECK(step_of(model) == 50);
 }
 
-TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 13, 15, 16, 17, 20)") {
+TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 9, 13, 15, 16, 17, 20)") {
     TempDir tmp("edges");
     write_cloud(tmp / "data.csv", 100, 2);
     const std::string model = tmp / "m.ckpt";
@@ -370,6 +370,17 @@ TEST_CASE("reliability: the documented bounds and defaults hold at their edges (
         CHECK(step_of(long_model) == 14);
         for (const auto& entry : fs::directory_iterator(tmp.dir))  // no side file left behind
             CHECK(entry.path().filename().string().find(".ddpm-") == std::string::npos);
+    }
+    // a run that fails leaves no folder it made for its output (33.9); one that succeeds keeps them
+    {
+        write_text(tmp / "bad.csv", "a,b\n1,x\n");
+        const Run failed = run_tool(tmp, {"train", "--data", tmp / "bad.csv", "--model", tmp / "new/deeper/m.ckpt"});
+        CHECK(failed.status == 1);
+        CHECK_FALSE(fs::exists(tmp / "new"));
+        const Run wrote = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "new/deeper/m.ckpt",
+                                         "--steps", "2", "--T", "20", "--hidden", "8", "--layers", "1"});
+        CHECK_MESSAGE(wrote.status == 0, wrote.err);
+        CHECK(fs::exists(tmp / "new/deeper/m.ckpt"));
     }
     // eval on constant data: a floor of 0 has no ratio, printed as "-", never nan
     std::string constant = "a,b\n";

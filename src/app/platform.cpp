@@ -146,7 +146,22 @@ void check_output_kind(const std::string& path) {
 OutputLock::OutputLock(const std::string& path, const std::string& command)
     : lock_path_(side_file_stem(path) + ".ddpm-lock") {
     const std::filesystem::path p(path);
-    if (p.has_parent_path()) make_dirs(p.parent_path().string());
+    if (p.has_parent_path()) {
+        std::error_code ec;
+        for (std::filesystem::path d = p.parent_path(); !d.empty() && !std::filesystem::exists(d, ec);
+             d = d.parent_path()) {
+            made_dirs_.push_back(d.string());
+            if (d == d.parent_path()) break;
+        }
+        make_dirs(p.parent_path().string());
+    }
+    struct RemoveMadeDirs {  // when the constructor fails after making them
+        std::vector<std::string>* dirs;
+        ~RemoveMadeDirs() {
+            if (dirs)
+                for (const std::string& d : *dirs) rmdir(d.c_str());
+        }
+    } undo{&made_dirs_};
     // The lock file is removed by whoever holds it last: one opened just before that removal is no
     // longer the file at the path, so the identity is compared after locking, and the lock retaken.
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -204,12 +219,15 @@ OutputLock::OutputLock(const std::string& path, const std::string& command)
         ssize_t ignored = pwrite(fd_, pid.data(), pid.size(), 0);
         (void)ignored;
     }
+    undo.dirs = nullptr;  // the lock is held: the destructor removes them
 }
 
 OutputLock::~OutputLock() {
     g_lock_path[0] = '\0';
     unlink(lock_path_.c_str());  // while still held: no other run can hold this file now
     close(fd_);
+    for (const std::string& d : made_dirs_)  // deepest first; a folder that holds anything stays
+        if (rmdir(d.c_str()) != 0) break;
 }
 
 // ---- temporary files ------------------------------------------------------------------------------

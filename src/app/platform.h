@@ -48,6 +48,9 @@ class OutputLock {
  private:
     std::string lock_path_;
     int fd_ = -1;
+    // The folders that were made for the output, deepest first: removed again when the run ends and
+    // they are empty (a run that failed leaves no folder behind; one that wrote its file keeps them).
+    std::vector<std::string> made_dirs_;
 };
 
 // Temporary names of this process carry its id ("<path>.ddpm-<pid>-<n>.tmp", core/io.h). Removes
