@@ -314,7 +314,7 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     CHECK(step_of(model) == 50);
 }
 
-TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 9, 13, 15, 16, 17, 20)") {
+TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 8, 9, 13, 15, 16, 17, 20)") {
     TempDir tmp("edges");
     write_cloud(tmp / "data.csv", 100, 2);
     const std::string model = tmp / "m.ckpt";
@@ -381,6 +381,25 @@ TEST_CASE("reliability: the documented bounds and defaults hold at their edges (
                                          "--steps", "2", "--T", "20", "--hidden", "8", "--layers", "1"});
         CHECK_MESSAGE(wrote.status == 0, wrote.err);
         CHECK(fs::exists(tmp / "new/deeper/m.ckpt"));
+    }
+    // an immutable model and an append-only folder are refused before any work, nothing left (33.8)
+    if (std::system(("chattr +i '" + model + "' 2>/dev/null").c_str()) == 0) {
+        const Run immutable = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", model, "--steps", "2"});
+        std::system(("chattr -i '" + model + "'").c_str());
+        CHECK(immutable.status == 1);
+        CHECK(last_line(immutable.err) == "ddpm: " + model + ": is immutable (chattr), so it cannot be replaced");
+        fs::create_directories(tmp / "append");
+        REQUIRE(std::system(("chattr +a '" + (tmp / "append") + "'").c_str()) == 0);
+        const Run append = run_tool(tmp, {"train", "--data", tmp / "data.csv", "--model", tmp / "append/m.ckpt"});
+        const bool empty = fs::is_empty(tmp / "append");
+        std::system(("chattr -a '" + (tmp / "append") + "'").c_str());
+        CHECK(append.status == 1);
+        CHECK(last_line(append.err) == "ddpm: " + (tmp / "append/m.ckpt") + ": its folder " + (tmp / "append") +
+                                           " is append-only (chattr), so no file in it can be written and renamed "
+                                           "into place");
+        CHECK(empty);  // no lock or temporary file that could not be removed
+    } else {
+        MESSAGE("skipped: chattr does not work here (not root, or a file system without the attributes)");
     }
     // eval on constant data: a floor of 0 has no ratio, printed as "-", never nan
     std::string constant = "a,b\n";

@@ -3,6 +3,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#ifdef __linux__
+#include <linux/fs.h>  // FS_IOC_GETFLAGS: the attributes of chattr(1)
+#include <sys/ioctl.h>
+#endif
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -143,8 +147,46 @@ void check_output_kind(const std::string& path) {
 }
 
 // ---- the lock -------------------------------------------------------------------------------------
+namespace {
+
+// The file attributes of chattr(1) that forbid a replacement: -1 when the file system does not say.
+#ifndef __linux__
+const long FS_APPEND_FL = 0, FS_IMMUTABLE_FL = 0;  // (elsewhere nothing is known of them)
+#endif
+long file_attributes(const std::string& path, bool folder) {
+#ifdef __linux__
+    const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (folder ? O_DIRECTORY : O_NOFOLLOW));
+    if (fd < 0) return -1;
+    int flags = 0;
+    const int rc = ioctl(fd, FS_IOC_GETFLAGS, &flags);
+    close(fd);
+    return rc == 0 ? long(flags) : -1;
+#else
+    (void)path, (void)folder;
+    return -1;
+#endif
+}
+
+}  // namespace
+
+void check_replaceable(const std::string& path) {
+    const std::filesystem::path p(path);
+    const std::string folder = p.has_parent_path() ? p.parent_path().string() : ".";
+    const long in_folder = file_attributes(folder, true);
+    if (in_folder >= 0 && (in_folder & (FS_APPEND_FL | FS_IMMUTABLE_FL)))
+        fail(path + ": its folder " + folder + " is " + ((in_folder & FS_IMMUTABLE_FL) ? "immutable" : "append-only") +
+             " (chattr), so no file in it can be written and renamed into place");
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    const long own = file_attributes(path, false);
+    if (own >= 0 && (own & (FS_APPEND_FL | FS_IMMUTABLE_FL)))
+        fail(path + ": is " + ((own & FS_IMMUTABLE_FL) ? "immutable" : "append-only") +
+             " (chattr), so it cannot be replaced");
+}
+
 OutputLock::OutputLock(const std::string& path, const std::string& command)
     : lock_path_(side_file_stem(path) + ".ddpm-lock") {
+    check_replaceable(path);  // before the lock file is made: in an append-only folder it could not be removed
     const std::filesystem::path p(path);
     if (p.has_parent_path()) {
         std::error_code ec;

@@ -38,6 +38,11 @@ void check_output_kind(const std::string& path);
 
 // An advisory lock (flock) on "<path>.ddpm-lock", held for the life of the object: a second run that
 // would write the same output is refused with one line at once. The lock file is removed again.
+// Fails with one line when `path` could not be replaced by a rename: its folder or the file itself is
+// immutable or append-only (chattr +i, +a; issue 33.8). Said before any work, and before the lock
+// file is made. File systems without these attributes pass.
+void check_replaceable(const std::string& path);
+
 class OutputLock {
  public:
     OutputLock(const std::string& path, const std::string& command);
