@@ -532,6 +532,9 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     const std::string too_long = csv("too_long.csv", rows);
     rows.clear();
 
+    std::string near_limit = "a,b\n";  // 33.5: finite, but samples of such a spread would not be
+    for (int i = 0; i < 50; ++i) near_limit += "3.3e38,1\n-3.3e38,2\n";
+    const std::string wide_data = csv("near_limit.csv", near_limit);
     const std::string users = tmp / "users.ckpt";  // beside it, a file of the user's with the lock's name (33.14)
     write_text(users + ".ddpm-lock", "my notes\n");
     const std::string wide_model = tmp / "wide.ckpt";  // one hidden layer of 65536: small to store, wide to run
@@ -633,6 +636,10 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"a user's file with the lock file's name", {"train", "--data", data, "--model", users},
          "ddpm: " + users + ": " + users + ".ddpm-lock exists and is not a ddpm lock file; move it, or choose another path",
          users},
+        {"values near the float limit", {"train", "--data", wide_data, "--model", fresh},
+         "ddpm: " + wide_data + ": column 1 ('a') has mean 0 and std 3.3e+38: samples 10 standard deviations out would "
+                                "pass the float range (3.40282e+38); scale the column down",
+         fresh},
         {"'-' as the model (33.19)", {"train", "--data", data, "--model", "-"},
          "ddpm: --model -: the tool reads and writes named files only, not stdin or stdout; give a file name", fresh},
         {"'-' as the samples", {"sample", "--model", model, "--out", "-"},

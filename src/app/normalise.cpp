@@ -1,5 +1,6 @@
 #include "app/normalise.h"
 
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -62,6 +63,22 @@ std::string join_doubles(const std::vector<double>& values) {
     return out;
 }
 
+namespace {
+
+// Samples are mean + std * z in float: a column whose mean and spread leave no room for z of
+// kSampleRoom standard deviations would give samples beyond the float range, found only at the end of
+// sampling. Refused when the data is read (and when a model holding such a column is loaded).
+const double kSampleRoom = 10.0;
+void check_float_room(const Normalisation& nm, int c, const std::string& source, const std::string& what) {
+    const double m = nm.mean[size_t(c)], s = nm.std[size_t(c)];
+    if (std::fabs(m) + kSampleRoom * s <= double(FLT_MAX)) return;
+    fail(source + ": " + what + column_name(nm.header, c) + " has mean " + fmt_g(m) + " and std " + fmt_g(s) +
+         ": samples " + fmt_g(kSampleRoom) + " standard deviations out would pass the float range (" +
+         fmt_g(double(FLT_MAX)) + "); scale the column down");
+}
+
+}  // namespace
+
 Normalisation fit_normalisation(const Dataset& d, const std::string& source, std::vector<std::string>* notes) {
     Normalisation nm;
     nm.mean = column_means(d);
@@ -75,6 +92,7 @@ Normalisation fit_normalisation(const Dataset& d, const std::string& source, std
                                  " is constant (std 0); it is centred but not scaled (std 1)");
             s = 1.0;
         }
+        check_float_room(nm, c, source, "");
     }
     return nm;
 }
@@ -127,6 +145,7 @@ Normalisation get_normalisation(const Checkpoint& ckpt, const std::string& sourc
         const std::string problem = header_problem(nm.header, int(columns));
         if (!problem.empty()) fail(source + ": entry 'data.header': " + problem);
     }
+    for (int c = 0; c < int(columns); ++c) check_float_room(nm, c, source, "the data it was trained on: ");
     return nm;
 }
 
