@@ -535,6 +535,7 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     std::string near_limit = "a,b\n";  // 33.5: finite, but samples of such a spread would not be
     for (int i = 0; i < 50; ++i) near_limit += "3.3e38,1\n-3.3e38,2\n";
     const std::string wide_data = csv("near_limit.csv", near_limit);
+    const std::string latin1 = csv("latin1.csv", "a,b\xe9\n1,2\n3,4\n");  // 33.12: not UTF-8
     const std::string users = tmp / "users.ckpt";  // beside it, a file of the user's with the lock's name (33.14)
     write_text(users + ".ddpm-lock", "my notes\n");
     const std::string wide_model = tmp / "wide.ckpt";  // one hidden layer of 65536: small to store, wide to run
@@ -636,6 +637,10 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"a user's file with the lock file's name", {"train", "--data", data, "--model", users},
          "ddpm: " + users + ": " + users + ".ddpm-lock exists and is not a ddpm lock file; move it, or choose another path",
          users},
+        {"a header name that is not UTF-8", {"train", "--data", latin1, "--model", fresh},
+         "ddpm: " + latin1 + ":1: column 2: header name 'b\\xe9' is not UTF-8 text (a checkpoint and a safetensors "
+                             "file hold UTF-8 names only)",
+         fresh},
         {"values near the float limit", {"train", "--data", wide_data, "--model", fresh},
          "ddpm: " + wide_data + ": column 1 ('a') has mean 0 and std 3.3e+38: samples 10 standard deviations out would "
                                 "pass the float range (3.40282e+38); scale the column down",

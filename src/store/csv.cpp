@@ -63,6 +63,48 @@ bool has_control_byte(const std::string& text) {
     return false;
 }
 
+// Whether text is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+// A header name goes into a checkpoint's text and a safetensors file's JSON, which take UTF-8 only.
+bool is_utf8(const std::string& text) {
+    size_t i = 0;
+    while (i < text.size()) {
+        const unsigned char b = (unsigned char)text[i];
+        int more = 0;
+        uint32_t cp = 0;
+        if (b < 0x80) { ++i; continue; }
+        else if ((b & 0xe0) == 0xc0) more = 1, cp = b & 0x1f;
+        else if ((b & 0xf0) == 0xe0) more = 2, cp = b & 0x0f;
+        else if ((b & 0xf8) == 0xf0) more = 3, cp = b & 0x07;
+        else return false;
+        if (i + size_t(more) >= text.size()) return false;  // cut short
+        for (int k = 1; k <= more; ++k) {
+            const unsigned char c = (unsigned char)text[i + size_t(k)];
+            if ((c & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        const uint32_t least[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += size_t(more) + 1;
+    }
+    return true;
+}
+
+// text with every byte outside printable ASCII as \xNN, for a message about bytes that are not text.
+std::string escaped(const std::string& text, size_t max = 40) {
+    std::string out;
+    for (size_t i = 0; i < text.size() && i < max; ++i) {
+        const unsigned char b = (unsigned char)text[i];
+        if (b >= 32 && b < 127) {
+            out += char(b);
+        } else {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", b);
+            out += hex;
+        }
+    }
+    return text.size() > max ? out + "..." : out;
+}
+
 // The fields between commas, without the spaces around them.
 std::vector<std::string> split_fields(const std::string& text) {
     std::vector<std::string> fields;
@@ -134,6 +176,9 @@ bool header_line(const std::vector<std::string>& fields, const std::string& at) 
     for (size_t c = 0; c < fields.size(); ++c) {
         if (has_control_byte(fields[c]))
             fail(at + "column " + std::to_string(c + 1) + ": header name " + quoted(fields[c]) + " holds a control byte");
+        if (!is_utf8(fields[c]))
+            fail(at + "column " + std::to_string(c + 1) + ": header name '" + escaped(fields[c]) +
+                 "' is not UTF-8 text (a checkpoint and a safetensors file hold UTF-8 names only)");
         if (int64_t(fields[c].size()) > kMaxHeaderName)
             fail(at + "column " + std::to_string(c + 1) + ": header name of " + std::to_string(fields[c].size()) +
                  " bytes; at most " + std::to_string(kMaxHeaderName));
@@ -210,6 +255,7 @@ std::string header_problem(const std::vector<std::string>& names, int columns) {
     for (const std::string& name : names) {
         if (name.find(',') != std::string::npos) return "header name " + quoted(name) + " contains a comma";
         if (has_control_byte(name)) return "header name " + quoted(name) + " holds a control byte";
+        if (!is_utf8(name)) return "header name '" + escaped(name) + "' is not UTF-8 text";
         if (int64_t(name.size()) > kMaxHeaderName)
             return "a header name of " + std::to_string(name.size()) + " bytes; at most " + std::to_string(kMaxHeaderName);
         if (!name.empty() && (is_space(name.front()) || is_space(name.back())))
