@@ -536,6 +536,12 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
     for (int i = 0; i < 50; ++i) near_limit += "3.3e38,1\n-3.3e38,2\n";
     const std::string wide_data = csv("near_limit.csv", near_limit);
     const std::string latin1 = csv("latin1.csv", "a,b\xe9\n1,2\n3,4\n");  // 33.12: not UTF-8
+    // 33.11: files that are not comma-separated values, named for what they are
+    const std::string old_mac = csv("old_mac.csv", "a,b\r1,2\r3,4\r"), tsv = csv("tabs.csv", "a\tb\n1\t2\n3\t4\n"),
+                      semicolons = csv("semicolons.csv", "a;b\n1;2\n3;4\n");
+    const std::string csv_folder = tmp / "csv_folder";
+    fs::create_directories(csv_folder);
+    write_text(csv_folder + "/part1.csv", "a,b\n1,2\n3,4\n");
     const std::string users = tmp / "users.ckpt";  // beside it, a file of the user's with the lock's name (33.14)
     write_text(users + ".ddpm-lock", "my notes\n");
     const std::string wide_model = tmp / "wide.ckpt";  // one hidden layer of 65536: small to store, wide to run
@@ -637,6 +643,20 @@ TEST_CASE("reliability: every bad input is one line on stderr naming the file (a
         {"a user's file with the lock file's name", {"train", "--data", data, "--model", users},
          "ddpm: " + users + ": " + users + ".ddpm-lock exists and is not a ddpm lock file; move it, or choose another path",
          users},
+        {"a CSV whose lines end in CR alone", {"train", "--data", old_mac, "--model", fresh},
+         "ddpm: " + old_mac + ":1: lines end in a carriage return alone (an old Mac text file?); the tool reads lines "
+                              "that end in LF or CR LF",
+         fresh},
+        {"a tab-separated file", {"train", "--data", tsv, "--model", fresh},
+         "ddpm: " + tsv + ":1: fields separated by tabs (a TSV file?); the tool reads comma-separated values", fresh},
+        {"a semicolon-separated file", {"train", "--data", semicolons, "--model", fresh},
+         "ddpm: " + semicolons + ":1: fields separated by semicolons; the tool reads comma-separated values (with '.' as "
+                                 "the decimal point)",
+         fresh},
+        {"a folder of CSV files", {"train", "--data", csv_folder, "--model", fresh},
+         "ddpm: " + csv_folder + ": a folder of CSV files; --data takes one CSV file (or a folder of PNG images, with "
+                                 "--arch)",
+         fresh},
         {"a header name that is not UTF-8", {"train", "--data", latin1, "--model", fresh},
          "ddpm: " + latin1 + ":1: column 2: header name 'b\\xe9' is not UTF-8 text (a checkpoint and a safetensors "
                              "file hold UTF-8 names only)",
@@ -1204,6 +1224,10 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         {"a CSV model sampled to PNG", {"sample", "--model", csv_model, "--out", out_png, "--n", "2"},
          "ddpm: --out " + out_png + ": " + csv_model +
              " is a model of CSV rows; it writes a .csv file (images come from a model of ddpm train --arch)",
+         out_png},
+        {"a cold-diffusion model to sample", {"sample", "--model", "data/models/mnist_cold_blur.ckpt", "--out", out_png, "--n", "2"},
+         "ddpm: data/models/mnist_cold_blur.ckpt: a cold-diffusion model (lesson 10's blur); ddpm sample draws from "
+         "noise-diffusion models, and lesson 10 samples this one",
          out_png},
         {"a U-Net file relabelled as 512 channels a level", {"sample", "--model", relabelled, "--out", out_png, "--n", "2"},
          "ddpm: " + relabelled + ": the network it describes (unet, convnext blocks, channels 512,512,512) has " +

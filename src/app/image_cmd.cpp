@@ -190,6 +190,9 @@ struct SampleModel {
 SampleModel parse_sample_model(const std::string& bytes, const std::string& path, bool use_ema, bool raw_given) {
     return naming(path, [&]() {
         const Checkpoint c = parse_checkpoint(bytes, path);
+        if (c.has_meta("blur.T"))  // issue 33.11: said for what it is, not as a missing entry
+            fail(path + ": a cold-diffusion model (lesson 10's blur); ddpm sample draws from noise-diffusion "
+                        "models, and lesson 10 samples this one");
         // data/models/'s files carry their training's step and recipe (train.step, train.recipe) but no
         // optimiser; a lesson's training state (ema.updates, Adam's moments) is not a model to sample
         if (!c.has_meta("tool.steps_total")) {
@@ -271,8 +274,19 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
         if (a.given.count(flag))
             fail(std::string(flag) + " applies to CSV rows (the MLP); an image model is --arch cnn or --arch unet");
     if (a.given.count("--block") && a.arch == "cnn") fail("--block applies to --arch unet only");
-    if (!a.resume && a.arch.empty())
+    if (!a.resume && a.arch.empty()) {
+        // a folder of CSV files is a common slip: say what it holds (issue 33.11)
+        int csv_files = 0, png_files = 0;
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(a.data, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string ext = lower_extension(it->path().filename().string());
+            csv_files += ext == ".csv";
+            png_files += ext == ".png";
+        }
+        if (csv_files > 0 && png_files == 0)
+            fail(a.data + ": a folder of CSV files; --data takes one CSV file (or a folder of PNG images, with --arch)");
         fail(a.data + ": a folder of images; image training needs --arch cnn or --arch unet");
+    }
     if (a.given.count("--batch") && a.batch > kMaxImageBatch)
         fail("--batch " + std::to_string(a.batch) + ": at most " + std::to_string(kMaxImageBatch) +
              " images per step (the activations of a step grow with it)");

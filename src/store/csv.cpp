@@ -214,6 +214,19 @@ Dataset parse_csv(const std::string& bytes, const std::string& path, int64_t max
             continue;
         }
         if (blank != 0) fail(at(blank) + "blank line (blank lines are allowed only at the end of the file)");
+        if (!have_line_1) {  // the common files that are not comma-separated values, named (issue 33.11)
+            const size_t cr = text.find('\r');
+            if (cr != std::string::npos && cr + 1 < text.size())
+                fail(at(lines.number()) + "lines end in a carriage return alone (an old Mac text file?); the tool reads "
+                                          "lines that end in LF or CR LF");
+            if (text.find(',') == std::string::npos) {
+                if (text.find('\t') != std::string::npos)
+                    fail(at(lines.number()) + "fields separated by tabs (a TSV file?); the tool reads comma-separated values");
+                if (text.find(';') != std::string::npos)
+                    fail(at(lines.number()) + "fields separated by semicolons; the tool reads comma-separated values "
+                                              "(with '.' as the decimal point)");
+            }
+        }
         std::vector<std::string> fields = split_fields(text);
         if (!have_line_1) {
             have_line_1 = true;
