@@ -1225,6 +1225,14 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
          "ddpm: --out " + out_png + ": " + csv_model +
              " is a model of CSV rows; it writes a .csv file (images come from a model of ddpm train --arch)",
          out_png},
+        {"a single PNG file as the data", train_on(mixed + "/a.png"),
+         "ddpm: " + mixed + "/a.png: a single PNG file; --data takes a folder of PNG files (a folder holding this one "
+                            "will do) or an IDX3 file",
+         fresh},
+        {"a single PNG file as CSV data", {"train", "--data", mixed + "/a.png", "--model", fresh},
+         "ddpm: " + mixed + "/a.png: a PNG image, not CSV rows; image training takes a folder of PNG files, with --arch "
+                            "cnn or unet",
+         fresh},
         {"a cold-diffusion model to sample", {"sample", "--model", "data/models/mnist_cold_blur.ckpt", "--out", out_png, "--n", "2"},
          "ddpm: data/models/mnist_cold_blur.ckpt: a cold-diffusion model (lesson 10's blur); ddpm sample draws from "
          "noise-diffusion models, and lesson 10 samples this one",

@@ -62,6 +62,9 @@ ImageSet read_images(const std::string& path, const std::string* bytes, FileId* 
     if (double(b.size()) * 4.0 > double(kMemoryLimit))
         fail(path + ": " + std::to_string(b.size()) + " bytes of images need about " + bytes_text(double(b.size()) * 4.0) +
              " as floats; the tool's limit is " + bytes_text(double(kMemoryLimit)));
+    if (b.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) == 0)  // issue 33.11
+        fail(path + ": a single PNG file; --data takes a folder of PNG files (a folder holding this one will do) or "
+                    "an IDX3 file");
     if (!looks_like_idx(b))
         fail(path + ": not image data: an IDX3 ubyte file starts with the bytes 0x00 0x00 0x08 0x03 (a folder of "
                     "PNG files is the other kind)");

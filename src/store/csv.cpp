@@ -199,6 +199,8 @@ Dataset parse_csv(const std::string& bytes, const std::string& path, int64_t max
     const int64_t max_columns = setting::columns.hi;
     const int64_t row_limit =
         max_rows < 0 ? INT32_MAX : std::min<int64_t>(max_rows, INT32_MAX);  // Dataset::n() is an int
+    if (bytes.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) == 0)  // issue 33.11
+        fail(path + ": a PNG image, not CSV rows; image training takes a folder of PNG files, with --arch cnn or unet");
     LineReader lines(bytes);
     std::string text;
     // Blank lines are allowed at the end only: one is reported when a line with content follows it.
