@@ -1273,9 +1273,12 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         CHECK(!fs::exists(k.output));
         CHECK(snapshot(tmp.dir) == before);
         // refused before anything of the input's or the flags' size is allocated (issue 33: a PNG bomb,
-        // a 2 MB PNG, a batch over the limit), sanitizer builds included
+        // a 2 MB PNG, a batch over the limit). Not under AddressSanitizer: there every row reported the
+        // same 834 MB, the test runner's size rather than the child's.
         CHECK(r.peak_kb > 0);
+#if !defined(__SANITIZE_ADDRESS__)
         CHECK(r.peak_kb < 300 * 1024);
+#endif
     }
 }
 
