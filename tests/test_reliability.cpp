@@ -1119,6 +1119,13 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         for (int k = 0; k < 4; ++k) header[16 + k] = header[20 + k] = char((20000u >> (24 - 8 * k)) & 0xff);
         png_folder(wide, {{"a.png", header}});
     }
+    // 33.11: a symbolic link and a FIFO named *.png in a folder, and a model written into the folder
+    const std::string linked = tmp / "linked", piped = tmp / "piped", inside = tmp / "inside";
+    png_folder(linked, {{"a.png", png_of(bars, 0)}});
+    fs::create_symlink(linked + "/a.png", linked + "/b.png");
+    png_folder(piped, {{"a.png", png_of(bars, 0)}});
+    REQUIRE(mkfifo((piped + "/c.png").c_str(), 0644) == 0);
+    png_folder(inside, {{"a.png", png_of(bars, 0)}});
     // issue 33: a decompression bomb (28 x 28 whose image data inflates to 10 MB), a PNG with bytes after
     // its end, and one of 2 MB (a valid image padded after IEND, as `truncate` would)
     const std::string bomb = tmp / "bomb", tail = tmp / "tail", huge = tmp / "huge";
@@ -1181,6 +1188,17 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         {"a folder without PNG files", train_on(empty_dir), "ddpm: " + empty_dir + ": no PNG files in the folder", fresh},
         {"a PNG header claiming 20000 x 20000 pixels", train_on(wide),
          "ddpm: " + wide + "/a.png: 20000 x 20000 pixels; " + size28, fresh},
+        {"a symbolic link named .png in a PNG folder", train_on(linked),
+         "ddpm: " + linked + "/b.png: a symbolic link, not a regular file; a folder of images holds regular PNG files only",
+         fresh},
+        {"a FIFO named .png in a PNG folder", train_on(piped),
+         "ddpm: " + piped + "/c.png: a FIFO, not a regular file; a folder of images holds regular PNG files only", fresh},
+        {"the model written into the folder of images",
+         {"train", "--data", inside, "--model", inside + "/m.ckpt", "--arch", "cnn", "--steps", "1", "--batch", "2",
+          "--T", "20"},
+         "ddpm: " + inside + "/m.ckpt.ddpm-lock: the lock file of a ddpm run writing into this folder of images; write "
+                             "the model or the samples outside it",
+         inside + "/m.ckpt"},
         {"a PNG decompression bomb", train_on(bomb),
          "ddpm: " + bomb + "/a.png: its image data inflates past the 812 bytes that its header's size needs (a "
                            "decompression bomb?); refused",

@@ -46,6 +46,18 @@ ImageSet images_from_png_folder(const std::string& dir, const ReadFile& read, in
         const std::string path = it->path().string();
         std::error_code kind_ec;
         const bool regular = std::filesystem::is_regular_file(it->symlink_status(kind_ec));
+        // what the entry is, when it is not a PNG file (issue 33.11)
+        if (!regular && ends_with_png(name)) {
+            const std::filesystem::file_status st = it->symlink_status(kind_ec);
+            const char* kind = std::filesystem::is_symlink(st)   ? "a symbolic link"
+                               : std::filesystem::is_fifo(st)    ? "a FIFO"
+                               : std::filesystem::is_directory(st) ? "a folder"
+                                                                   : "not a regular file";
+            fail(path + ": " + kind + ", not a regular file; a folder of images holds regular PNG files only");
+        }
+        if (name.size() > 10 && name.compare(name.size() - 10, 10, ".ddpm-lock") == 0)
+            fail(path + ": the lock file of a ddpm run writing into this folder of images; write the model or the "
+                        "samples outside it");
         if (!regular || !ends_with_png(name))
             fail(path + ": not a .png file; a folder of images holds PNG files only (names starting with '.' aside)");
         names.push_back(name);
