@@ -1145,6 +1145,11 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         u.set_meta("unet.channels", "512,512,512");
         relabelled = file("relabelled.ckpt", serialize_checkpoint(u));
     }
+    // 33.11: exports of the kinds that import does not take (the shipped cold model and classifier)
+    const std::string cold_st = tmp / "cold.safetensors", judge_st = tmp / "judge.safetensors",
+                      imported = tmp / "imported.ckpt";
+    REQUIRE(run_tool(tmp, {"export", "--model", "data/models/mnist_cold_blur.ckpt", "--out", cold_st}).status == 0);
+    REQUIRE(run_tool(tmp, {"export", "--model", "data/models/mnist_classifier.ckpt", "--out", judge_st}).status == 0);
     Checkpoint c = load_checkpoint(image_model);
     c.tensors[0].second.data()[0] = NAN;
     const std::string nan_model = file("nan.ckpt", serialize_checkpoint(c));
@@ -1251,6 +1256,14 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
          "ddpm: " + mixed + "/a.png: a PNG image, not CSV rows; image training takes a folder of PNG files, with --arch "
                             "cnn or unet",
          fresh},
+        {"a cold-diffusion model to import", {"import", "--model", cold_st, "--out", imported},
+         "ddpm: " + cold_st + ": a cold-diffusion model (lesson 10's blur); ddpm import takes the models of ddpm train "
+                              "and of the lessons' noise diffusion",
+         imported},
+        {"the classifier to import", {"import", "--model", judge_st, "--out", imported},
+         "ddpm: " + judge_st + ": not a diffusion model (no schedule and no network entries: the MNIST classifier?); "
+                               "ddpm import takes the models of ddpm train and of the lessons' noise diffusion",
+         imported},
         {"a cold-diffusion model to sample", {"sample", "--model", "data/models/mnist_cold_blur.ckpt", "--out", out_png, "--n", "2"},
          "ddpm: data/models/mnist_cold_blur.ckpt: a cold-diffusion model (lesson 10's blur); ddpm sample draws from "
          "noise-diffusion models, and lesson 10 samples this one",

@@ -175,7 +175,15 @@ Checkpoint import_weights(const Checkpoint& x, const std::string& source) {
 
 void check_imported(const Checkpoint& c, const std::string& source) {
     naming(source, [&] {
-        if (c.has_meta("model.kind") && c.get_meta("model.kind") == "image") {
+        // the kinds of model import does not make a checkpoint of, named (issue 33.11)
+        if (c.has_meta("blur.T"))
+            fail(source + ": a cold-diffusion model (lesson 10's blur); ddpm import takes the models of ddpm train "
+                          "and of the lessons' noise diffusion");
+        const bool image = c.has_meta("model.kind") && c.get_meta("model.kind") == "image";
+        if (!image && !c.has_meta("model.dim") && !c.has_meta("schedule.name"))
+            fail(source + ": not a diffusion model (no schedule and no network entries: the MNIST classifier?); "
+                          "ddpm import takes the models of ddpm train and of the lessons' noise diffusion");
+        if (image) {
             if (c.find_tensor("ema." + c.tensors.at(0).first)) {
                 (void)image_trainer_from_checkpoint(c, source);
             } else {
