@@ -314,7 +314,7 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     CHECK(step_of(model) == 50);
 }
 
-TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 8, 9, 13, 15, 16, 17, 20)") {
+TEST_CASE("reliability: the documented bounds and defaults hold at their edges (issue 33.4, 7, 8, 9, 13, 15, 16, 17, 18, 20)") {
     TempDir tmp("edges");
     write_cloud(tmp / "data.csv", 100, 2);
     const std::string model = tmp / "m.ckpt";
@@ -400,6 +400,23 @@ TEST_CASE("reliability: the documented bounds and defaults hold at their edges (
         CHECK(empty);  // no lock or temporary file that could not be removed
     } else {
         MESSAGE("skipped: chattr does not work here (not root, or a file system without the attributes)");
+    }
+    // a path with a line break and an escape sequence, and a message with a 100 kB path (33.18): each
+    // printed as one line, the control bytes as '?', the long one cut in its middle
+    {
+        const std::string odd = tmp / "d\n\x1b[2J.csv";
+        write_text(odd, read_file(tmp / "data.csv"));
+        const Run r = run_tool(tmp, {"train", "--data", odd, "--model", model, "--steps", "2", "--T", "20", "--hidden",
+                                     "8", "--layers", "1", "--threads", "1"});
+        CHECK_MESSAGE(r.status == 0, r.err);
+        CHECK(r.out.find('\x1b') == std::string::npos);
+        CHECK(r.err.find('\x1b') == std::string::npos);
+        CHECK(r.out.find("data      " + tmp / "d??[2J.csv: 100 rows") != std::string::npos);
+        const Run longer = run_tool(tmp, {"train", "--data", std::string(100000, 'x') + ".csv", "--model", model});
+        CHECK(longer.status == 1);
+        CHECK(longer.err.size() < 5000);
+        CHECK(std::count(longer.err.begin(), longer.err.end(), '\n') == 1);
+        CHECK(longer.err.find(" ... ") != std::string::npos);
     }
     // eval on constant data: a floor of 0 has no ratio, printed as "-", never nan
     std::string constant = "a,b\n";

@@ -61,7 +61,7 @@ int run_eval(const EvalArgs& a) {
     // Both in the data's standard units, so that every column counts alike.
     std::vector<std::string> notes;  // printed now that every check has passed
     const Normalisation nm = fit_normalisation(data, a.data, &notes);
-    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", terminal_text(note, 1024).c_str());
     const std::vector<float> zs = standardise(nm, samples.x), zd = standardise(nm, data.x);
 
     // data = floor part F (the first n_floor rows of a shuffle) + reference part R (the rest);
@@ -85,7 +85,7 @@ int run_eval(const EvalArgs& a) {
     r.energy_floor = energy_distance(floor_part.data(), e_floor, reference.data(), e_ref, dim);
 
     std::printf("eval: %s against %s, %d column%s, both standardised with the column means and stds of %s\n",
-                a.samples.c_str(), a.data.c_str(), dim, dim == 1 ? "" : "s", a.data.c_str());
+                terminal_text(a.samples, 1024).c_str(), terminal_text(a.data, 1024).c_str(), dim, dim == 1 ? "" : "s", terminal_text(a.data, 1024).c_str());
     std::printf("sizes: %d of %d sample rows; the %d data rows split (seed %llu) into a floor part of %d rows and a "
                 "reference part of %d\n\n",
                 n_floor, samples.n(), data.n(), (unsigned long long)a.seed, n_floor, n_ref);

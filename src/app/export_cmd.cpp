@@ -217,8 +217,8 @@ int run_export(const ExportArgs& a) {
     write_file_atomic(a.out, out);
     int64_t values = 0;
     for (const auto& nt : x.tensors) values += nt.second.numel();
-    std::printf("wrote %s: %zu tensors, %lld values (%s weights) and %zu metadata entries of %s\n", a.out.c_str(),
-                x.tensors.size(), (long long)values, x.get_meta("ddpm.weights").c_str(), x.meta.size(), a.model.c_str());
+    std::printf("wrote %s: %zu tensors, %lld values (%s weights) and %zu metadata entries of %s\n", terminal_text(a.out, 1024).c_str(),
+                x.tensors.size(), (long long)values, x.get_meta("ddpm.weights").c_str(), x.meta.size(), terminal_text(a.model, 1024).c_str());
     return 0;
 }
 
@@ -237,8 +237,8 @@ int run_import(const ImportArgs& a) {
     check_imported(c, a.model);
     note_replaced(a.out);
     save_checkpoint(a.out, c);
-    std::printf("wrote %s: %zu tensors and %zu metadata entries from %s\n", a.out.c_str(), c.tensors.size(),
-                c.meta.size(), a.model.c_str());
+    std::printf("wrote %s: %zu tensors and %zu metadata entries from %s\n", terminal_text(a.out, 1024).c_str(), c.tensors.size(),
+                c.meta.size(), terminal_text(a.model, 1024).c_str());
     return 0;
 }
 

@@ -338,7 +338,7 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     if (replaces)
         notes.insert(notes.begin(),
                      "ddpm: note: " + a.model + " exists and will be replaced (--resume continues it instead)");
-    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", terminal_text(note, 1024).c_str());
 
     ImageTrainer& tr = mf.trainer;
     std::vector<int> rows(static_cast<size_t>(data.n));
@@ -346,7 +346,7 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     const int64_t first = tr.step, total = mf.steps_total;
     const std::string kind = is_folder(a.data) ? "PNG files" : "IDX3";
     std::fprintf(stderr, "ddpm train: %s, %d images of %d x %d (%s); %s, %lld weights, %s; steps %lld to %lld, %d thread%s\n",
-                 a.data.c_str(), data.n, data.w, data.h, kind.c_str(), arch_text(tr.model).c_str(),
+                 terminal_text(a.data, 1024).c_str(), data.n, data.w, data.h, kind.c_str(), arch_text(tr.model).c_str(),
                  (long long)weight_count(tr.params), tr.schedule.name.c_str(), (long long)first, (long long)total,
                  num_threads(), num_threads() == 1 ? "" : "s");
 
@@ -371,9 +371,9 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
                 fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
     if (total > first)
         std::printf("loss      last %s, smoothed %s\n", fmt(end.last_loss, 4).c_str(), fmt(end.smoothed_loss, 4).c_str());
-    std::printf("data      %s: %d images of %d x %d (%s), pixels scaled to [-1, 1]\n", a.data.c_str(), data.n, data.w,
+    std::printf("data      %s: %d images of %d x %d (%s), pixels scaled to [-1, 1]\n", terminal_text(a.data, 1024).c_str(), data.n, data.w,
                 data.h, kind.c_str());
-    std::printf("wrote     %s\n", a.model.c_str());
+    std::printf("wrote     %s\n", terminal_text(a.model, 1024).c_str());
     return 0;
 }
 
@@ -422,7 +422,7 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
     options.clip_x0 = 1.0f;  // Ho et al.: the predicted x_0 of an image is clipped to [-1, 1]
-    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, %s), %s, %d steps, %d thread%s\n", a.n, a.model.c_str(),
+    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, %s), %s, %d steps, %d thread%s\n", a.n, terminal_text(a.model, 1024).c_str(),
                  arch_text(model).c_str(), sm.weights.c_str(), a.sampler.c_str(), steps, num_threads(),
                  num_threads() == 1 ? "" : "s");
     std::vector<float> x(static_cast<size_t>(a.n) * D);
@@ -460,8 +460,8 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
                                  : std::string("ddpm sampler (variance ") + variance_name(options.variance) +
                                        ", x_0 clipped to [-1, 1])";
     std::printf("wrote %d images of 28 x 28 to %s (%s): model %s (%s), %s, %s, %d steps, seed %llu\n",
-                a.n, a.out.c_str(), (png ? "a PNG grid of " + std::to_string(cols) + " columns" : std::string("IDX3 ubyte")).c_str(),
-                a.model.c_str(), arch_text(model).c_str(), sm.weights.c_str(), how.c_str(), steps,
+                a.n, terminal_text(a.out, 1024).c_str(), (png ? "a PNG grid of " + std::to_string(cols) + " columns" : std::string("IDX3 ubyte")).c_str(),
+                terminal_text(a.model, 1024).c_str(), arch_text(model).c_str(), sm.weights.c_str(), how.c_str(), steps,
                 (unsigned long long)a.seed);
     if (model.classes() > 0)
         std::printf("%s\n", a.label >= 0 ? ("class " + std::to_string(a.label) + ", guidance w = " + fmt_g(a.guidance) +
@@ -514,8 +514,8 @@ int run_eval_images(const EvalArgs& a, const std::string& samples_bytes, const s
     const double d = frechet_distance(fa.data(), m, fr.data(), m, kClassifierFeatures);
     const double floor = frechet_distance(ff.data(), m, fr.data(), m, kClassifierFeatures);
 
-    std::printf("eval: %s (%d images) against %s (%d images), 28 x 28 grey, pixels in [-1, 1]\n", a.samples.c_str(),
-                samples.n, a.data.c_str(), data.n);
+    std::printf("eval: %s (%d images) against %s (%d images), 28 x 28 grey, pixels in [-1, 1]\n", terminal_text(a.samples, 1024).c_str(),
+                samples.n, terminal_text(a.data, 1024).c_str(), data.n);
     std::printf("sizes: %d samples; the data split (seed %llu) into a reference part of %d images and a floor part of "
                 "%d\n\n",
                 m, (unsigned long long)a.seed, m, m);
@@ -527,7 +527,7 @@ int run_eval_images(const EvalArgs& a, const std::string& samples_bytes, const s
                 "%s (the \"FID\" of Heusel et al. 2017, with a small MNIST classifier\n"
                 "in place of Inception). It falls as the count grows: compare it with its floor, and runs with one\n"
                 "another at the same count only.\n",
-                kClassifierFeatures, a.classifier.c_str());
+                kClassifierFeatures, terminal_text(a.classifier, 1024).c_str());
     if (a.paired) {
         double e = 0.0, p = 0.0, q = 0.0;
         bool infinite = false;

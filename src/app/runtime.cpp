@@ -29,7 +29,7 @@ int train_threads_for(int64_t batch, int dim, int emb, int hidden, int layers, b
 }
 
 void note_replaced(const std::string& path) {
-    if (file_id(path).known) std::fprintf(stderr, "ddpm: note: %s exists and will be replaced\n", shown(path, path.size()).c_str());
+    if (file_id(path).known) std::fprintf(stderr, "ddpm: note: %s exists and will be replaced\n", terminal_text(path, 1024).c_str());
 }
 
 void check_writable(const std::string& path) {

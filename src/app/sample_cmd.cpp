@@ -77,7 +77,7 @@ int run_sample(const SampleArgs& a) {
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
     std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights), %s, %d steps, %d thread%s\n", a.n,
-                 a.model.c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", a.sampler.c_str(), steps,
+                 terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", a.sampler.c_str(), steps,
                  num_threads(), num_threads() == 1 ? "" : "s");
 
     // x_T ~ N(0, I) in standardised units, (n, dim)
@@ -112,7 +112,7 @@ int run_sample(const SampleArgs& a) {
     const std::string how = ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
                                  : std::string("ddpm sampler (variance ") + variance_name(options.variance) + ")";
     std::printf("wrote %d rows to %s: model %s at step %lld, %s weights, %s, %d steps, seed %llu\n", a.n,
-                a.out.c_str(), a.model.c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", how.c_str(),
+                terminal_text(a.out, 1024).c_str(), terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", how.c_str(),
                 steps, (unsigned long long)a.seed);
     const std::vector<double> mean = column_means(out), std_dev = column_stds(out);
     Table table({"column", "data_mean", "sample_mean", "data_std", "sample_std"});

@@ -145,7 +145,7 @@ int run_train(const TrainArgs& a) {
     if (replaces)
         notes.insert(notes.begin(),
                      "ddpm: note: " + a.model + " exists and will be replaced (--resume continues it instead)");
-    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", note.c_str());
+    for (const std::string& note : notes) std::fprintf(stderr, "%s\n", terminal_text(note, 1024).c_str());
 
     if (a.threads == 0 && !std::getenv("DDPM_THREADS")) {  // by the work of a step, not the core count
         const EpsModelConfig& m = tr.model.config;
@@ -155,7 +155,7 @@ int run_train(const TrainArgs& a) {
     const int n = data.n();
     const int64_t first = tr.step, total = mf.steps_total;
     std::fprintf(stderr, "ddpm train: %s, %d rows x %d columns; %s, %s; steps %lld to %lld, %d thread%s\n",
-                 a.data.c_str(), n, data.dim, describe(tr.model.config).c_str(), tr.schedule.name.c_str(),
+                 terminal_text(a.data, 1024).c_str(), n, data.dim, describe(tr.model.config).c_str(), tr.schedule.name.c_str(),
                  (long long)first, (long long)total, num_threads(), num_threads() == 1 ? "" : "s");
 
     TrainingLoop loop;
@@ -181,9 +181,9 @@ int run_train(const TrainArgs& a) {
                 fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
     if (total > first)
         std::printf("loss      last %s, smoothed %s\n", fmt(end.last_loss, 4).c_str(), fmt(end.smoothed_loss, 4).c_str());
-    std::printf("data      %s: %d rows, %d columns, mean [%s], std [%s]\n", a.data.c_str(), n, data.dim,
+    std::printf("data      %s: %d rows, %d columns, mean [%s], std [%s]\n", terminal_text(a.data, 1024).c_str(), n, data.dim,
                 short_list(mf.norm.mean).c_str(), short_list(mf.norm.std).c_str());
-    std::printf("wrote     %s\n", a.model.c_str());
+    std::printf("wrote     %s\n", terminal_text(a.model, 1024).c_str());
     return 0;
 }
 

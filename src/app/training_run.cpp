@@ -63,11 +63,11 @@ TrainingEnd run_training_loop(const TrainingLoop& loop, StopSignals& stop, const
             const char* name = signal_name(signal);
             const int64_t step = loop.step_count();
             if (step == first) {
-                std::fprintf(stderr, "ddpm train: %s before the first step; %s was not written\n", name, model.c_str());
+                std::fprintf(stderr, "ddpm train: %s before the first step; %s was not written\n", name, terminal_text(model, 1024).c_str());
             } else {
                 saver.save(loop.checkpoint(), step);
                 std::fprintf(stderr, "ddpm train: %s: saved step %lld of %lld to %s; 'ddpm train --resume' continues it\n",
-                             name, (long long)step, (long long)total, model.c_str());
+                             name, (long long)step, (long long)total, terminal_text(model, 1024).c_str());
             }
             end.signal = signal;
             return end;

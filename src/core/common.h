@@ -26,6 +26,10 @@ struct NotImplemented : std::runtime_error {
 // Text from a file as it may appear inside a one-line message: cut to `max` bytes (ending in "..."),
 // every control byte (a line break, a carriage return, ...) shown as '?'.
 std::string shown(const std::string& text, size_t max = 40);
+// text as one line for a terminal: control bytes and bytes that are not UTF-8 become '?', and text
+// longer than max bytes keeps its first and last max / 2 bytes around " ... " (issue 33.18: a path
+// with a newline, an escape sequence or 100 kB in it).
+std::string terminal_text(const std::string& text, size_t max = 4096);
 
 // Runs body(); prints any exception as one line "<program>: <message>" on stderr and returns 1
 // (a control byte that reached the message anyway is printed as '?', so that it stays one line).
