@@ -106,6 +106,34 @@ int wait_for(pid_t pid, double limit = 300.0, long* peak_kb = nullptr) {
     return status;
 }
 
+// Starts the tool with stdout sent to `out` and stderr on the descriptor `err`, or closed when err is
+// -1; SIGPIPE at its default action, as a shell would start it. Returns its process id.
+pid_t start_tool_with_stderr(const std::vector<std::string>& args, const std::string& out, int err) {
+    std::vector<std::string> words = args;
+    words.insert(words.begin(), tool_path());
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) posix_spawn_file_actions_adddup2(&files, err, 2);
+    else posix_spawn_file_actions_addclose(&files, 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, words[0].c_str(), &files, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&files);
+    REQUIRE_MESSAGE(rc == 0, "posix_spawn: " << std::strerror(rc));
+    return pid;
+}
+
 struct Run {
     int status = -1;  // the exit status, or -1 when the child did not exit normally
     std::string out, err;
@@ -284,29 +312,10 @@ TEST_CASE("reliability: stderr a pipe that nobody reads any more: training still
     int fds[2];
     REQUIRE(pipe(fds) == 0);
     close(fds[0]);  // the reader is gone before the first line is written
-    std::vector<std::string> words = {tool_path(), "train", "--data", tmp / "data.csv", "--model", model, "--steps",
-                                      "50", "--T", "20", "--hidden", "8", "--layers", "1", "--batch", "16"};
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    const std::string out = tmp / "out.txt";
-    posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&files, fds[1], 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);  // as a shell would start it, whatever the test runner ignores
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, words[0].c_str(), &files, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&files);
+    const pid_t pid = start_tool_with_stderr({"train", "--data", tmp / "data.csv", "--model", model, "--steps", "50",
+                                              "--T", "20", "--hidden", "8", "--layers", "1", "--batch", "16"},
+                                             tmp / "out.txt", fds[1]);
     close(fds[1]);
-    REQUIRE(rc == 0);
     const int raw = wait_for(pid, 120.0);
     CHECK_FALSE(WIFSIGNALED(raw));  // not killed by SIGPIPE
     REQUIRE(WIFEXITED(raw));
@@ -854,20 +863,7 @@ TEST_CASE("reliability: started with stderr closed, the tool's lines never land 
     TempDir tmp("closed_stderr");
     write_cloud(tmp / "data.csv", 400, 1);
     const std::string model = tmp / "m.ckpt";
-    std::vector<std::string> words = long_run(tmp / "data.csv", model);
-    words.insert(words.begin(), tool_path());
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    const std::string out = tmp / "out.txt";
-    posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addclose(&files, 2);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, words[0].c_str(), &files, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&files);
-    REQUIRE(rc == 0);
+    const pid_t pid = start_tool_with_stderr(long_run(tmp / "data.csv", model), tmp / "out.txt", -1);
     REQUIRE(wait_for_lock(model + ".ddpm-lock", pid));
     REQUIRE(wait_for_file(model, pid));  // the first periodic save: progress lines were due by then
     const std::string lock = read_file(model + ".ddpm-lock");
