@@ -33,7 +33,68 @@ std::string png_of_zeros(int inflated) {
            png_chunk("IEND", "");
 }
 
+// An indexed PNG (colour type 3) of w x h palette indices at `depth` bits, every row (of every Adam7
+// pass when interlaced) filtered with `filter` (1 Sub, 2 Up, 3 Average, 4 Paeth), and a palette of
+// `colours` grey entries (k * 50 for entry k).
+std::string indexed_png(const std::vector<int>& index, int w, int h, int depth, bool interlaced, int filter, int colours) {
+    std::string raw;
+    auto pass = [&](int x0, int y0, int dx, int dy) {
+        const int pw = (w - x0 + dx - 1) / dx, ph = (h - y0 + dy - 1) / dy;
+        if (pw < 1 || ph < 1) return;
+        const size_t row = size_t(pw * depth + 7) / 8;
+        std::vector<int> above(row, 0);
+        for (int y = 0; y < ph; ++y) {
+            std::vector<int> cur(row, 0);
+            for (int x = 0; x < pw; ++x) {
+                const int bit = x * depth;
+                cur[size_t(bit / 8)] |= index[size_t((y0 + y * dy) * w + x0 + x * dx)] << (8 - depth - bit % 8);
+            }
+            raw += char(filter);
+            for (size_t i = 0; i < row; ++i) {
+                const int a = i ? cur[i - 1] : 0, b = above[i], c = i ? above[i - 1] : 0;
+                const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
+                const int predicted = filter == 1 ? a : filter == 2 ? b : filter == 3 ? (a + b) / 2
+                                    : filter == 4 ? (pa <= pb && pa <= pc ? a : pb <= pc ? b : c) : 0;
+                raw += char((cur[i] - predicted) & 0xff);
+            }
+            above = cur;
+        }
+    };
+    if (!interlaced) pass(0, 0, 1, 1);
+    else for (const auto& p : std::vector<std::vector<int>>{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}})
+        pass(p[0], p[1], p[2], p[3]);
+    const std::string ihdr = std::string("\0\0\0", 3) + char(w) + std::string("\0\0\0", 3) + char(h) + char(depth) + '\x03' +
+                             '\0' + '\0' + char(interlaced ? 1 : 0);
+    std::string palette;
+    for (int k = 0; k < colours; ++k) palette += std::string(3, char(k * 50));
+    return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("PLTE", palette) +
+           png_chunk("IDAT", zlib_compress(raw)) + png_chunk("IEND", "");
+}
+
 }  // namespace
+
+TEST_CASE("png: an indexed image's pixels are their palette's colours; an index past the palette is refused") {
+    // every filter, 8 bits and 2 bits a pixel, plain and interlaced: a pattern of indices 0..2
+    for (const int depth : {8, 2})
+        for (const bool interlaced : {false, true})
+            for (int filter = 0; filter <= 4; ++filter) {
+                CAPTURE(depth);
+                CAPTURE(interlaced);
+                CAPTURE(filter);
+                std::vector<int> index(13 * 11);
+                std::vector<uint8_t> grey(index.size());
+                for (size_t i = 0; i < index.size(); ++i) {
+                    index[i] = int((i * 7 + i / 13) % 3);
+                    grey[i] = uint8_t(index[i] * 50);
+                }
+                CHECK(decode_png_grey(indexed_png(index, 13, 11, depth, interlaced, filter, 3), "p.png", nullptr, 1000) ==
+                      grey);
+                index[77] = 3;  // one pixel past the palette of 3 colours
+                CHECK_THROWS_WITH(decode_png_grey(indexed_png(index, 13, 11, depth, interlaced, filter, 3), "p.png", nullptr,
+                                                  1000),
+                                  "p.png: a damaged PNG file (a pixel has palette index 3, past its palette of 3 colours)");
+            }
+}
 
 TEST_CASE("png: grey pixels round-trip; colour becomes stb_image's luma; alpha is dropped") {
     std::vector<uint8_t> grey(6 * 4);

@@ -1150,6 +1150,19 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
         png_folder(tail, {{"a.png", good + "more"}});
         png_folder(huge, {{"a.png", good + std::string(size_t(2) << 20, '\0')}});
     }
+    // 33.21: an indexed 28 x 28 PNG (8 bits, a palette of 2 greys) with one pixel's index 9
+    const std::string paletted = tmp / "paletted";
+    {
+        std::string raw;
+        for (int y = 0; y < 28; ++y) {
+            raw += '\0';  // filter type None
+            for (int x = 0; x < 28; ++x) raw += char(y == 14 && x == 3 ? 9 : (x + y) % 2);
+        }
+        const std::string ihdr = std::string("\0\0\0\x1c\0\0\0\x1c\x08\x03\0\0\0", 13);
+        png_folder(paletted, {{"a.png", std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) +
+                                            png_chunk("PLTE", std::string(3, '\0') + std::string(3, '\xff')) +
+                                            png_chunk("IDAT", zlib_compress(raw)) + png_chunk("IEND", "")}});
+    }
     // a U-Net model file relabelled as one of 512 channels a level (33.6): refused before it is built
     std::string relabelled;
     {
@@ -1223,6 +1236,9 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
          fresh},
         {"a PNG with bytes after IEND", train_on(tail),
          "ddpm: " + tail + "/a.png: 4 bytes after the PNG file's end (its IEND chunk)", fresh},
+        {"a PNG pixel's palette index past its palette", train_on(paletted),
+         "ddpm: " + paletted + "/a.png: a damaged PNG file (a pixel has palette index 9, past its palette of 2 colours)",
+         fresh},
         {"a 2 MB PNG in a folder", train_on(huge),
          "ddpm: " + huge + "/a.png: " + std::to_string((size_t(2) << 20) + png_of(bars, 0).size()) +
              " bytes; the most that is read is 1048576",

@@ -1,7 +1,10 @@
 #include "store/png.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "core/common.h"
 
@@ -85,10 +88,60 @@ int64_t inflated_size(int64_t w, int64_t h, int colour_type, int depth, int inte
     return total;
 }
 
+// The largest palette index of an indexed image (colour type 3) in its inflated image data, which
+// holds `need` bytes as inflated_size counts them: each row, or each row of each Adam7 pass, is
+// unfiltered (PNG specification, section 9; with fewer than 8 bits a pixel the filters work on
+// bytes, one byte to the left) and its pixels read most significant bits first. -1 when a row has
+// a filter type past 4 (stb_image refuses those itself).
+int largest_palette_index(const unsigned char* data, int64_t w, int64_t h, int depth, int interlace) {
+    int largest = 0;
+    bool bad_filter = false;
+    auto pass = [&](int64_t pw, int64_t ph) {
+        if (pw < 1 || ph < 1 || bad_filter) return;
+        const int64_t row = (pw * depth + 7) / 8;
+        std::vector<int> above(size_t(row), 0), cur(size_t(row), 0);
+        for (int64_t y = 0; y < ph; ++y) {
+            const int filter = *data++;
+            if (filter > 4) {
+                bad_filter = true;
+                return;
+            }
+            for (int64_t i = 0; i < row; ++i) {
+                const int a = i > 0 ? cur[size_t(i - 1)] : 0, b = above[size_t(i)], c = i > 0 ? above[size_t(i - 1)] : 0;
+                int predicted = 0;
+                if (filter == 1) predicted = a;
+                else if (filter == 2) predicted = b;
+                else if (filter == 3) predicted = (a + b) / 2;
+                else if (filter == 4) {  // Paeth: of a, b, c the one nearest a + b - c, ties to a then b
+                    const int pa = std::abs(b - c), pb = std::abs(a - c), pc = std::abs(a + b - 2 * c);
+                    predicted = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+                }
+                cur[size_t(i)] = (data[i] + predicted) & 0xff;
+            }
+            data += row;
+            for (int64_t x = 0; x < pw; ++x) {
+                const int64_t bit = x * depth;
+                const int index = (cur[size_t(bit / 8)] >> (8 - depth - int(bit % 8))) & ((1 << depth) - 1);
+                largest = std::max(largest, index);
+            }
+            std::swap(above, cur);
+        }
+    };
+    if (interlace == 0) {
+        pass(w, h);
+    } else {
+        const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1}, dx[7] = {8, 8, 4, 4, 2, 2, 1},
+                  dy[7] = {8, 8, 8, 4, 4, 2, 2};
+        for (int p = 0; p < 7; ++p) pass((w - x0[p] + dx[p] - 1) / dx[p], (h - y0[p] + dy[p] - 1) / dy[p]);
+    }
+    return bad_filter ? -1 : largest;
+}
+
 std::string checked_chunks(const std::string& bytes, const std::string& source) {
     std::string out = bytes.substr(0, 8);
     std::string data;  // the IDAT chunks' data, in order
-    int64_t need = -1;
+    int64_t need = -1, width = 0, height = 0;
+    int depth = 0, colour_type = 0, interlace = 0, palette_entries = 0;
     size_t at = 8;
     while (true) {
         if (at + 12 > bytes.size())
@@ -104,9 +157,15 @@ std::string checked_chunks(const std::string& bytes, const std::string& source) 
                  std::to_string(at) + " does not match its bytes)");
         const bool end = bytes.compare(at + 4, 4, "IEND") == 0;
         const bool idat = bytes.compare(at + 4, 4, "IDAT") == 0;
-        if (bytes.compare(at + 4, 4, "IHDR") == 0 && length == 13 && at == 8)
-            need = inflated_size(big_endian(bytes, at + 8), big_endian(bytes, at + 12), uint8_t(bytes[at + 17]),
-                                 uint8_t(bytes[at + 16]), uint8_t(bytes[at + 20]));
+        if (bytes.compare(at + 4, 4, "IHDR") == 0 && length == 13 && at == 8) {
+            width = big_endian(bytes, at + 8);
+            height = big_endian(bytes, at + 12);
+            depth = uint8_t(bytes[at + 16]);
+            colour_type = uint8_t(bytes[at + 17]);
+            interlace = uint8_t(bytes[at + 20]);
+            need = inflated_size(width, height, colour_type, depth, interlace);
+        }
+        if (bytes.compare(at + 4, 4, "PLTE") == 0) palette_entries = int(length / 3);
         if (idat) data.append(bytes, at + 8, length);
         if (!(length == 0 && idat)) out.append(bytes, at, whole);
         at += whole;
@@ -125,6 +184,17 @@ std::string checked_chunks(const std::string& bytes, const std::string& source) 
         fail(source + ": a damaged PNG file (its image data " +
              (got < 0 ? "does not inflate: " + reason() : "inflates to " + std::to_string(got) + " bytes") +
              ", where its header needs " + std::to_string(need) + ")");
+    // An indexed image's pixels must name colours of its palette: stb_image looks an index past the
+    // palette up in the rest of a 256-entry table that it never filled, garbage that varies by run.
+    if (colour_type == 3) {
+        const int largest = largest_palette_index(reinterpret_cast<const unsigned char*>(inflated.data()), width, height,
+                                                  depth, interlace);
+        if (largest >= palette_entries)
+            fail(source + ": a damaged PNG file (a pixel has palette index " + std::to_string(largest) + ", past its " +
+                 (palette_entries == 0 ? std::string("missing palette") : "palette of " + std::to_string(palette_entries) +
+                                                                         (palette_entries == 1 ? " colour" : " colours")) +
+                 ")");
+    }
     return out;
 }
 
