@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "diffusion/classifier.h"
@@ -12,9 +13,9 @@
 #include "diffusion/image_metrics.h"
 #include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
+#include "lessonkit/long_run.h"
 #include "lessonkit/mnist.h"
 #include "plot/plot.h"
-#include "store/training_state.h"
 
 using namespace ddpm;
 
@@ -159,7 +160,7 @@ struct Run {
 };
 
 // Algorithm 1 on the 80% split; the loss of the EMA model on fixed triples of the 20% every block.
-// With --full, the run's state (trainer and log, store/training_state.h) is saved to
+// With --full, the run's state (trainer and log, lessonkit/long_run.h) is saved to
 // out/08_mnist/state_<k>.ckpt every kStateEvery steps and at each block's end, and a rerun goes on
 // from it: the same bits as a run that never stopped.
 const int kStateEvery = 500;
@@ -171,40 +172,35 @@ Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const
     ImageTrainConfig c;
     c.seed = args.seed;
     ImageTrainer tr(ImageArch::CNN, c, s);
-    Run run{name, s, {}, {}, {}, steps};
-    TrainingLog log;
-    if (!state.empty() && load_training_state(state, tr, log, steps))
-        std::fprintf(stderr, "  %s: resuming %s at step %lld of %d\n", name.c_str(), state.c_str(), (long long)tr.step,
-                     steps);
-    Stopwatch clock;
-    const int first = int(tr.step);
-    const int per_block = std::max(1, steps / blocks);
-    for (int step = first + 1; step <= steps; ++step) {
-        log.block_loss += tr.train_step(train, train_rows);
-        const bool block_end = step % per_block == 0 || step == steps;
-        if (block_end) {
-            const int in_block = step % per_block == 0 ? per_block : step % per_block;
-            log.train_loss.push_back(log.block_loss / in_block);
-            log.block_loss = 0.0;
-            const ImageModel ema = tr.ema_model();
-            log.val_loss.push_back(image_eval_loss(ema, s, train, val_rows, 512, args.seed + kEvalTriples));
-            std::fprintf(stderr, "  %s: step %d/%d  train %.4f  val %.4f  %.0f images/s\n", name.c_str(), step, steps,
-                         log.train_loss.back(), log.val_loss.back(), (step - first) * c.batch / clock.seconds());
-            if (!grid_prefix.empty()) {  // 16 samples from one fixed x_T after each block (DDIM, 25 steps)
-                std::vector<float> x(size_t(16) * 784);
-                Rng(args.seed, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
-                ddim_sample_clipped(x.data(), 16, 784, s, image_eps_function(ema),
-                                    ddim_timesteps(s.T, 25, Spacing::Uniform), 0.0f, args.seed, 1.0f);
-                for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-                plot::save_image_grid(args.out(grid_prefix + "_step" + std::to_string(step) + ".png"), x.data(), 16,
-                                      1, 28, 28, 8, -1.0f, 1.0f, 2);
-            }
+    LongRun long_run;
+    long_run.state = state;
+    long_run.steps = steps;
+    long_run.block = std::max(1, steps / blocks);
+    long_run.every = kStateEvery;
+    long_run.at_block = [&](const ImageTrainer& t, const BlockEnd& end) {
+        const ImageModel ema = t.ema_model();
+        const double val = image_eval_loss(ema, s, train, val_rows, 512, args.seed + kEvalTriples);
+        std::fprintf(stderr, "  %s: step %lld/%d  train %.4f  val %.4f  %.0f images/s\n", name.c_str(), (long long)end.step,
+                     steps, end.train_loss, val, end.images_per_s);
+        if (!grid_prefix.empty()) {  // 16 samples from one fixed x_T after each block (DDIM, 25 steps)
+            std::vector<float> x(size_t(16) * 784);
+            Rng(args.seed, kSampleStart).fill_normal(x.data(), int64_t(x.size()));
+            ddim_sample_clipped(x.data(), 16, 784, s, image_eps_function(ema), ddim_timesteps(s.T, 25, Spacing::Uniform),
+                                0.0f, args.seed, 1.0f);
+            for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+            plot::save_image_grid(args.out(grid_prefix + "_step" + std::to_string(end.step) + ".png"), x.data(), 16, 1,
+                                  28, 28, 8, -1.0f, 1.0f, 2);
         }
-        if (!state.empty() && (block_end || step % kStateEvery == 0)) save_training_state(state, tr, log, steps);
+        return fmt_exact(end.train_loss) + " " + fmt_exact(val);  // exact, so that a resumed run prints the same table
+    };
+    RunLog log;
+    resume(long_run, tr, log);
+    run_blocks(long_run, tr, train, train_rows, log);
+    Run run{name, s, tr.ema_model(), {}, {}, steps};
+    for (const auto& row : log_rows(log.text)) {
+        run.train_loss.push_back(std::strtod(row.at(0).c_str(), nullptr));
+        run.val_loss.push_back(std::strtod(row.at(1).c_str(), nullptr));
     }
-    run.train_loss = log.train_loss;
-    run.val_loss = log.val_loss;
-    run.ema = tr.ema_model();
     return run;
 }
 

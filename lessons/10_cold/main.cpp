@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/image_ops.h"
@@ -14,11 +15,11 @@
 #include "diffusion/image_metrics.h"
 #include "diffusion/image_train.h"
 #include "lessonkit/ddpm.h"
+#include "lessonkit/long_run.h"
 #include "lessonkit/mnist.h"
 #include "lessonkit/recipes.h"
 #include "plot/plot.h"
 #include "store/image_checkpoint.h"
-#include "store/training_state.h"
 
 using namespace ddpm;
 
@@ -154,37 +155,36 @@ void uniqueness(const LessonArgs& args, const ImageSet& test, const BlurProcess&
 }
 
 // ---- 3. a minute of training (quick), [003]'s 50 epochs (--full) ------------------------------------
-// With --full the state (store/training_state.h) is saved to out/10_cold/blur_training.state at
+// With --full the state (lessonkit/long_run.h) is saved to out/10_cold/blur_training.state at
 // every block's end, and a rerun goes on from it with the same bits.
 void blur_training(const LessonArgs& args, const ImageSet& train) {
     const ImageTrainConfig c = cold_recipe(args.seed, true);  // the shipped blur model's (lessonkit/recipes.h)
     std::vector<int> train_rows, val_rows;
     split_80_20(train.n, args.seed, train_rows, val_rows);
     ImageTrainer tr(ImageArch::UNet, c, Schedule{});
-    const int steps = args.full ? 50 * 375 : 15, every = args.full ? 375 : 3;
-    const std::string state = args.full ? args.out("blur_training.state") : "";
-    TrainingLog log;
-    if (!state.empty() && load_training_state(state, tr, log, steps))
-        std::fprintf(stderr, "  resuming %s at step %lld of %d\n", state.c_str(), (long long)tr.step, steps);
-    Stopwatch clock;
-    for (int step = int(tr.step) + 1; step <= steps; ++step) {
-        log.block_loss += tr.train_step(train, train_rows);
-        if (step % every == 0) {
-            log.train_loss.push_back(log.block_loss / every);
-            log.block_loss = 0.0;
-            log.val_loss.push_back(cold_eval_loss(tr.ema_model(), tr.blur, train, val_rows, 256, args.seed + kEvalPairs));
-            std::fprintf(stderr, "  blur model: step %d/%d  train %.4f  val %.4f  (%.0f s)\n", step, steps,
-                         log.train_loss.back(), log.val_loss.back(), clock.seconds());
-            if (!state.empty()) save_training_state(state, tr, log, steps);
-        }
-    }
+    const int every = args.full ? 375 : 3;
+    LongRun run;
+    run.state = args.full ? args.out("blur_training.state") : "";
+    run.steps = args.full ? 50 * 375 : 15;
+    run.block = every;
+    run.at_block = [&](const ImageTrainer& t, const BlockEnd& end) {
+        const double val = cold_eval_loss(t.ema_model(), t.blur, train, val_rows, 256, args.seed + kEvalPairs);
+        std::fprintf(stderr, "  blur model: step %lld/%lld  train %.4f  val %.4f  (%.0f s)\n", (long long)end.step,
+                     (long long)run.steps, end.train_loss, val, end.seconds);
+        return fmt_exact(end.train_loss) + " " + fmt_exact(val);
+    };
+    RunLog log;
+    resume(run, tr, log);
+    run_blocks(run, tr, train, train_rows, log);
     Table table({"step", "train_loss", "val_loss_ema"});
     std::vector<float> at, tl, vl;
-    for (size_t k = 0; k < log.train_loss.size(); ++k) {
+    const auto rows = log_rows(log.text);
+    for (size_t k = 0; k < rows.size(); ++k) {
+        const double train_loss = std::strtod(rows[k].at(0).c_str(), nullptr), val_loss = std::strtod(rows[k].at(1).c_str(), nullptr);
         at.push_back(float((k + 1) * every));
-        tl.push_back(float(log.train_loss[k]));
-        vl.push_back(float(log.val_loss[k]));
-        table.add_row({std::to_string((k + 1) * every), fmt(log.train_loss[k], 4), fmt(log.val_loss[k], 4)});
+        tl.push_back(float(train_loss));
+        vl.push_back(float(val_loss));
+        table.add_row({std::to_string((k + 1) * every), fmt(train_loss, 4), fmt(val_loss, 4)});
     }
     table.print("Table 10.3: the blur model learning (ConvNeXt U-Net, Adam 2e-4, batch 128): mean training loss per "
                 "block and the EMA weights' loss on 256 fixed validation pairs, || R(z_t, t) - x ||^2 per pixel");

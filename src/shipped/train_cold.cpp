@@ -74,13 +74,14 @@ int train(int argc, char** argv) {
 
     LongRun run;
     run.state = state;
-    run.model = model_path;
-    run.log = log_path;
-    run.steps_per_epoch = kStepsPerEpoch;
-    run.epochs = f.epochs;
+    run.steps = int64_t(f.epochs) * kStepsPerEpoch;
+    run.block = kStepsPerEpoch;
     run.every = f.every;
     run.progress_every = 25;
-    run.score = [&](const ImageModel& ema, const ImageTrainer& t, int) {
+    EpochFiles files;
+    files.model = model_path;
+    files.log = log_path;
+    files.score = [&](const ImageModel& ema, const ImageTrainer& t, int) {
         EpochScore e;
         double score = 0.0;
         std::vector<float> x(size_t(kScoreImages) * 784);
@@ -104,29 +105,26 @@ int train(int argc, char** argv) {
         e.fields = fmt(score, 4);
         return e;
     };
-    run.model_file = [&](const ImageModel& ema, const ImageTrainer& t) {
+    files.model_file = [&](const ImageModel& ema, const ImageTrainer& t) {
         Checkpoint m = blur ? cold_model_checkpoint(ema, t.blur) : image_model_checkpoint(ema, t.schedule);
         m.set_meta("train.recipe", "src/shipped/train_cold.cpp --kind " + f.kind +
                                        ": ConvNeXt U-Net, Adam 2e-4, batch 128, EMA 0.999");
         return m;
     };
-    std::string log;
-    double seconds = 0.0;
-    ImageTrainer tr = resume_or_start(
-        run, [&] { return ImageTrainer(ImageArch::UNet, cold_recipe(0, blur), blur ? Schedule{} : cosine_schedule(1000)); },
-        [&](const ImageTrainer& t) {
-            if ((t.config.blur_T > 0) != blur) fail(state + ": holds the other kind of model (delete it to start again)");
-        },
-        log, seconds);
+    RunLog log;
+    ImageTrainer tr(ImageArch::UNet, cold_recipe(0, blur), blur ? Schedule{} : cosine_schedule(1000));
+    resume(run, tr, log, [&](const ImageTrainer& t) {
+        if ((t.config.blur_T > 0) != blur) fail(state + ": holds the other kind of model (delete it to start again)");
+    });
     if (tr.step == 0) {
-        log = "# lesson 10's " + f.kind + " model: ConvNeXt U-Net, " + std::to_string(count_values(tr.params)) +
+        log.text = "# lesson 10's " + f.kind + " model: ConvNeXt U-Net, " + std::to_string(count_values(tr.params)) +
               " parameters, " + (blur ? "blur T=100 beta=1 11 taps, predicts x_0" : "cosine T=1000, predicts eps") +
               ", Adam 2e-4, batch 128, EMA 0.999, " + std::to_string(kStepsPerEpoch) +
               " steps per epoch, threads do not change the bits\n# epoch step train_loss val_loss(EMA) " +
               (blur ? "rmse_from_z_T(100 held-out)" : "confidence(100 DDIM-50 samples)") + " seconds images_per_s\n";
     }
-    run_epochs(run, tr, train_set, train_rows, log, seconds);
-    std::printf("%s", log.c_str());
+    run_epochs(run, files, tr, train_set, train_rows, log);
+    std::printf("%s", log.text.c_str());
     std::printf("wrote %s and %s (%lld steps)\n", model_path.c_str(), log_path.c_str(), (long long)tr.step);
     return 0;
 }

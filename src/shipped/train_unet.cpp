@@ -155,12 +155,14 @@ int train(int argc, char** argv) {
 
     LongRun run;
     run.state = f.state;
-    run.model = f.model;
-    run.log = f.log;
-    run.steps_per_epoch = kStepsPerEpoch;
-    run.epochs = f.epochs;
+    run.steps = int64_t(f.epochs) * kStepsPerEpoch;
+    run.block = kStepsPerEpoch;
     run.every = f.every;
-    run.score = [&](const ImageModel& ema, const ImageTrainer& t, int epoch) {
+    run.progress_every = 50;
+    EpochFiles files;
+    files.model = f.model;
+    files.log = f.log;
+    files.score = [&](const ImageModel& ema, const ImageTrainer& t, int epoch) {
         EpochScore e;
         e.val_loss = image_eval_loss(ema, t.schedule, train_set, val_rows, kValImages, kValTriples);
         std::vector<float> x(size_t(f.samples) * 784);
@@ -180,25 +182,22 @@ int train(int argc, char** argv) {
                               1.0f, 2);
         return e;
     };
-    run.model_file = [&](const ImageModel& ema, const ImageTrainer& t) {
+    files.model_file = [&](const ImageModel& ema, const ImageTrainer& t) {
         Checkpoint m = image_model_checkpoint(ema, t.schedule);
         m.set_meta("train.recipe", f.conditional ? "src/shipped/train_unet.cpp --conditional: cosine T=1000, Adam "
                                                    "1e-3, batch 64, EMA 0.999, 10 classes, labels dropped with p = 0.1"
                                                  : "src/shipped/train_unet.cpp: cosine T=1000, Adam 1e-3, batch 64, EMA 0.999");
         return m;
     };
-    std::string log;
-    double seconds = 0.0;
-    ImageTrainer tr = resume_or_start(
-        run, [&] { return ImageTrainer(ImageArch::UNet, unet_recipe(0, f.conditional), cosine_schedule(1000)); },
-        [&](const ImageTrainer& t) {
-            if ((t.model.classes() > 0) != f.conditional)
-                fail(f.state + ": a " + (f.conditional ? "unconditional" : "class-conditional") + " training state; " +
-                     (f.conditional ? "leave out --conditional" : "add --conditional") + " or move the file");
-        },
-        log, seconds);
+    RunLog log;
+    ImageTrainer tr(ImageArch::UNet, unet_recipe(0, f.conditional), cosine_schedule(1000));
+    resume(run, tr, log, [&](const ImageTrainer& t) {
+        if ((t.model.classes() > 0) != f.conditional)
+            fail(f.state + ": a " + (f.conditional ? "unconditional" : "class-conditional") + " training state; " +
+                 (f.conditional ? "leave out --conditional" : "add --conditional") + " or move the file");
+    });
     if (tr.step == 0) {
-        log = std::string(f.conditional ? "# lesson 11's class-conditional U-Net on MNIST (labels dropped with p = 0.1): "
+        log.text = std::string(f.conditional ? "# lesson 11's class-conditional U-Net on MNIST (labels dropped with p = 0.1): "
                                         : "# lesson 09's U-Net on MNIST: ") +
               std::to_string(count_values(tr.params)) + " parameters, cosine T=1000, Adam 1e-3, batch 64, EMA 0.999, " +
               std::to_string(kStepsPerEpoch) + " steps per epoch, threads do not change the bits\n" +
@@ -206,9 +205,9 @@ int train(int argc, char** argv) {
               "# epoch step train_loss val_loss(EMA) confidence min_class_fraction frechet floor samples "
               "seconds images_per_s" + (f.conditional ? " asked_class_accuracy" : "") + "\n";
     }
-    if (!f.note.empty()) log += "# at step " + std::to_string(tr.step) + ": " + f.note + "\n";
-    run_epochs(run, tr, train_set, train_rows, log, seconds);
-    std::printf("%s", log.c_str());
+    if (!f.note.empty()) log.text += "# at step " + std::to_string(tr.step) + ": " + f.note + "\n";
+    run_epochs(run, files, tr, train_set, train_rows, log);
+    std::printf("%s", log.text.c_str());
     std::printf("wrote %s and %s (%lld steps)\n", f.model.c_str(), f.log.c_str(), (long long)tr.step);
     return 0;
 }
