@@ -1,4 +1,5 @@
-// The classification loss (core/loss.h) and the shipped MNIST classifier (data/models/).
+// The classification loss (core/loss.h), the shipped MNIST classifier (data/models/) and the Frechet
+// distance the lessons score with (lessonkit/mnist.h).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,8 +11,10 @@
 
 #include "core/loss.h"
 #include "diffusion/classifier.h"
+#include "diffusion/image_metrics.h"
 #include "diffusion/image_train.h"
 #include "helpers.h"
+#include "lessonkit/mnist.h"
 #include "store/image_checkpoint.h"
 #include "store/image_files.h"
 
@@ -152,4 +155,29 @@ TEST_CASE("shipped conditional U-Net: the documented file, ten classes and a no-
     CHECK(tr.config.label_drop == 0.1f);
     CHECK(std::to_string(tr.step) == file.get_meta("train.step"));
     CHECK(same_bits(model.params(), tr.ema_model().params()));
+}
+
+TEST_CASE("frechet: samples against the last n test images, the floor the n before those; no overlap") {
+    // a random (untrained) classifier is enough: the test is about which images are compared
+    Rng rng(9, 1);
+    const MnistClassifier scorer(rng);
+    ImageSet test;
+    test.n = 40;
+    test.h = test.w = 28;
+    test.x.resize(size_t(test.n) * 784);
+    Rng(9, 2).fill_uniform(test.x.data(), int64_t(test.x.size()), -1.0f, 1.0f);
+    const int n = 12;
+    const std::vector<float> reference = classifier_features(scorer, test.image(test.n - n), n);
+    const std::vector<float> before = classifier_features(scorer, test.image(test.n - 2 * n), n);
+    const std::vector<float> first = classifier_features(scorer, test.image(0), n);
+    // samples that are the first n test images (reconstructions' sources) are scored against others
+    const Frechet fd = frechet(scorer, test.image(0), n, test);
+    CHECK(fd.distance == frechet_distance(first.data(), n, reference.data(), n, kClassifierFeatures));
+    CHECK(fd.floor == frechet_distance(before.data(), n, reference.data(), n, kClassifierFeatures));
+    CHECK(fd.distance > 0.0);
+    // the reference itself scores (about) 0
+    CHECK(frechet(scorer, test.image(test.n - n), n, test).distance == doctest::Approx(0.0).epsilon(1e-6));
+    CHECK(score_digits(scorer, test.image(0), n, test).fd.floor == fd.floor);
+    CHECK_THROWS_WITH(frechet(scorer, test.image(0), 21, test),
+                      "frechet: 21 samples; the reference and the floor take n test images each, and there are 40");
 }

@@ -16,6 +16,7 @@
 #include "lessonkit/long_run.h"
 #include "lessonkit/mnist.h"
 #include "plot/plot.h"
+#include "store/image_checkpoint.h"
 
 using namespace ddpm;
 
@@ -157,6 +158,8 @@ struct Run {
     ImageModel ema;
     std::vector<double> train_loss, val_loss;  // per report block
     int steps = 0;
+    int per_block = 0;
+    std::vector<std::pair<int, ImageModel>> snapshots;  // (block, EMA model at that block's end), [003] Figs. 2-3
 };
 
 // Algorithm 1 on the 80% split; the loss of the EMA model on fixed triples of the 20% every block.
@@ -165,8 +168,16 @@ struct Run {
 // from it: the same bits as a run that never stopped.
 const int kStateEvery = 500;
 
+// The EMA model at the end of each block in `snapshot_blocks` is kept in the Run; a --full run also
+// writes it beside its state (<state>_block<k>.ckpt), so that a resumed run still has the blocks
+// trained before the stop.
+std::string snapshot_path(const std::string& state, int block) {
+    return state.substr(0, state.size() - 5) + "_block" + std::to_string(block) + ".ckpt";
+}
+
 Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const ImageSet& train, int steps,
-              int blocks, const std::string& grid_prefix, const std::string& state = "") {
+              int blocks, const std::string& grid_prefix, const std::string& state = "",
+              const std::vector<int>& snapshot_blocks = {}) {
     std::vector<int> train_rows, val_rows;
     split_80_20(train.n, args.seed, train_rows, val_rows);
     ImageTrainConfig c;
@@ -177,8 +188,13 @@ Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const
     long_run.steps = steps;
     long_run.block = std::max(1, steps / blocks);
     long_run.every = kStateEvery;
+    std::vector<std::pair<int, ImageModel>> snapshots;
     long_run.at_block = [&](const ImageTrainer& t, const BlockEnd& end) {
         const ImageModel ema = t.ema_model();
+        if (std::find(snapshot_blocks.begin(), snapshot_blocks.end(), end.block) != snapshot_blocks.end()) {
+            snapshots.emplace_back(end.block, ema);
+            if (!state.empty()) save_checkpoint(snapshot_path(state, end.block), image_model_checkpoint(ema, s));
+        }
         const double val = image_eval_loss(ema, s, train, val_rows, 512, args.seed + kEvalTriples);
         std::fprintf(stderr, "  %s: step %lld/%d  train %.4f  val %.4f  %.0f images/s\n", name.c_str(), (long long)end.step,
                      steps, end.train_loss, val, end.images_per_s);
@@ -196,7 +212,17 @@ Run train_cnn(const LessonArgs& args, const std::string& name, Schedule s, const
     RunLog log;
     resume(long_run, tr, log);
     run_blocks(long_run, tr, train, train_rows, log);
-    Run run{name, s, tr.ema_model(), {}, {}, steps};
+    Run run{name, s, tr.ema_model(), {}, {}, steps, int(long_run.block), {}};
+    for (int b : snapshot_blocks) {  // in block order; from the files for blocks trained before a resume
+        auto kept = std::find_if(snapshots.begin(), snapshots.end(), [&](const auto& k) { return k.first == b; });
+        if (kept != snapshots.end()) {
+            run.snapshots.push_back(*kept);
+        } else if (!state.empty()) {
+            const std::string path = snapshot_path(state, b);
+            Schedule stored;
+            run.snapshots.emplace_back(b, image_model_from_checkpoint(load_checkpoint(path), path, stored));
+        }
+    }
     for (const auto& row : log_rows(log.text)) {
         run.train_loss.push_back(std::strtod(row.at(0).c_str(), nullptr));
         run.val_loss.push_back(std::strtod(row.at(1).c_str(), nullptr));
@@ -268,6 +294,71 @@ void reconstruction_figure(const LessonArgs& args, const ImageSet& test, const R
                           cols);
 }
 
+// [003] Figs. 1-3 for its two constant-beta runs, from the snapshots train_cnn kept: the loss curves
+// with the snapshot blocks marked (Fig. 1), a test image degraded to z_t at t = T/10, T/4, T/2 and
+// brought back by each snapshot's model (Fig. 2; DDIM in at most 25 steps from z_t, where Table 8.4's
+// reconstructions run the ancestral chain: up to 1,000 network calls a start would cost quick mode a
+// minute), and 8 unconditional samples of each snapshot's model from one fixed x_T (Fig. 3, DDIM 25
+// steps as the quick samples above).
+void constant_run_figures(const LessonArgs& args, const ImageSet& test, const std::vector<const Run*>& runs) {
+    const int D = 784;
+    plot::Figure fig1(1, int(runs.size()), 420, 340);
+    std::vector<float> fig2, fig3;
+    std::vector<std::string> rows;
+    for (size_t r = 0; r < runs.size(); ++r) {
+        const Run& run = *runs[r];
+        plot::Axes& ax = fig1.at(0, int(r));
+        std::vector<float> x, tl, vl, mx, my;
+        for (size_t k = 0; k < run.train_loss.size(); ++k) {
+            x.push_back(float(std::min<int64_t>(int64_t(k + 1) * run.per_block, run.steps)));
+            tl.push_back(float(run.train_loss[k]));
+            vl.push_back(float(run.val_loss[k]));
+        }
+        ax.line(x, tl, plot::colors::blue, 1.5f, "training");
+        ax.line(x, vl, plot::colors::orange, 1.5f, "validation (EMA)");
+        for (const auto& [block, model] : run.snapshots) {
+            mx.push_back(x[size_t(block - 1)]);
+            my.push_back(vl[size_t(block - 1)]);
+        }
+        ax.scatter(mx, my, plot::colors::red, 4.0f, "snapshots (Figs. 2-3)");
+        ax.title(run.name);
+        ax.xlabel("step (batch 128)");
+        ax.ylabel("L_simple");
+        const Schedule& s = run.schedule;
+        const int ts[] = {s.T / 10, s.T / 4, s.T / 2};
+        std::vector<float> x_T(size_t(8) * D);
+        for (const auto& [block, model] : run.snapshots) {
+            const std::string when = args.full ? "epoch " + std::to_string(block) : "step " + std::to_string(block * run.per_block);
+            rows.push_back(run.name.substr(0, run.name.find(" T=")) + ", " + when);
+            fig2.insert(fig2.end(), test.image(0), test.image(0) + D);
+            for (int t : ts) {
+                std::vector<float> eps(D), z(test.image(0), test.image(0) + D);
+                Rng(args.seed, kReconStart).fill_normal(eps.data(), D);  // reconstruct()'s own z_t
+                q_sample(z.data(), z.data(), eps.data(), D, s, t);
+                std::vector<float> back = z;
+                // DDIM down from z_t on the schedule cut at t (its first t betas), at most 25 steps
+                const Schedule cut = schedule_from_betas(s.name, std::vector<double>(s.beta.begin(), s.beta.begin() + t + 1));
+                ddim_sample_clipped(back.data(), 1, D, cut, image_eps_function(model),
+                                    ddim_timesteps(t, std::min(t, 25), Spacing::Uniform), 0.0f, args.seed, 1.0f);
+                fig2.insert(fig2.end(), z.begin(), z.end());
+                fig2.insert(fig2.end(), back.begin(), back.end());
+            }
+            Rng(args.seed, kSampleStart).fill_normal(x_T.data(), int64_t(x_T.size()));
+            std::vector<float> x0 = x_T;
+            ddim_sample_clipped(x0.data(), 8, D, s, image_eps_function(model), ddim_timesteps(s.T, 25, Spacing::Uniform),
+                                0.0f, args.seed, 1.0f);
+            fig3.insert(fig3.end(), x0.begin(), x0.end());
+        }
+    }
+    fig1.save(args.out("cnn_fig1_loss.png"));
+    for (float& v : fig2) v = std::min(1.0f, std::max(-1.0f, v));
+    for (float& v : fig3) v = std::min(1.0f, std::max(-1.0f, v));
+    plot::save_image_grid(args.out("cnn_fig2_conditional.png"), fig2.data(), int(fig2.size() / D), 1, 28, 28, 7, -1.0f,
+                          1.0f, 2, rows, {"x", "z at T/10", "from it", "z at T/4", "from it", "z at T/2", "from it"});
+    plot::save_image_grid(args.out("cnn_fig3_unconditional.png"), fig3.data(), int(fig3.size() / D), 1, 28, 28, 8, -1.0f,
+                          1.0f, 2, rows);
+}
+
 // out/08_mnist/state_<name>.ckpt, the name with its spaces and signs made underscores
 std::string state_path(const LessonArgs& args, const std::string& name) {
     std::string slug;
@@ -307,15 +398,20 @@ void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& t
     }
     fig.save(args.out("cnn_loss.png"));
 
-    // Table 8.4: [003] Table 1, with the cosine schedule beside its two constant ones
+    // Table 8.4: [003] Table 1, with the cosine schedule beside its two constant ones; their training
+    // in blocks (50 epochs in full, 5 blocks of 10 steps quick) with [003]'s snapshots at epochs 5, 15,
+    // 30 and 45 for Figs. 1-3 (quick: after blocks 1, 2, 3 and 5)
+    const std::vector<int> snapshots = args.full ? std::vector<int>{5, 15, 30, 45} : std::vector<int>{1, 2, 3, 5};
     for (auto [name, s] : std::vector<std::pair<std::string, Schedule>>{
              {"constant 0.001 T=2000", constant_schedule(2000, 0.001)},
              {"constant 0.1 T=200", constant_schedule(200, 0.1)},
              {"cosine T=1000", cosine_schedule(1000)}})
-        runs.push_back(train_cnn(args, name, s, train, table_steps, args.full ? 50 : 1, "",
-                                 args.full ? state_path(args, name) : ""));
-    Table table({"model", "steps", "alpha_bar_T", "test_loss", "rmse", "ssim", "psnr", "frechet", "frechet_floor",
-                 "t_recon"});
+        runs.push_back(train_cnn(args, name, s, train, table_steps, args.full ? 50 : 5, "",
+                                 args.full ? state_path(args, name) : "",
+                                 name.rfind("constant", 0) == 0 ? snapshots : std::vector<int>{}));
+    constant_run_figures(args, test, {&runs[1], &runs[2]});
+    Table table({"model", "steps", "alpha_bar_T", "test_loss", "rmse", "rmse_003_range", "ssim", "psnr", "frechet",
+                 "frechet_floor", "t_recon"});
     std::vector<float> grid;  // unconditional samples of each model, 8 per row
     for (const Run& run : runs) {
         const Schedule& s = run.schedule;
@@ -348,14 +444,15 @@ void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& t
         }
         for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
         grid.insert(grid.end(), x.begin(), x.begin() + 8 * 784);
-        const Frechet fd = frechet(judge, x.data(), n_score, train, test);
+        const Frechet fd = frechet(judge, x.data(), n_score, test);
         table.add_row({run.name, std::to_string(run.steps), fmt_sci(s.alpha_bar[size_t(s.T)], 2), fmt(test_loss, 4),
-                       fmt(e, 3), fmt(q, 3), fmt(p, 2), fmt(fd.distance, 1), fmt(fd.floor, 1), std::to_string(tc)});
+                       fmt(e, 3), fmt(e / 2, 3), fmt(q, 3), fmt(p, 2), fmt(fd.distance, 1), fmt(fd.floor, 1), std::to_string(tc)});
     }
     table.print("Table 8.4: [003] Table 1 on our CNN: test loss (L_simple), RMSE / SSIM / PSNR of test images "
-                "reconstructed from z_t at t_recon (alpha_bar < 1/2), Frechet distance of unconditional samples (" +
+                "reconstructed from z_t at t_recon (alpha_bar < 1/2; RMSE on our [-1, 1] pixels and halved to [003]'s "
+                "[-0.5, 0.5], PSNR and SSIM the same on either), Frechet distance of unconditional samples (" +
                 std::to_string(n_score) + ", " + (args.full ? "DDPM" : "DDIM " + std::to_string(ddim_steps) + " steps") +
-                ") and its floor");
+                ") to the last test images and its floor (the test images before those)");
     table.save_tsv(args.out("table1.tsv"));
     std::vector<std::string> rows;
     for (const Run& run : runs) rows.push_back(run.name);

@@ -161,7 +161,7 @@ void compare_with_cnn(const LessonArgs& args, const ImageSet& train, const Image
                      const std::string& seen) {
         const double loss = image_eval_loss(model, s, test, test_rows, 1024, args.seed + kEvalTriples);
         const std::vector<float> x = ddim_digits(model, s, n, ddim_steps, args.seed + kSampleNoise, kSampleStart);
-        const DigitScore d = score_digits(judge, x.data(), n, train, test);
+        const DigitScore d = score_digits(judge, x.data(), n, test);
         table.add_row({name, s.name, steps, seen, fmt(loss, 4), fmt(d.fd.distance, 1), fmt(d.fd.floor, 1),
                        fmt(d.mean_confidence, 3)});
         grid.insert(grid.end(), x.begin(), x.begin() + 10 * 784);
@@ -184,7 +184,7 @@ void compare_with_cnn(const LessonArgs& args, const ImageSet& train, const Image
 }
 
 // ---- 4. DDPM against DDIM on images ([004] Q4), 5. the shipped model's digits ----------------------
-void samplers_and_digits(const LessonArgs& args, const ImageSet& train, const ImageSet& test,
+void samplers_and_digits(const LessonArgs& args, const ImageSet& test,
                          const MnistClassifier& judge, const ImageModel& model, const Schedule& s) {
     // Quick: 16 images (DDPM's 1000 steps on 16 images take about half a minute on 2 cores); a
     // Frechet distance of 128 features needs more images than that, so quick mode prints "-" for it.
@@ -200,7 +200,7 @@ void samplers_and_digits(const LessonArgs& args, const ImageSet& train, const Im
     FILE* times = std::fopen(args.out("sampler_time.txt").c_str(), "w");
     auto finish = [&](std::vector<float>& x, const std::string& name, int steps, double seconds) {
         for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-        const DigitScore d = score_digits(judge, x.data(), n, train, test);
+        const DigitScore d = score_digits(judge, x.data(), n, test);
         table.add_row({name, std::to_string(steps), std::to_string(steps), with_fd ? fmt(d.fd.distance, 1) : "-",
                        with_fd ? fmt(d.fd.floor, 1) : "-", fmt(d.mean_confidence, 3), fmt(d.min_class_fraction, 3)});
         grid.insert(grid.end(), x.begin(), x.begin() + 10 * 784);
@@ -247,7 +247,7 @@ void samplers_and_digits(const LessonArgs& args, const ImageSet& train, const Im
 
     // 5. a 10 x 10 grid of DDIM-50 digits, each row labelled with the classifier's reading of it
     const std::vector<float> digits = ddim_digits(model, s, 100, 50, args.seed + kShippedNoise, kShippedStart + 10);
-    const DigitScore d = score_digits(judge, digits.data(), 100, train, test);
+    const DigitScore d = score_digits(judge, digits.data(), 100, test);
     std::vector<std::string> rows;
     for (int r = 0; r < 10; ++r) {
         std::string labels;
@@ -297,7 +297,7 @@ int lesson(int argc, char** argv) {
     std::fprintf(stderr, "  %s: %s U-Net, %s schedule, %s training steps\n", kShipped, unet_block_name(shipped.unet.config.block),
                  s.name.c_str(), note.c_str());
     compare_with_cnn(args, train, test, judge, &shipped, s, note);
-    samplers_and_digits(args, train, test, judge, shipped, s);
+    samplers_and_digits(args, test, judge, shipped, s);
     std::fprintf(stderr, "[09_unet] done in %.1f s\n", clock.seconds());
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "core/image_ops.h"
 #include "diffusion/cold.h"
@@ -234,8 +235,7 @@ struct Metrics {
     double rmse = 0, ssim = 0, psnr = 0, agreement = 0;
 };
 
-Metrics against(const std::vector<float>& x, const ImageSet& test, int n, const MnistClassifier& judge,
-                const ImageSet& train) {
+Metrics against(const std::vector<float>& x, const ImageSet& test, int n, const MnistClassifier& judge) {
     Metrics m;
     for (int i = 0; i < n; ++i) {
         const float* a = test.image(i);
@@ -244,7 +244,7 @@ Metrics against(const std::vector<float>& x, const ImageSet& test, int n, const 
         m.ssim += ssim(a, b, 28, 28, 2.0) / n;
         m.psnr += psnr(a, b, D, 2.0) / n;
     }
-    const DigitScore d = score_digits(judge, x.data(), n, train, test);
+    const DigitScore d = score_digits(judge, x.data(), n, test);
     for (int i = 0; i < n; ++i) m.agreement += (d.labels[size_t(i)] == test.labels[size_t(i)]) ? 1.0 / n : 0.0;
     return m;
 }
@@ -290,7 +290,7 @@ void sampling(const LessonArgs& args, const ImageSet& train, const ImageSet& tes
     for (int from : {50, 100})
         for (bool improved : {true, false}) {
             const std::vector<float> x = blur_reconstruct(model, p, test, n, from, improved);
-            const Metrics m = against(x, test, n, judge, train);
+            const Metrics m = against(x, test, n, judge);
             table.add_row({improved ? "Algorithm 2" : "Algorithm 1 (naive)", "z_" + std::to_string(from), fmt(m.rmse, 4),
                            fmt(m.ssim, 4), fmt(m.psnr, 2), fmt(m.agreement, 3)});
         }
@@ -372,8 +372,8 @@ void comparison(const LessonArgs& args, const ImageSet& train, const ImageSet& t
     std::vector<std::string> rows;
     auto add = [&](const std::string& model, const std::string& what, double loss, const std::vector<float>& x,
                    bool conditional) {
-        const DigitScore d = score_digits(judge, x.data(), n, train, test);
-        const Metrics m = conditional ? against(x, test, n, judge, train) : Metrics{};
+        const DigitScore d = score_digits(judge, x.data(), n, test);
+        const Metrics m = conditional ? against(x, test, n, judge) : Metrics{};
         table.add_row({model, what, fmt(loss, 4), conditional ? fmt(m.rmse, 4) : "-", conditional ? fmt(m.ssim, 4) : "-",
                        conditional ? fmt(m.psnr, 2) : "-", conditional ? fmt(m.agreement, 3) : "-",
                        fmt(d.fd.distance, 1), fmt(d.fd.floor, 1), fmt(d.mean_confidence, 3)});
@@ -381,11 +381,16 @@ void comparison(const LessonArgs& args, const ImageSet& train, const ImageSet& t
         rows.push_back(model + ", " + what);
         std::fprintf(stderr, "  %s, %s: done\n", model.c_str(), what.c_str());
     };
-    add("blur", "from z_100", blur_loss, blur_reconstruct(blur, p, test, n, p.T, true), true);
+    std::map<int, std::vector<float>> from_noise;  // the noise model's conditional samples by start t
+    auto noise_from = [&](int t) -> const std::vector<float>& {
+        if (!from_noise.count(t)) from_noise[t] = noise_samples(noise, s, test, n, t, args.seed);
+        return from_noise[t];
+    };
+    const std::vector<float> blur_back = blur_reconstruct(blur, p, test, n, p.T, true);
+    add("blur", "from z_100", blur_loss, blur_back, true);
     add("blur", "uniform + noise 0.05", blur_loss, blur_unconditional(blur, p, train, n, 0.05f, args.seed), false);
-    add("noise", "from z_" + std::to_string(t_half) + " (DDIM 50)", noise_loss,
-        noise_samples(noise, s, test, n, t_half, args.seed), true);
-    add("noise", "from z_800 (DDIM 50)", noise_loss, noise_samples(noise, s, test, n, 800, args.seed), true);
+    add("noise", "from z_" + std::to_string(t_half) + " (DDIM 50)", noise_loss, noise_from(t_half), true);
+    add("noise", "from z_800 (DDIM 50)", noise_loss, noise_from(800), true);
     add("noise", "from x_T (DDIM 50)", noise_loss, noise_samples(noise, s, test, n, s.T, args.seed), false);
     table.print("Table 10.5: [003] Table 2 on " + std::to_string(n) + " test images, the shipped blur model (T = 100) "
                 "against the shipped noise model (cosine, T = 1000) on the same ConvNeXt U-Net: test loss (1024 fixed "
@@ -395,6 +400,48 @@ void comparison(const LessonArgs& args, const ImageSet& train, const ImageSet& t
     table.save_tsv(args.out("table2.tsv"));
     plot::save_image_grid(args.out("blur_vs_noise.png"), grid.data(), int(grid.size() / D), 1, 28, 28, 10, -1.0f,
                           1.0f, 2, rows);
+
+    // Table 10.6: where the noise model starts decides the conditional rows (z_497 and z_800 above
+    // disagree), so sweep the start, and match it to the blur's z_100 by what the degradation keeps
+    // of the image: the mean SSIM of z with x (the noise model's z_t from noise_samples' own eps).
+    auto kept = [&](const std::vector<float>& z) {
+        double m = 0.0;
+        for (int i = 0; i < n; ++i) m += ssim(test.image(i), z.data() + int64_t(i) * D, 28, 28, 2.0) / n;
+        return m;
+    };
+    auto noised = [&](int t) {
+        std::vector<float> z(size_t(n) * D), eps(z.size());
+        Rng(args.seed, kNoiseRecon).fill_normal(eps.data(), int64_t(eps.size()));
+        q_sample(z.data(), test.x.data(), eps.data(), int64_t(z.size()), s, t);
+        return z;
+    };
+    std::vector<float> z_blur(size_t(n) * D);
+    blur_degrade(z_blur.data(), test.x.data(), n, p.T, p);
+    const double blur_kept = kept(z_blur);
+    int lo = 1, hi = s.T - 1;  // the first t whose z_t keeps no more than z_100 of the blur (SSIM falls with t)
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        if (kept(noised(mid)) <= blur_kept) hi = mid;
+        else lo = mid + 1;
+    }
+    const int matched = lo;
+    Table sweep({"model", "start", "alpha_bar", "ssim_z_with_x", "rmse", "ssim", "class_agreement"});
+    const Metrics mb = against(blur_back, test, n, judge);
+    sweep.add_row({"blur", "z_100", "-", fmt(blur_kept, 4), fmt(mb.rmse, 4), fmt(mb.ssim, 4), fmt(mb.agreement, 3)});
+    std::vector<int> starts = {t_half, 600, 800, 900, matched};
+    std::sort(starts.begin(), starts.end());
+    starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    for (int t : starts) {
+        const Metrics m = against(noise_from(t), test, n, judge);
+        sweep.add_row({"noise", "z_" + std::to_string(t) + (t == matched ? " (matched)" : ""),
+                       fmt_sci(s.alpha_bar[size_t(t)], 2), fmt(kept(noised(t)), 4), fmt(m.rmse, 4), fmt(m.ssim, 4),
+                       fmt(m.agreement, 3)});
+    }
+    sweep.print("Table 10.6: the noise model's conditional samples from a sweep of starts (DDIM 50, the cut schedule) "
+                "beside the blur model's from z_100, on the same " + std::to_string(n) + " test images: what the start "
+                "keeps of the image (mean SSIM of z with x, data range 2), and RMSE / SSIM / class agreement of the "
+                "samples; 'matched' is the first t whose z_t keeps no more than the blur's z_100");
+    sweep.save_tsv(args.out("start_sweep.tsv"));
 }
 
 void require_shipped(const char* path, const char* what) {

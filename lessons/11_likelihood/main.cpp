@@ -423,7 +423,7 @@ void guidance(const LessonArgs& args) {
                             1.0f);
         const double seconds = clock.seconds();
         for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-        const DigitScore d = score_digits(judge, x.data(), n, train, test);
+        const DigitScore d = score_digits(judge, x.data(), n, test);
         int right = 0;
         for (int i = 0; i < n; ++i) right += d.labels[size_t(i)] == asked[size_t(i)];
         const bool conditional = labels[0] >= 0;

@@ -40,17 +40,18 @@ MnistClassifier load_scorer(const ImageSet& test) {
     return model;
 }
 
-Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train, const ImageSet& test) {
-    if (n > train.n || n > test.n) fail("frechet: " + std::to_string(n) + " samples, more than the real images");
+Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& test) {
+    if (n < 2 || 2 * int64_t(n) > test.n)
+        fail("frechet: " + std::to_string(n) + " samples; the reference and the floor take n test images each, and there are " +
+             std::to_string(test.n));
     const std::vector<float> fs = classifier_features(scorer, samples, n);
-    const std::vector<float> ft = classifier_features(scorer, test.x.data(), n);
-    const std::vector<float> fr = classifier_features(scorer, train.x.data(), n);
-    return {frechet_distance(fs.data(), n, ft.data(), n, kClassifierFeatures),
-            frechet_distance(fr.data(), n, ft.data(), n, kClassifierFeatures)};
+    const std::vector<float> fr = classifier_features(scorer, test.image(test.n - n), n);          // the reference
+    const std::vector<float> ff = classifier_features(scorer, test.image(test.n - 2 * n), n);      // the floor's images
+    return {frechet_distance(fs.data(), n, fr.data(), n, kClassifierFeatures),
+            frechet_distance(ff.data(), n, fr.data(), n, kClassifierFeatures)};
 }
 
-DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& train,
-                        const ImageSet& test) {
+DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& test) {
     DigitScore d;
     const std::vector<double> p = classifier_probabilities(scorer, samples, n);
     for (int i = 0; i < n; ++i) {
@@ -64,7 +65,7 @@ DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int
     int least = n;
     for (int k = 0; k < 10; ++k) least = std::min(least, d.per_class[size_t(k)]);
     d.min_class_fraction = double(least) / n;
-    d.fd = frechet(scorer, samples, n, train, test);
+    d.fd = frechet(scorer, samples, n, test);
     return d;
 }
 

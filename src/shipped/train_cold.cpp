@@ -100,7 +100,7 @@ int train(int argc, char** argv) {
             ddim_sample_clipped(x.data(), kScoreImages, 784, t.schedule, image_eps_function(ema),
                                 ddim_timesteps(t.schedule.T, 50, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
             for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-            score = score_digits(judge, x.data(), kScoreImages, train_set, test_set).mean_confidence;
+            score = score_digits(judge, x.data(), kScoreImages, test_set).mean_confidence;
         }
         e.fields = fmt(score, 4);
         return e;

@@ -61,7 +61,7 @@ Flags parse_flags(int argc, char** argv) {
         };
         if (flag == "--epochs") f.epochs = int(parse_int(value(), 1, 10000, "--epochs"));
         else if (flag == "--every") f.every = int(parse_int(value(), 1, 1000000, "--every"));
-        else if (flag == "--samples") f.samples = int(parse_int(value(), 10, 10000, "--samples"));
+        else if (flag == "--samples") f.samples = int(parse_int(value(), 10, 5000, "--samples"));
         else if (flag == "--threads") f.threads = int(parse_int(value(), 1, 256, "--threads"));
         else if (flag == "--state") f.state = value();
         else if (flag == "--model") f.model = value();
@@ -130,7 +130,7 @@ int score(const Flags& f, const ImageSet& train_set, const ImageSet& test_set, c
         }
         const double seconds = clock.seconds();
         for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-        const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
+        const DigitScore d = score_digits(judge, x.data(), f.samples, test_set);
         std::string counts;
         for (int k = 0; k < 10; ++k) counts += (k ? " " : "") + std::to_string(d.per_class[size_t(k)]);
         std::printf("%s %s: confidence %.3f (needs >= 0.9), rarest class %.3f (needs >= 0.05), frechet %.2f, floor %.2f, "
@@ -172,7 +172,7 @@ int train(int argc, char** argv) {
         ddim_sample_clipped(x.data(), f.samples, 784, t.schedule, eps,
                             ddim_timesteps(t.schedule.T, kDdimSteps, Spacing::Uniform), 0.0f, kSampleNoise, 1.0f);
         for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
-        const DigitScore d = score_digits(judge, x.data(), f.samples, train_set, test_set);
+        const DigitScore d = score_digits(judge, x.data(), f.samples, test_set);
         char fields[200];
         std::snprintf(fields, sizeof fields, "%.3f %.3f %.1f %.1f %d", d.mean_confidence, d.min_class_fraction,
                       d.fd.distance, d.fd.floor, f.samples);
