@@ -88,6 +88,7 @@ TEST_SRC    := tests/main.cpp $(sort $(wildcard tests/test_*.cpp))
 TEST_OBJ    := $(patsubst $(OBJ)/tests/test_fast.o,$(OBJ)/tests/test_fast$(if $(filter 1,$(FAST)),,_ref).o,$(TEST_SRC:%.cpp=$(OBJ)/%.o))
 LESSONS     := $(sort $(notdir $(patsubst %/main.cpp,%,$(wildcard lessons/[0-9][0-9]_*/main.cpp))))
 LESSON_BINS := $(LESSONS:%=$(BUILD)/lessons/%)
+SHIPPED_BINS := $(patsubst src/shipped/%.cpp,$(BUILD)/shipped/%,$(wildcard src/shipped/*.cpp))
 LESSONTOOL  := $(BUILD)/tools/lessontool
 TEST_BIN    := $(BUILD)/tests/run_tests
 
@@ -100,7 +101,7 @@ BENCH_BIN   := $(BUILD)/bench
 # (40 files, about 40% of a fresh build's compile time, which make's budget does not need to pay)
 all: run-lessons
 
-build: $(LESSON_BINS) $(TEST_BIN) $(LESSONTOOL) $(DDPM_BIN)
+build: $(LESSON_BINS) $(TEST_BIN) $(LESSONTOOL) $(DDPM_BIN) $(SHIPPED_BINS)
 
 deps:
 	@sh src/tools/ensure_deps.sh
@@ -165,8 +166,10 @@ lesson: $(LESSON_BINS)
 	test -n "$$l" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }; \
 	./$(BUILD)/lessons/$$(basename $$l)
 
-# The tests also run the tool as a program (tests/test_reliability.cpp), so they need it built.
-build-tests: $(TEST_BIN) $(DDPM_BIN)
+# The tests also run the tool as a program (tests/test_reliability.cpp), so they need it built; the
+# programs that train the shipped models (src/shipped/) are built with them, so that no change can
+# leave them uncompiled (they are defined further down).
+build-tests: $(TEST_BIN) $(DDPM_BIN) $(SHIPPED_BINS)
 
 ddpm: $(BUILD)/ddpm
 

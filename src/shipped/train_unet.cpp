@@ -109,11 +109,12 @@ double asked_class_accuracy(const DigitScore& d, int n) {
 
 // --score: issue 18's three figures for a model file, on --samples digits from x_T ~ N(0, I)
 // (Rng(0, kSampleStart)): DDPM (1000 steps, beta-tilde, x_0 clipped) and DDIM (50 steps, eta 0).
-int score(const Flags& f, const ImageSet& train_set, const ImageSet& test_set, const MnistClassifier& judge) {
+int score(const Flags& f, const ImageSet& test_set, const MnistClassifier& judge) {
     Schedule s;
     const ImageModel model = image_model_from_checkpoint(load_checkpoint(f.score), f.score, s);
-    std::printf("%s: %d digits, classifier data/models/mnist_classifier.ckpt, real floor: the first %d training "
-                "images against the first %d test images\n", f.score.c_str(), f.samples, f.samples, f.samples);
+    std::printf("%s: %d digits, classifier data/models/mnist_classifier.ckpt, against the last %d test images; "
+                "floor: the %d test images before those against the same\n", f.score.c_str(), f.samples, f.samples,
+                f.samples);
     for (const char* sampler : {"ddpm", "ddim"}) {
         if (f.sampler != "both" && f.sampler != sampler) continue;
         std::vector<float> x(size_t(f.samples) * 784);
@@ -149,7 +150,7 @@ int train(int argc, char** argv) {
     const ImageSet train_set = load_mnist("train"), test_set = load_mnist("test");
     const MnistClassifier judge = load_scorer(test_set);
     make_dirs(f.grids);
-    if (!f.score.empty()) return score(f, train_set, test_set, judge);
+    if (!f.score.empty()) return score(f, test_set, judge);
     std::vector<int> train_rows, val_rows;
     split_80_20(train_set.n, 0, train_rows, val_rows);
 
