@@ -242,7 +242,12 @@ portable-check:
 	tests/portable/run.sh $(PORTABLE)
 
 # ---- instructor tools ----------------------------------------------------------------------------
-student: $(LESSONTOOL)
+# Targets that only make sense in the reference tree refuse in a student tree (it holds STUDENT_TREE):
+# its regions hold stubs or answers, and its expected/ tables are the published ones.
+NOT_IN_STUDENT_TREE = @if [ -e STUDENT_TREE ]; then echo "make $@: this is a student tree (STUDENT_TREE); $(1)" >&2; exit 2; fi
+
+student: $(if $(wildcard STUDENT_TREE),,$(LESSONTOOL))
+	$(call NOT_IN_STUDENT_TREE,the student tree is made from the reference tree)
 	./$(LESSONTOOL) student . build/student
 
 # Every graded task must fail in the student tree (no graded check passes without its solution).
@@ -261,6 +266,7 @@ diff: $(LESSONTOOL)
 	done; ./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv || status=1; exit $$status
 
 expected:
+	$(call NOT_IN_STUDENT_TREE,expected/ holds the reference's tables; compare yours with make diff)
 	@for l in $(LESSONS); do \
 	    if ls out/$$l/*.tsv >/dev/null 2>&1; then \
 	        mkdir -p lessons/$$l/expected && cp out/$$l/*.tsv lessons/$$l/expected/ && echo "updated lessons/$$l/expected" >&2; \

@@ -217,9 +217,11 @@ std::string replace_regions(const std::string& text, const std::vector<Region>& 
         } catch (const std::runtime_error& problem) {
             throw located(filename, region.begin_line, problem.what());
         }
-        // The stub takes the ending of the closing marker: none if that was the file's last byte.
-        result += region.indent + stub_line(region.task_id, lesson_dir) +
-                  line_ending(lines[region.end_line - 1]);
+        // The two marker lines stay as they are, so that the student sees where to write and the
+        // grader (splice.h) can take the answer back out; the stub takes the opening's ending.
+        const std::string& begin = lines[region.begin_line - 1];
+        result += begin + region.indent + stub_line(region.task_id, lesson_dir) + line_ending(begin) +
+                  lines[region.end_line - 1];
         next_line = static_cast<size_t>(region.end_line);
     }
     for (; next_line < lines.size(); next_line++) result += lines[next_line];
@@ -445,6 +447,12 @@ StudentTree make_student_tree(const fs::path& src_root, const fs::path& dst_dir)
     if (!fs::is_directory(src_root / "lessons")) {
         throw std::runtime_error(src_root.string() +
                                  ": not a ddpm.cpp source root (it has no lessons/ directory)");
+    }
+    // A student tree's regions hold stubs (or the student's answers): studentizing it again would
+    // publish those as the reference.
+    if (fs::exists(src_root / kMarkerFile)) {
+        throw std::runtime_error((src_root / kMarkerFile).string() +
+                                 ": this is a student tree; make the student tree from the reference tree");
     }
     fs::path src = resolved(src_root), dst = resolved(dst_dir);
     check_destination(src, dst, dst_dir.string());

@@ -7,10 +7,13 @@
 //       ... reference code ...
 //       // END SOLUTION             <- may repeat the same ID, nothing else
 //
-// In the student tree the whole region, marker lines included, becomes one line with the
-// indentation of the opening marker:
+// In the student tree the region's body becomes one line with the indentation of the opening
+// marker; the marker lines stay, so that the student sees where to write and the grader can take
+// the answer back out (tools/splice.h):
 //
+//       // BEGIN SOLUTION L01.2
 //       ddpm::not_implemented("L01.2", "lessons/01_forward/README.md");
+//       // END SOLUTION
 //
 // Every other byte of the file is kept. Markers are checked strictly, because a region that is
 // not recognised would hand its solution to the student: an opening marker without its end, an end
@@ -78,7 +81,8 @@ struct StudentTree {
 // The copy is made in "<dst_dir>.partial" and renamed at the end, so an error never leaves a
 // half-written dst_dir. An existing dst_dir is deleted first, but only when it is empty or holds
 // a STUDENT_TREE file (it was made by this function): a mistyped path never deletes real work.
-// Refuses a dst_dir equal to src_root, containing it, or inside a directory that is copied.
+// Refuses a dst_dir equal to src_root, containing it, or inside a directory that is copied, and a
+// src_root that is itself a student tree (it holds STUDENT_TREE).
 StudentTree make_student_tree(const std::filesystem::path& src_root,
                               const std::filesystem::path& dst_dir);
 
