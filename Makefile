@@ -7,6 +7,9 @@
 #   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
+#   make grade SUB=DIR OUT=FILE  grade a student's tree into Gradescope's results.json (make grade-class: a class)
+#   make check-grader  grade five made-up submissions (solved, untouched, test edited, crashing, not compiling), check the scores
+#   make check-tasks   each task stubbed alone, and each mutation of tests/mutations.txt, must fail its checks (TASK=L03.2: one)
 #   make plot-demo     draw every kind of figure of src/plot/plot.h into out/plot_demo/
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
@@ -255,6 +258,47 @@ check-student: student
 	$(MAKE) -C build/student build-tests BUILD=build
 	-DDPM_GRADES_TSV=$(CURDIR)/build/student-grades.tsv build/student/build/tests/run_tests > build/student-tests.log 2>&1
 	./$(LESSONTOOL) grades build/student-grades.tsv --expect fail
+
+# ---- grading submissions (src/tools/grader.h) ----------------------------------------------------
+# build/grade/published: the student tree as published; build/grade/tree: a copy of it, built once,
+# into which each submission's solution regions are spliced (nothing else of a submission is read).
+#   make grade SUB=DIR OUT=results.json [CSV=class.csv ID=name]   one submission
+#   make grade-class CLASS=DIR OUT=DIR    every DIR/<student>/ -> OUT/<student>/results.json, OUT/class.csv
+GRADE_DIR   := build/grade
+GRADE_TREE  := $(GRADE_DIR)/tree/build/tests/run_tests
+GRADE_FLAGS  = --published $(GRADE_DIR)/published --tree $(GRADE_DIR)/tree $(if $(TIMEOUT),--timeout $(TIMEOUT))
+.PHONY: grade grade-class grade-tree check-grader check-tasks
+
+grade-tree: student
+	rm -rf $(GRADE_DIR)/published $(GRADE_DIR)/tree
+	mkdir -p $(GRADE_DIR)
+	cp -a build/student $(GRADE_DIR)/published && rm -rf $(GRADE_DIR)/published/build
+	cp -a $(GRADE_DIR)/published $(GRADE_DIR)/tree
+	$(MAKE) -C $(GRADE_DIR)/tree BUILD=build build/tests/run_tests
+
+$(GRADE_TREE):
+	$(MAKE) grade-tree
+
+grade: $(LESSONTOOL) $(GRADE_TREE)
+	@test -n "$(SUB)" && test -n "$(OUT)" || { echo "usage: make grade SUB=DIR OUT=results.json [CSV=class.csv ID=name]" >&2; exit 2; }
+	./$(LESSONTOOL) grade $(SUB) $(GRADE_FLAGS) --out $(OUT) $(if $(CSV),--csv $(CSV) --id $(or $(ID),$(notdir $(abspath $(SUB)))))
+
+grade-class: $(LESSONTOOL) $(GRADE_TREE)
+	@test -n "$(CLASS)" && test -n "$(OUT)" || { echo "usage: make grade-class CLASS=DIR OUT=DIR (one folder per student in DIR)" >&2; exit 2; }
+	@mkdir -p $(OUT) && rm -f $(OUT)/class.csv && for sub in $(CLASS)/*/; do \
+	    id=$$(basename $$sub); mkdir -p $(OUT)/$$id; \
+	    ./$(LESSONTOOL) grade $$sub $(GRADE_FLAGS) --out $(OUT)/$$id/results.json --csv $(OUT)/class.csv --id $$id || exit 1; \
+	done; echo "class: $(OUT)/class.csv" >&2
+
+# The grader's acceptance (tests/grader/run.sh): solved, untouched, test-editing, crashing and not compiling submissions.
+check-grader: $(LESSONTOOL) $(GRADE_TREE)
+	sh tests/grader/run.sh $(LESSONTOOL) $(GRADE_DIR)
+
+# Every graded check catches wrong code (tests/check_tasks.sh): each task with only its own regions
+# stubbed, and each mutation of tests/mutations.txt, must fail its task's checks. TASK=L03.2: that
+# task's variants alone.
+check-tasks: $(LESSONTOOL) $(TEST_BIN)
+	sh tests/check_tasks.sh $(LESSONTOOL) $(TASK)
 
 # Each lesson's result also goes to out/<lesson>/diff.status, which the results page marks its tables with.
 diff: $(LESSONTOOL)

@@ -235,6 +235,38 @@ std::string studentize_text(const std::string& text, const std::string& filename
     return replace_regions(text, find_regions(text, filename), filename, lesson_dir_for_id);
 }
 
+std::string stub_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                           const LessonDirForId& lesson_dir_for_id, int* replaced) {
+    std::vector<Region> regions = find_regions(text, filename);
+    regions.erase(std::remove_if(regions.begin(), regions.end(),
+                                 [&](const Region& region) { return region.task_id != task_id; }),
+                  regions.end());
+    *replaced = static_cast<int>(regions.size());
+    return replace_regions(text, regions, filename, lesson_dir_for_id);
+}
+
+std::string mutate_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                             const std::string& search, const std::string& replacement) {
+    if (search.empty()) throw std::runtime_error(filename + ": an empty search string");
+    std::vector<std::string> lines = split_keeping_endings(text);
+    std::vector<size_t> starts(1, 0);  // byte offset of each line
+    for (const std::string& line : lines) starts.push_back(starts.back() + line.size());
+    std::vector<size_t> found;
+    for (const Region& region : find_regions(text, filename)) {
+        if (region.task_id != task_id) continue;
+        // the body: from the line after the opening marker to the closing marker's line
+        const size_t begin = starts[size_t(region.begin_line)], end = starts[size_t(region.end_line - 1)];
+        for (size_t at = text.find(search, begin); at != std::string::npos && at + search.size() <= end;
+             at = text.find(search, at + 1))
+            found.push_back(at);
+    }
+    if (found.size() != 1) {
+        throw std::runtime_error(filename + ": '" + search + "' occurs " + std::to_string(found.size()) +
+                                 " times in the regions of " + task_id + " (it must occur once)");
+    }
+    return text.substr(0, found[0]) + replacement + text.substr(found[0] + search.size());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lessons and task order
 // ---------------------------------------------------------------------------------------------

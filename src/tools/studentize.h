@@ -58,6 +58,16 @@ using LessonDirForId = std::function<std::string(const std::string& task_id)>;
 std::string studentize_text(const std::string& text, const std::string& filename,
                             const LessonDirForId& lesson_dir_for_id);
 
+// The text with the regions of `task_id` alone replaced by their stubs, and the number replaced
+// (make check-tasks: each task's checks must fail with only its own regions stubbed).
+std::string stub_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                           const LessonDirForId& lesson_dir_for_id, int* replaced);
+
+// The text with the one occurrence of `search` inside the regions of `task_id` replaced (make
+// check-tasks' mutations). Throws "<filename>: ..." when `search` occurs there not exactly once.
+std::string mutate_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                             const std::string& search, const std::string& replacement);
+
 // ---------------------------------------------------------------------------------------------
 // The whole tree
 // ---------------------------------------------------------------------------------------------
