@@ -7,6 +7,7 @@
 #   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
+#   make student-dist  the student tree as build/dist/ddpm-student-<commit>.tar.gz (make check-student-dist: unpack, build, all fail)
 #   make grade SUB=DIR OUT=FILE  grade a student's tree into Gradescope's results.json (make grade-class: a class)
 #   make check-grader  grade five made-up submissions (solved, untouched, test edited, crashing, not compiling), check the scores
 #   make check-tasks   each task stubbed alone, and each mutation of tests/mutations.txt, must fail its checks (TASK=L03.2: one)
@@ -252,6 +253,22 @@ NOT_IN_STUDENT_TREE = @if [ -e STUDENT_TREE ]; then echo "make $@: this is a stu
 student: $(if $(wildcard STUDENT_TREE),,$(LESSONTOOL))
 	$(call NOT_IN_STUDENT_TREE,the student tree is made from the reference tree)
 	./$(LESSONTOOL) student . build/student
+
+# The student tree as one tarball for the class, named by the commit: build/dist/ddpm-student-<commit>.tar.gz
+# (one folder of that name; without the student tree's build/ and out/, and without data/mnist).
+DIST_DIR   := build/dist
+DIST_NAME   = ddpm-student-$(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+.PHONY: student-dist check-student-dist
+student-dist: student
+	@mkdir -p $(DIST_DIR)
+	tar -C build --exclude=student/build --exclude=student/out --exclude=student/data/mnist \
+	    --transform 's|^student|$(DIST_NAME)|' -czf $(DIST_DIR)/$(DIST_NAME).tar.gz.tmp student
+	mv $(DIST_DIR)/$(DIST_NAME).tar.gz.tmp $(DIST_DIR)/$(DIST_NAME).tar.gz
+	@echo "student tarball: $(DIST_DIR)/$(DIST_NAME).tar.gz" >&2
+
+# Unpacks the tarball, looks for answers in it, builds it and requires every graded task to fail there.
+check-student-dist: student-dist
+	sh tests/check_student_dist.sh $(DIST_DIR)/$(DIST_NAME).tar.gz $(LESSONTOOL)
 
 # Every graded task must fail in the student tree (no graded check passes without its solution).
 check-student: student

@@ -235,6 +235,10 @@ void make_fake_root(const fs::path& root) {
     write_file(root / "docs/notation.md", "# notation\n");
     write_file(root / "docs/instructors.md", "# for instructors\n");
     write_file(root / "docs/student/README.md", "# ddpm.cpp, your copy\n");
+    write_file(root / ".ci/run", "make test\n");
+    write_file(root / "tests/bench/bench.cpp", "int main() {}\n");
+    write_file(root / "tests/bench/torch_twins.py", "alpha_bar = torch.cumprod(alpha, 0)\n");
+    write_file(root / "tests/mutations.txt", "L01.2\tf.cpp\treturn 1;\treturn 2;\n");
 }
 
 }  // namespace
@@ -274,6 +278,12 @@ TEST_CASE("tools: the student tree replaces regions and copies only the course")
     CHECK_FALSE(fs::exists(dst / ".git"));
     CHECK_FALSE(fs::exists(dst / "src/.cache"));
     CHECK_FALSE(fs::exists(dst / "scratch.cpp"));
+    // what holds answers stays behind: the PyTorch twins, the mutations of make check-tasks, the CI
+    CHECK(fs::exists(dst / "tests/bench/bench.cpp"));
+    CHECK_FALSE(fs::exists(dst / "tests/bench/torch_twins.py"));
+    CHECK_FALSE(fs::exists(dst / "tests/mutations.txt"));
+    CHECK_FALSE(fs::exists(dst / ".ci"));
+    CHECK(read_text_file(dst / ".gitignore") == "/build/\n/out/\n/data/mnist/\n*.tmp\n");
 
     // Making it again replaces the previous student tree.
     write_file(dst / "lessons/01_forward/forward.cpp", "edited by hand");

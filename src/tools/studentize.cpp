@@ -310,8 +310,19 @@ bool task_before(const std::string& a, const std::string& b) {
 namespace {
 
 // What the student tree holds: the parts of the reference tree a student builds from.
-const char* const kCopiedEntries[] = {"lessons", "src", "data", "tests", "docs",
-                                      ".ci", "Makefile", "README.md"};
+const char* const kCopiedEntries[] = {"lessons", "src", "data", "tests", "docs", "Makefile", "README.md"};
+
+// What stays behind although it lies in a copied directory, because it holds the answers: the
+// PyTorch twins of tests/bench/ (the schedule, the DDPM step, both U-Net blocks, the training loop)
+// and make check-tasks' mutations (pieces of the reference code). The CI script (.ci/) is not copied.
+bool holds_answers(const fs::path& relative) {
+    const std::string path = relative.generic_string();
+    if (path == "tests/mutations.txt") return true;
+    return relative.parent_path().generic_string() == "tests/bench" && relative.extension() == ".py";
+}
+
+// The student's .gitignore: what the builds, the lessons and make data write.
+const char* const kStudentGitignore = "/build/\n/out/\n/data/mnist/\n*.tmp\n";
 
 const char* const kMarkerFile = "STUDENT_TREE";
 
@@ -393,6 +404,7 @@ struct TreeCopier {
     std::set<std::string> tasks;
 
     void copy_entry(const fs::path& relative) {
+        if (holds_answers(relative)) return;
         fs::path from = src_root / relative, to = staging / relative;
         if (fs::is_symlink(fs::symlink_status(from)) && fs::is_directory(from)) {
             // Typically a link to a data set: keep the link rather than copy the data.
@@ -501,6 +513,7 @@ StudentTree make_student_tree(const fs::path& src_root, const fs::path& dst_dir)
             if (fs::exists(src_root / entry)) copier.copy_entry(entry);
         }
         apply_student_readme(src_root, staging);
+        write_text_file(staging / ".gitignore", kStudentGitignore);
     } catch (...) {
         std::error_code ignored;
         fs::remove_all(staging, ignored);

@@ -82,9 +82,10 @@ struct StudentTree {
     std::vector<std::string> tasks;  // distinct task IDs, in order L00.1 L00.2 ... L00.10 L01.1
 };
 
-// Copies lessons/ src/ data/ tests/ docs/ .ci/ Makefile README.md (those that exist) from
-// src_root to dst_dir, replacing the regions of every .cpp, .h and .hpp file and skipping
-// directories whose name starts with '.', and writes dst_dir/STUDENT_TREE (a note for the student).
+// Copies lessons/ src/ data/ tests/ docs/ Makefile README.md (those that exist) from src_root to
+// dst_dir, replacing the regions of every .cpp, .h and .hpp file, skipping directories whose name
+// starts with '.' and the files that hold answers (tests/bench/*.py, the PyTorch twins, and
+// tests/mutations.txt), and writes dst_dir/STUDENT_TREE (a note for the student) and a .gitignore.
 // When src_root holds docs/student/README.md, that file becomes the tree's README.md, and the
 // instructor's README.md, docs/student/ and docs/instructors.md are left out.
 //
