@@ -177,7 +177,16 @@ ddpm: $(BUILD)/ddpm
 # T=L04.1 runs the checks of one task (T=L04: every task of lesson 04), with the grade table of those.
 COMMA       := ,
 TEST_FILTER := $(if $(T),-tc='$(T) *$(COMMA)$(T).*')
-test: $(TEST_BIN) $(DDPM_BIN)
+# A T= that names no task of tests/tasks.h, nor a lesson of them (T=L1.1, T=L04.9), is an error
+# rather than a run of nothing that says "0/0 points"; it is checked first (without -j, before
+# anything is built).
+TASK_IDS     = $(shell sed -n 's/^ *{"\(L[0-9][0-9]\.[0-9]*\)".*/\1/p' tests/tasks.h)
+.PHONY: check-task-filter
+check-task-filter:
+	@$(if $(T),echo " $(TASK_IDS) " | grep -qF -e " $(T) " -e " $(T)." || \
+	    { echo "make test: T=$(T) names no task; tasks are $(TASK_IDS) (or a lesson: T=L04)" >&2; exit 2; })
+
+test: check-task-filter $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades$(if $(T),-$(T)).tsv ./$(TEST_BIN) $(TEST_FILTER)
 
 # Every call of src/plot/plot.h in one set of figures, to look at: out/plot_demo/*.png

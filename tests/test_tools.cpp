@@ -542,6 +542,24 @@ TEST_CASE("tools: grades files with the blocked_by column, and the table names t
           "g.tsv:2: blocked_by 'L1.1' is not '-' or IDs like L01.1,L01.3");
 }
 
+TEST_CASE("tools: grades files with the earned points and a total row") {
+    const std::string header = "task\tpoints\tearned\ttests\tpassed\ttitle\tblocked_by\n";
+    std::vector<GradeRow> rows = parse_grades(
+        header + "L01.1\t2\t2\t3\t3\tschedule\t-\nL03.1\t3\t0\t2\t0\tloss\tL01.1\ntotal\t5\t2\t5\t3\t-\t-\n",
+        "g.tsv");
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].earned == "2");
+    CHECK(rows[1].earned == "0");
+    CHECK(rows[1].tests == 2);
+    CHECK(rows[1].title == "loss");
+    CHECK(rows[1].blocked_by == "L01.1");
+    CHECK(grades_error(header + "L01.1\t2\t3\t3\t3\tschedule\t-\n") ==
+          "g.tsv:2: earned '3' is not a number from 0 to the points");
+    // "total" anywhere but last is not a task
+    CHECK(grades_error(header + "total\t5\t2\t5\t3\t-\t-\nL01.1\t2\t2\t3\t3\tschedule\t-\n") ==
+          "g.tsv:2: task 'total' is not an ID like L01.2");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The grade table of the test binary (tests/grading.h): "blocked by"
 // ---------------------------------------------------------------------------------------------
