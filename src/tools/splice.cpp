@@ -2,10 +2,10 @@
 #include "tools/splice.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 
+#include "tools/results_page.h"  // write_text_atomic
 #include "tools/studentize.h"
 #include "tools/tabdiff.h"  // read_text_file
 
@@ -162,18 +162,6 @@ std::vector<fs::path> published_sources(const fs::path& root) {
     return files;
 }
 
-void write_if_changed(const fs::path& path, const std::string& text) {
-    if (fs::exists(path) && read_text_file(path) == text) return;
-    fs::path temporary = path.string() + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary);
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        out.close();
-        if (!out) throw std::runtime_error(temporary.string() + ": cannot write");
-    }
-    fs::rename(temporary, path);
-}
-
 }  // namespace
 
 SpliceSummary splice_tree(const fs::path& published, const fs::path& submission, const fs::path& tree,
@@ -193,8 +181,9 @@ SpliceSummary splice_tree(const fs::path& published, const fs::path& submission,
         SplicedFile spliced = splice_regions(pub_text, sub_text, name, keep_stub);
         summary.notes.insert(summary.notes.end(), spliced.notes.begin(), spliced.notes.end());
         for (const SplicedRegion& region : spliced.regions) summary.regions.push_back({name, region});
+        // an unchanged file keeps its time, so that make does not compile it again
         if (!fs::exists(tree / relative) || read_text_file(tree / relative) != spliced.text) {
-            write_if_changed(tree / relative, spliced.text);
+            write_text_atomic(tree / relative, spliced.text);
             summary.written.push_back(name);
         }
     }
