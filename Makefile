@@ -9,7 +9,7 @@
 #   make check-student build the student tree, run its tests, require every graded task to fail there
 #   make student-dist  the student tree as build/dist/ddpm-student-<commit>.tar.gz (make check-student-dist: unpack, build, all fail)
 #   make grade SUB=DIR OUT=FILE  grade a student's tree into Gradescope's results.json (make grade-class: a class)
-#   make check-grader  grade five made-up submissions (solved, untouched, test edited, crashing, not compiling), check the scores
+#   make check-grader  grade six made-up submissions (solved, untouched, test edited, crashing, not compiling, hanging), check the scores
 #   make check-tasks   each task stubbed alone, and each mutation of tests/mutations.txt, must fail its checks (TASK=L03.2: one)
 #   make plot-demo     draw every kind of figure of src/plot/plot.h into out/plot_demo/
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
@@ -316,7 +316,7 @@ grade-class: $(LESSONTOOL) $(GRADE_TREE)
 	    ./$(LESSONTOOL) grade $$sub $(GRADE_FLAGS) --out $(OUT)/$$id/results.json --csv $(OUT)/class.csv --id $$id || exit 1; \
 	done; echo "class: $(OUT)/class.csv" >&2
 
-# The grader's acceptance (tests/grader/run.sh): solved, untouched, test-editing, crashing and not compiling submissions.
+# The grader's acceptance (tests/grader/run.sh): solved, untouched, test-editing, crashing, not compiling and hanging submissions.
 check-grader: $(LESSONTOOL) $(GRADE_TREE)
 	sh tests/grader/run.sh $(LESSONTOOL) $(GRADE_DIR)
 

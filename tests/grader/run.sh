@@ -1,5 +1,5 @@
 #!/bin/sh
-# The grader's acceptance (make check-grader): five submissions made from the published tree and
+# The grader's acceptance (make check-grader): six submissions made from the published tree and
 # the reference's solutions, graded into the built tree, each score checked.
 #   solved     the regions of L00.1-L00.3 and L01.1-L01.3 filled from the reference: 15 points
 #   untouched  the published tree: 0 points
@@ -8,6 +8,8 @@
 #              the signal, the other five tasks keep their points
 #   broken     solved, with a line that does not compile in L00.3's region: L00.3 scores 0 with the
 #              compiler's error, the other five tasks keep their points
+#   hang       solved, with an endless loop in L00.3's region, graded with a 5 s limit per task:
+#              L00.3 scores 0 "did not finish", the other five tasks keep their points
 # usage: tests/grader/run.sh LESSONTOOL GRADE_DIR   (run from the reference root)
 set -eu
 tool=$1
@@ -19,13 +21,16 @@ failures=0
 
 fail() { echo "check-grader: $*" >&2; failures=$((failures + 1)); }
 
-# grade NAME: grades $work/NAME into $work/NAME.json, with its time
+# grade NAME [OPTION...]: grades $work/NAME into $work/NAME.json, with its time
 grade() {
     start=$(date +%s)
-    "$tool" grade "$work/$1" --published "$grade_dir/published" --tree "$grade_dir/tree" \
-        --out "$work/$1.json" --csv "$work/class.csv" --id "$1" 2> "$work/$1.log" || { cat "$work/$1.log" >&2; exit 1; }
-    tail -n 1 "$work/$1.log"
-    echo "  ($1: $(( $(date +%s) - start )) s in all)"
+    name=$1
+    shift
+    "$tool" grade "$work/$name" --published "$grade_dir/published" --tree "$grade_dir/tree" \
+        --out "$work/$name.json" --csv "$work/class.csv" --id "$name" "$@" 2> "$work/$name.log" ||
+        { cat "$work/$name.log" >&2; exit 1; }
+    tail -n 1 "$work/$name.log"
+    echo "  ($name: $(( $(date +%s) - start )) s in all)"
 }
 
 # expect_total NAME SCORE
@@ -54,6 +59,9 @@ grep -q 'nullptr) = 1;' "$work/crash/src/diffusion/diffusion.cpp" || fail "could
 cp -a "$work/solved" "$work/broken"
 sed -i 's|^\( *\)// BEGIN SOLUTION L00.3$|&\n\1this is not C++;|' "$work/broken/src/core/optim.cpp"
 grep -q 'this is not C++;' "$work/broken/src/core/optim.cpp" || fail "could not plant the compile error"
+cp -a "$work/solved" "$work/hang"
+sed -i 's|^\( *\)// BEGIN SOLUTION L00.3$|&\n\1for (;;) { volatile int spin = 0; (void)spin; }|' "$work/hang/src/core/optim.cpp"
+grep -q 'volatile int spin' "$work/hang/src/core/optim.cpp" || fail "could not plant the endless loop"
 
 grade untouched
 expect_total untouched 0
@@ -80,10 +88,15 @@ expect_total broken 13
 expect_task broken L00.3 0 "does not compile.*optim.cpp:[0-9]*:[0-9]*: error"
 for task in L00.1 L00.2 L01.1 L01.2 L01.3; do expect_task broken $task "[1-9]"; done
 
+grade hang --timeout 5
+expect_total hang 13
+expect_task hang L00.3 0 "did not finish in 5 s"
+for task in L00.1 L00.2 L01.1 L01.2 L01.3; do expect_task hang $task "[1-9]"; done
+
 lines=$(wc -l < "$work/class.csv")
-[ "$lines" -eq 6 ] || fail "class.csv should have a header and 5 rows, has $lines lines"
+[ "$lines" -eq 7 ] || fail "class.csv should have a header and 6 rows, has $lines lines"
 head -n 1 "$work/class.csv" | grep -q '^student,L00.1,.*,total$' || fail "class.csv header: $(head -n 1 "$work/class.csv")"
 grep -q '^cheat,3,3,2,2,2,3,0,.*,15$' "$work/class.csv" || fail "class.csv: cheat's row: $(grep '^cheat' "$work/class.csv")"
 
 if [ "$failures" -ne 0 ]; then echo "check-grader: $failures problems ($work)" >&2; exit 1; fi
-echo "check-grader: the five submissions score as they should ($work)"
+echo "check-grader: the six submissions score as they should ($work)"
