@@ -81,6 +81,7 @@ Finished run_process(const std::vector<std::string>& argv, const fs::path& dir, 
         std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
         _exit(127);
     }
+    setpgid(pid, pid);  // the child does it too: whichever runs first, a kill finds the group
     Finished finished;
     auto start = std::chrono::steady_clock::now();
     int status = 0;
