@@ -6,6 +6,9 @@
 // making the student tree from this file leaves it unchanged.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -13,6 +16,7 @@
 #include "tools/grader.h"
 #include "tools/splice.h"
 #include "tools/studentize.h"
+#include "tools/tabdiff.h"  // read_text_file
 
 using namespace ddpm::tools;
 
@@ -127,6 +131,37 @@ TEST_CASE("grader: regions that cannot be matched give their task the stub, with
         CHECK(spliced.notes[0].find("f.cpp:") == 0);
         CHECK(spliced.notes[0].find("(no region of this file taken)") != std::string::npos);
     }
+}
+
+TEST_CASE("grader: a tree takes the regions, writes only what changed, and reports the rest") {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::temp_directory_path() /
+                          ("ddpm_test_grader_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    auto write = [](const fs::path& path, const std::string& text) {
+        fs::create_directories(path.parent_path());
+        std::ofstream(path, std::ios::binary) << text;
+    };
+    for (const char* dir : {"published", "tree", "submission"}) {
+        write(root / dir / "src/f.cpp", published());
+        write(root / dir / "src/g.cpp", published());
+        write(root / dir / "tests/test_f.cpp", "TEST_CASE(\"L01.2 f\") {\n    CHECK(f() == 1);\n}\n");
+    }
+    write(root / "submission/src/f.cpp", answered());
+    write(root / "submission/tests/test_f.cpp", "TEST_CASE(\"L01.2 f\") {\n    return;\n    CHECK(f() == 1);\n}\n");
+    fs::remove(root / "submission/src/g.cpp");
+    const auto untouched = fs::last_write_time(root / "tree/src/g.cpp");
+
+    SpliceSummary summary = splice_tree(root / "published", root / "submission", root / "tree", {"L01.3"});
+    CHECK(summary.written == std::vector<std::string>{"src/f.cpp"});
+    CHECK(read_text_file(root / "tree/src/f.cpp") == replaced(answered(), "    return 3;\n", "    stub(\"L01.3\");\n"));
+    CHECK(fs::last_write_time(root / "tree/src/g.cpp") == untouched);  // make leaves its object alone
+    CHECK(read_text_file(root / "tree/tests/test_f.cpp").find("return;") == std::string::npos);
+    CHECK(summary.notes == std::vector<std::string>{"src/g.cpp: missing from the submission",
+                                                    "tests/test_f.cpp:2: edited outside the solution regions (ignored)"});
+    CHECK(summary.regions.size() == 6);
+    // The same submission again: nothing to write.
+    CHECK(splice_tree(root / "published", root / "submission", root / "tree", {"L01.3"}).written.empty());
+    fs::remove_all(root);
 }
 
 TEST_CASE("grader: results.json has Gradescope's fields, strings escaped") {
