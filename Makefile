@@ -2,7 +2,7 @@
 #
 #   make               build the lessons and the tool, then run the lessons in order (quick settings) -> out/, out/index.html
 #   make build         build everything, the tests included
-#   make lesson L=00   build and run one lesson
+#   make lesson L=00   build and run one lesson (that lesson alone is built)
 #   make test          build and run every test and graded check; prints the grade table
 #   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
@@ -163,11 +163,15 @@ run-lessons: $(LESSON_BINS) $(LESSONTOOL) $(DDPM_BIN)
 results: $(LESSONTOOL)
 	@./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv
 
-lesson: $(LESSON_BINS)
+# make lesson L=00 builds that lesson alone (its program and the library), and its object stays
+# (.SECONDARY below), so that an edit recompiles one file rather than twelve lessons.
+LESSON_DIR   = $(notdir $(firstword $(wildcard lessons/$(L)_*)))
+lesson: $(if $(LESSON_DIR),$(BUILD)/lessons/$(LESSON_DIR))
 	@test -n "$(L)" || { echo "usage: make lesson L=NN (one of: $(LESSONS))" >&2; exit 2; }
-	@l=$$(ls -d lessons/$(L)_* 2>/dev/null | head -n 1); \
-	test -n "$$l" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }; \
-	./$(BUILD)/lessons/$$(basename $$l)
+	@test -n "$(LESSON_DIR)" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }
+	./$(BUILD)/lessons/$(LESSON_DIR)
+
+.SECONDARY: $(LESSONS:%=$(OBJ)/lessons/%/main.o)
 
 # The tests also run the tool as a program (tests/test_reliability.cpp), so they need it built.
 build-tests: $(TEST_BIN) $(DDPM_BIN)
