@@ -2,11 +2,15 @@
 #
 #   make               build the lessons and the tool, then run the lessons in order (quick settings) -> out/, out/index.html
 #   make build         build everything, the tests included
-#   make lesson L=00   build and run one lesson
+#   make lesson L=00   build and run one lesson (that lesson alone is built)
 #   make test          build and run every test and graded check; prints the grade table
 #   make test T=L04.1  only the checks of task L04.1 (T=L04: those of lesson 04)
 #   make student       write build/student/: the tree with every solution region replaced by a stub
 #   make check-student build the student tree, run its tests, require every graded task to fail there
+#   make student-dist  the student tree as build/dist/ddpm-student-<commit>.tar.gz (make check-student-dist: unpack, build, all fail)
+#   make grade SUB=DIR OUT=FILE  grade a student's tree into Gradescope's results.json (make grade-class: a class)
+#   make check-grader  grade six made-up submissions (solved, untouched, test edited, crashing, not compiling, hanging), check the scores
+#   make check-tasks   each task stubbed alone, and each mutation of tests/mutations.txt, must fail its checks (TASK=L03.2: one)
 #   make plot-demo     draw every kind of figure of src/plot/plot.h into out/plot_demo/
 #   make bench         speed of the core on the toy workload (and PyTorch's beside it, where installed)
 #   make diff          compare out/<lesson>/*.tsv with lessons/<lesson>/expected/ (make expected refreshes)
@@ -160,11 +164,15 @@ run-lessons: $(LESSON_BINS) $(LESSONTOOL) $(DDPM_BIN)
 results: $(LESSONTOOL)
 	@./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv
 
-lesson: $(LESSON_BINS)
+# make lesson L=00 builds that lesson alone (its program and the library), and its object stays
+# (.SECONDARY below), so that an edit recompiles one file rather than twelve lessons.
+LESSON_DIR   = $(notdir $(firstword $(wildcard lessons/$(L)_*)))
+lesson: $(if $(LESSON_DIR),$(BUILD)/lessons/$(LESSON_DIR))
 	@test -n "$(L)" || { echo "usage: make lesson L=NN (one of: $(LESSONS))" >&2; exit 2; }
-	@l=$$(ls -d lessons/$(L)_* 2>/dev/null | head -n 1); \
-	test -n "$$l" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }; \
-	./$(BUILD)/lessons/$$(basename $$l)
+	@test -n "$(LESSON_DIR)" || { echo "no lesson $(L); lessons are: $(LESSONS)" >&2; exit 2; }
+	./$(BUILD)/lessons/$(LESSON_DIR)
+
+.SECONDARY: $(LESSONS:%=$(OBJ)/lessons/%/main.o)
 
 # The tests also run the tool as a program (tests/test_reliability.cpp), so they need it built; the
 # programs that train the shipped models (src/shipped/) are built with them, so that no change can
@@ -176,7 +184,16 @@ ddpm: $(BUILD)/ddpm
 # T=L04.1 runs the checks of one task (T=L04: every task of lesson 04), with the grade table of those.
 COMMA       := ,
 TEST_FILTER := $(if $(T),-tc='$(T) *$(COMMA)$(T).*')
-test: $(TEST_BIN) $(DDPM_BIN)
+# A T= that names no task of tests/tasks.h, nor a lesson of them (T=L1.1, T=L04.9), is an error
+# rather than a run of nothing that says "0/0 points"; it is checked first (without -j, before
+# anything is built).
+TASK_IDS     = $(shell sed -n 's/^ *{"\(L[0-9][0-9]\.[0-9]*\)".*/\1/p' tests/tasks.h)
+.PHONY: check-task-filter
+check-task-filter:
+	@$(if $(T),echo " $(TASK_IDS) " | grep -qF -e " $(T) " -e " $(T)." || \
+	    { echo "make test: T=$(T) names no task; tasks are $(TASK_IDS) (or a lesson: T=L04)" >&2; exit 2; })
+
+test: check-task-filter $(TEST_BIN) $(DDPM_BIN)
 	DDPM_GRADES_TSV=$(BUILD)/grades$(if $(T),-$(T)).tsv ./$(TEST_BIN) $(TEST_FILTER)
 
 # Every call of src/plot/plot.h in one set of figures, to look at: out/plot_demo/*.png
@@ -245,14 +262,76 @@ portable-check:
 	tests/portable/run.sh $(PORTABLE)
 
 # ---- instructor tools ----------------------------------------------------------------------------
-student: $(LESSONTOOL)
+# Targets that only make sense in the reference tree refuse in a student tree (it holds STUDENT_TREE):
+# its regions hold stubs or answers, and its expected/ tables are the published ones.
+NOT_IN_STUDENT_TREE = @if [ -e STUDENT_TREE ]; then echo "make $@: this is a student tree (STUDENT_TREE); $(1)" >&2; exit 2; fi
+
+student: $(if $(wildcard STUDENT_TREE),,$(LESSONTOOL))
+	$(call NOT_IN_STUDENT_TREE,the student tree is made from the reference tree)
 	./$(LESSONTOOL) student . build/student
+
+# The student tree as one tarball for the class, named by the commit: build/dist/ddpm-student-<commit>.tar.gz
+# (one folder of that name; without the student tree's build/ and out/, and without data/mnist).
+DIST_DIR   := build/dist
+DIST_NAME   = ddpm-student-$(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+.PHONY: student-dist check-student-dist
+student-dist: student
+	@mkdir -p $(DIST_DIR)
+	tar -C build --exclude=student/build --exclude=student/out --exclude=student/data/mnist \
+	    --transform 's|^student|$(DIST_NAME)|' -czf $(DIST_DIR)/$(DIST_NAME).tar.gz.tmp student
+	mv $(DIST_DIR)/$(DIST_NAME).tar.gz.tmp $(DIST_DIR)/$(DIST_NAME).tar.gz
+	@echo "student tarball: $(DIST_DIR)/$(DIST_NAME).tar.gz" >&2
+
+# Unpacks the tarball, looks for answers in it, builds it and requires every graded task to fail there.
+check-student-dist: student-dist
+	sh tests/check_student_dist.sh $(DIST_DIR)/$(DIST_NAME).tar.gz $(LESSONTOOL)
 
 # Every graded task must fail in the student tree (no graded check passes without its solution).
 check-student: student
 	$(MAKE) -C build/student build-tests BUILD=build
 	-DDPM_GRADES_TSV=$(CURDIR)/build/student-grades.tsv build/student/build/tests/run_tests > build/student-tests.log 2>&1
 	./$(LESSONTOOL) grades build/student-grades.tsv --expect fail
+
+# ---- grading submissions (src/tools/grader.h) ----------------------------------------------------
+# build/grade/published: the student tree as published; build/grade/tree: a copy of it, built once,
+# into which each submission's solution regions are spliced (nothing else of a submission is read).
+#   make grade SUB=DIR OUT=results.json [CSV=class.csv ID=name]   one submission
+#   make grade-class CLASS=DIR OUT=DIR    every DIR/<student>/ -> OUT/<student>/results.json, OUT/class.csv
+GRADE_DIR   := build/grade
+GRADE_TREE  := $(GRADE_DIR)/tree/build/tests/run_tests
+GRADE_FLAGS  = --published $(GRADE_DIR)/published --tree $(GRADE_DIR)/tree $(if $(TIMEOUT),--timeout $(TIMEOUT))
+.PHONY: grade grade-class grade-tree check-grader check-tasks
+
+grade-tree: student
+	rm -rf $(GRADE_DIR)/published $(GRADE_DIR)/tree
+	mkdir -p $(GRADE_DIR)
+	cp -a build/student $(GRADE_DIR)/published && rm -rf $(GRADE_DIR)/published/build
+	cp -a $(GRADE_DIR)/published $(GRADE_DIR)/tree
+	$(MAKE) -C $(GRADE_DIR)/tree BUILD=build build/tests/run_tests
+
+$(GRADE_TREE):
+	$(MAKE) grade-tree
+
+grade: $(LESSONTOOL) $(GRADE_TREE)
+	@test -n "$(SUB)" && test -n "$(OUT)" || { echo "usage: make grade SUB=DIR OUT=results.json [CSV=class.csv ID=name]" >&2; exit 2; }
+	./$(LESSONTOOL) grade $(SUB) $(GRADE_FLAGS) --out $(OUT) $(if $(CSV),--csv $(CSV) --id $(or $(ID),$(notdir $(abspath $(SUB)))))
+
+grade-class: $(LESSONTOOL) $(GRADE_TREE)
+	@test -n "$(CLASS)" && test -n "$(OUT)" || { echo "usage: make grade-class CLASS=DIR OUT=DIR (one folder per student in DIR)" >&2; exit 2; }
+	@mkdir -p $(OUT) && rm -f $(OUT)/class.csv && for sub in $(CLASS)/*/; do \
+	    id=$$(basename $$sub); mkdir -p $(OUT)/$$id; \
+	    ./$(LESSONTOOL) grade $$sub $(GRADE_FLAGS) --out $(OUT)/$$id/results.json --csv $(OUT)/class.csv --id $$id || exit 1; \
+	done; echo "class: $(OUT)/class.csv" >&2
+
+# The grader's acceptance (tests/grader/run.sh): solved, untouched, test-editing, crashing, not compiling and hanging submissions.
+check-grader: $(LESSONTOOL) $(GRADE_TREE)
+	sh tests/grader/run.sh $(LESSONTOOL) $(GRADE_DIR)
+
+# Every graded check catches wrong code (tests/check_tasks.sh): each task with only its own regions
+# stubbed, and each mutation of tests/mutations.txt, must fail its task's checks. TASK=L03.2: that
+# task's variants alone.
+check-tasks: $(LESSONTOOL) $(TEST_BIN)
+	sh tests/check_tasks.sh $(LESSONTOOL) $(TASK)
 
 # Each lesson's result also goes to out/<lesson>/diff.status, which the results page marks its tables with.
 diff: $(LESSONTOOL)
@@ -264,6 +343,7 @@ diff: $(LESSONTOOL)
 	done; ./$(LESSONTOOL) results . out --grades $(BUILD)/grades.tsv || status=1; exit $$status
 
 expected:
+	$(call NOT_IN_STUDENT_TREE,expected/ holds the reference's tables; compare yours with make diff)
 	@for l in $(LESSONS); do \
 	    if ls out/$$l/*.tsv >/dev/null 2>&1; then \
 	        mkdir -p lessons/$$l/expected && cp out/$$l/*.tsv lessons/$$l/expected/ && echo "updated lessons/$$l/expected" >&2; \

@@ -2,7 +2,9 @@
 //
 // Each graded task scores its points when it has at least one check and all its checks pass; a task
 // whose checks fail in another task's stub is shown "blocked by" that task (tests/grading.h).
-// With DDPM_GRADES_TSV=FILE the table is also written as TSV (for `make check-student`).
+// With DDPM_GRADES_TSV=FILE the table is also written as TSV (for `make check-student` and the
+// grader): points, earned, tests, passed per task and a last row "total"; the file is removed when
+// the run starts and written at its end through a temporary name.
 // The last line is "tests: N passed, M failed" (test cases), for CI.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -103,11 +105,20 @@ bool report_grades() {
     if (not_run > 0) std::printf(" (%d tasks not run: a filter such as make test T=L04.1 was given)", not_run);
     std::printf("\n");
     if (const char* path = std::getenv("DDPM_GRADES_TSV")) {
-        ddpm::Table tsv({"task", "points", "tests", "passed", "title", "blocked_by"});
-        for (size_t i = 0; i < grades.size(); ++i)
-            tsv.add_row({grades[i].id, std::to_string(grades[i].points), std::to_string(grades[i].tests),
+        // every task (those a filter left out with 0 tests), then the total of those that ran;
+        // save_tsv writes a temporary file and renames it
+        ddpm::Table tsv({"task", "points", "earned", "tests", "passed", "title", "blocked_by"});
+        int tests = 0, passed = 0;
+        for (size_t i = 0; i < grades.size(); ++i) {
+            tsv.add_row({grades[i].id, std::to_string(grades[i].points),
+                         std::to_string(grades[i].full() ? grades[i].points : 0), std::to_string(grades[i].tests),
                          std::to_string(grades[i].passed), graded_tasks()[i].title,
                          grading::blocked_field(grades[i])});
+            tests += grades[i].tests;
+            passed += grades[i].passed;
+        }
+        tsv.add_row({"total", std::to_string(total), std::to_string(earned), std::to_string(tests),
+                     std::to_string(passed), "-", "-"});
         tsv.save_tsv(path);
     }
     return unknown.empty();
@@ -116,6 +127,8 @@ bool report_grades() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A run that crashes leaves no grades file rather than the last run's, which would look current.
+    if (const char* path = std::getenv("DDPM_GRADES_TSV")) std::remove(path);
     doctest::Context context;
     context.applyCommandLine(argc, argv);
     int status = context.run();

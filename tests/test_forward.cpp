@@ -20,6 +20,13 @@ TEST_CASE("L01.2 q_step: one step by hand, and in place") {
     q_step(x, x, eps, 3, s, 4);  // x_t may alias x_prev
     CHECK(x[1] == doctest::Approx(-1.0));
     CHECK_THROWS(q_step(out, x, eps, 3, s, 0));
+
+    // betas that differ from step to step: both factors of step t take beta_t
+    Schedule linear = linear_schedule(4, 0.1, 0.4);  // beta_3 = 0.3
+    const float y[2] = {1.0f, 0.0f}, noise[2] = {0.0f, 1.0f};
+    q_step(out, y, noise, 2, linear, 3);
+    CHECK(out[0] == doctest::Approx(std::sqrt(0.7)).epsilon(1e-6).scale(0));
+    CHECK(out[1] == doctest::Approx(std::sqrt(0.3)).epsilon(1e-6).scale(0));
 }
 
 TEST_CASE("L01.2 q_step: T steps from data give the analytic moments") {

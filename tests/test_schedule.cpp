@@ -7,12 +7,19 @@
 
 using namespace ddpm;
 
+// doctest's Approx allows epsilon * (scale + max(|a|, |b|)) with scale 1 by default: an absolute
+// tolerance of about epsilon for values below 1, which 4e-5 and 7e-10 pass whatever the index.
+// scale(0) makes it relative, as these values are (5 digits of each).
+namespace {
+doctest::Approx relative(double value, double rtol) { return doctest::Approx(value).epsilon(rtol).scale(0); }
+}  // namespace
+
 TEST_CASE("L01.1 alpha-bar of the linear and constant schedules matches the known values") {
-    CHECK(linear_schedule(1000).alpha_bar[1000] == doctest::Approx(4.0358e-5).epsilon(1e-3));
-    CHECK(linear_schedule(50).alpha_bar[50] == doctest::Approx(0.60295).epsilon(1e-4));
-    CHECK(constant_schedule(100, 0.01511).alpha_bar[100] == doctest::Approx(0.21816).epsilon(1e-4));
-    CHECK(constant_schedule(2000, 0.001).alpha_bar[2000] == doctest::Approx(0.13520).epsilon(1e-4));
-    CHECK(constant_schedule(200, 0.1).alpha_bar[200] == doctest::Approx(7.0551e-10).epsilon(1e-3));
+    CHECK(linear_schedule(1000).alpha_bar[1000] == relative(4.0358e-5, 1e-4));
+    CHECK(linear_schedule(50).alpha_bar[50] == relative(0.60295, 1e-4));
+    CHECK(constant_schedule(100, 0.01511).alpha_bar[100] == relative(0.21816, 1e-4));
+    CHECK(constant_schedule(2000, 0.001).alpha_bar[2000] == relative(0.13520, 1e-4));
+    CHECK(constant_schedule(200, 0.1).alpha_bar[200] == relative(7.0551e-10, 1e-4));
 }
 
 TEST_CASE("L01.1 index convention: entry t is alpha-bar_t, entry 0 is the data") {

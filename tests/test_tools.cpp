@@ -116,11 +116,15 @@ TEST_CASE("tools: region replacement keeps indentation and surrounding lines") {
     std::string expected =
         "float add(float a, float b) {\n"
         "    float unused = 0;\n"
+        "    " + kBegin + "L01.2\n"
         "    ddpm::not_implemented(\"L01.2\", \"lessons/01_forward/README.md\");\n"
+        "    " + kEnd + "\n"
         "}\n"
         "\n"
         "float mul(float a, float b) {\n"
+        "\t" + kBegin + "L01.3\n"
         "\tddpm::not_implemented(\"L01.3\", \"lessons/01_forward/README.md\");\n"
+        "\t" + kEnd + " L01.3\n"
         "}\n";
     CHECK(studentize_text(text, "f.cpp", forward_lesson) == expected);
 }
@@ -131,14 +135,20 @@ TEST_CASE("tools: a file without regions is copied byte for byte") {
     CHECK(studentize_text(text, "f.cpp", forward_lesson) == text);
 }
 
-TEST_CASE("tools: the stub takes the line ending of the closing marker") {
+TEST_CASE("tools: the stub takes the line ending of the opening marker, the markers stay as written") {
     std::string crlf = "a\r\n  " + kBegin + "L01.1\r\n  x;\r\n  " + kEnd + "\r\nb\r\n";
     CHECK(studentize_text(crlf, "f.cpp", forward_lesson) ==
-          "a\r\n  ddpm::not_implemented(\"L01.1\", \"lessons/01_forward/README.md\");\r\nb\r\n");
+          "a\r\n  " + kBegin + "L01.1\r\n  ddpm::not_implemented(\"L01.1\", \"lessons/01_forward/README.md\");\r\n  " +
+              kEnd + "\r\nb\r\n");
 
     std::string no_final_newline = "a\n" + kBegin + "L01.1\nx;\n" + kEnd;
     CHECK(studentize_text(no_final_newline, "f.cpp", forward_lesson) ==
-          "a\nddpm::not_implemented(\"L01.1\", \"lessons/01_forward/README.md\");");
+          "a\n" + kBegin + "L01.1\nddpm::not_implemented(\"L01.1\", \"lessons/01_forward/README.md\");\n" + kEnd);
+
+    // The student tree's regions are regions again: the same tasks, the stub alone inside.
+    std::string twice = studentize_text(crlf, "f.cpp", forward_lesson);
+    REQUIRE(find_regions(twice, "f.cpp").size() == 1);
+    CHECK(studentize_text(twice, "f.cpp", forward_lesson) == twice);
 }
 
 TEST_CASE("tools: malformed markers are reported with file and line") {
@@ -225,6 +235,10 @@ void make_fake_root(const fs::path& root) {
     write_file(root / "docs/notation.md", "# notation\n");
     write_file(root / "docs/instructors.md", "# for instructors\n");
     write_file(root / "docs/student/README.md", "# ddpm.cpp, your copy\n");
+    write_file(root / ".ci/run", "make test\n");
+    write_file(root / "tests/bench/bench.cpp", "int main() {}\n");
+    write_file(root / "tests/bench/torch_twins.py", "alpha_bar = torch.cumprod(alpha, 0)\n");
+    write_file(root / "tests/mutations.txt", "L01.2\tf.cpp\treturn 1;\treturn 2;\n");
 }
 
 }  // namespace
@@ -243,10 +257,11 @@ TEST_CASE("tools: the student tree replaces regions and copies only the course")
           "student tree: build/student (2 regions in 2 files, tasks L00.1 L01.2)");
 
     CHECK(read_text_file(dst / "lessons/01_forward/forward.cpp") ==
-          "int f() {\n  ddpm::not_implemented(\"L01.2\", \"lessons/01_forward/README.md\");\n}\n");
+          "int f() {\n  " + kBegin + "L01.2\n  ddpm::not_implemented(\"L01.2\", \"lessons/01_forward/README.md\");\n  " +
+              kEnd + "\n}\n");
     CHECK(read_text_file(dst / "src/add.h") ==
-          "inline float add(float a, float b) {\n"
-          "    ddpm::not_implemented(\"L00.1\", \"lessons/00_core/README.md\");\n}\n");
+          "inline float add(float a, float b) {\n    " + kBegin + "L00.1\n"
+          "    ddpm::not_implemented(\"L00.1\", \"lessons/00_core/README.md\");\n    " + kEnd + "\n}\n");
     CHECK(read_text_file(dst / "src/notes.txt") == read_text_file(root / "src/notes.txt"));
     CHECK(fs::exists(dst / "lessons/01_forward/expected/moments.tsv"));
     CHECK(fs::exists(dst / "Makefile"));
@@ -263,6 +278,12 @@ TEST_CASE("tools: the student tree replaces regions and copies only the course")
     CHECK_FALSE(fs::exists(dst / ".git"));
     CHECK_FALSE(fs::exists(dst / "src/.cache"));
     CHECK_FALSE(fs::exists(dst / "scratch.cpp"));
+    // what holds answers stays behind: the PyTorch twins, the mutations of make check-tasks, the CI
+    CHECK(fs::exists(dst / "tests/bench/bench.cpp"));
+    CHECK_FALSE(fs::exists(dst / "tests/bench/torch_twins.py"));
+    CHECK_FALSE(fs::exists(dst / "tests/mutations.txt"));
+    CHECK_FALSE(fs::exists(dst / ".ci"));
+    CHECK(read_text_file(dst / ".gitignore") == "/build/\n/out/\n/data/mnist/\n*.tmp\n");
 
     // Making it again replaces the previous student tree.
     write_file(dst / "lessons/01_forward/forward.cpp", "edited by hand");
@@ -289,6 +310,13 @@ TEST_CASE("tools: the student tree refuses dangerous destinations") {
     CHECK(error_of([&] { make_student_tree(root, precious); }).find("refusing to delete it") !=
           std::string::npos);
     CHECK(fs::exists(precious / "thesis.tex"));
+
+    // A student tree is never the source of another: its stubs would become the reference.
+    fs::path student = temp.path / "student";
+    make_student_tree(root, student);
+    CHECK(error_of([&] { make_student_tree(student, temp.path / "again"); }).find("this is a student tree") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(temp.path / "again"));
 }
 
 TEST_CASE("tools: an error leaves no half-written student tree") {
@@ -512,6 +540,24 @@ TEST_CASE("tools: grades files with the blocked_by column, and the table names t
     CHECK(grades_error(header + "L01.1\t2\t3\t0\tschedule\n").rfind("g.tsv:2: expected 6", 0) == 0);
     CHECK(grades_error(header + "L01.1\t2\t3\t0\tschedule\tL1.1\n") ==
           "g.tsv:2: blocked_by 'L1.1' is not '-' or IDs like L01.1,L01.3");
+}
+
+TEST_CASE("tools: grades files with the earned points and a total row") {
+    const std::string header = "task\tpoints\tearned\ttests\tpassed\ttitle\tblocked_by\n";
+    std::vector<GradeRow> rows = parse_grades(
+        header + "L01.1\t2\t2\t3\t3\tschedule\t-\nL03.1\t3\t0\t2\t0\tloss\tL01.1\ntotal\t5\t2\t5\t3\t-\t-\n",
+        "g.tsv");
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].earned == "2");
+    CHECK(rows[1].earned == "0");
+    CHECK(rows[1].tests == 2);
+    CHECK(rows[1].title == "loss");
+    CHECK(rows[1].blocked_by == "L01.1");
+    CHECK(grades_error(header + "L01.1\t2\t3\t3\t3\tschedule\t-\n") ==
+          "g.tsv:2: earned '3' is not a number from 0 to the points");
+    // "total" anywhere but last is not a task
+    CHECK(grades_error(header + "total\t5\t2\t5\t3\t-\t-\nL01.1\t2\t2\t3\t3\tschedule\t-\n") ==
+          "g.tsv:2: task 'total' is not an ID like L01.2");
 }
 
 // ---------------------------------------------------------------------------------------------

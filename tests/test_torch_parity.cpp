@@ -29,6 +29,10 @@ const char* kScript = "tests/bench/toy2d_torch.py";
 }  // namespace
 
 TEST_CASE("torch parity: L_simple and every gradient of the toy eps-model agree with PyTorch's") {
+    if (!std::filesystem::exists(kScript) && std::filesystem::exists("STUDENT_TREE")) {
+        MESSAGE("skipped: the student tree has no PyTorch twins (they hold the answers)");
+        return;
+    }
     if (!std::filesystem::exists(kScript)) FAIL("run the tests from the project's root: no " << kScript);
     const std::string py = python_with_torch();
     if (py.empty()) {

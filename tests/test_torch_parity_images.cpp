@@ -38,6 +38,10 @@ void write_block(std::ofstream& out, const std::string& name, const Tensor& t) {
 
 template <typename Model>
 void check_parity(const std::string& workload) {
+    if (!std::filesystem::exists(kScript) && std::filesystem::exists("STUDENT_TREE")) {
+        MESSAGE("skipped: the student tree has no PyTorch twins (they hold the answers)");
+        return;
+    }
     if (!std::filesystem::exists(kScript)) FAIL("run the tests from the project's root: no " << kScript);
     const std::string py = python_with_torch();
     if (py.empty()) {

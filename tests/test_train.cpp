@@ -1,6 +1,7 @@
 // Training (L03.1, L03.2) and the checkpoint of a trainer.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -89,12 +90,67 @@ TEST_CASE("L03.2 train_step: deterministic, moves the weights and the average, a
     CHECK(std::memcmp(flat(a.params).data(), flat(b.params).data(), before.size() * 4) == 0);
     CHECK(a.ema.shadow[0][0] != a.params[0].tensor.data()[0]);  // the average lags the weights
     double early = 0, late = 0;
+    int t_min = 1 << 30, t_max = -1;  // the timesteps drawn: uniform on 1..T, both ends reached
     for (int i = 0; i < 400; ++i) {
-        float loss = a.train_step(data.x.data(), data.n()).loss;
-        if (i < 50) early += loss / 50;
-        if (i >= 350) late += loss / 50;
+        StepStats stats = a.train_step(data.x.data(), data.n());
+        if (i < 50) early += stats.loss / 50;
+        if (i >= 350) late += stats.loss / 50;
+        for (int t : stats.t) t_min = std::min(t_min, t), t_max = std::max(t_max, t);
     }
     CHECK(late < 0.8 * early);
+    CHECK(t_min == 1);
+    CHECK(t_max == 200);
+}
+
+TEST_CASE("L03.2 train_step: each step starts from zero gradients") {
+    // b's gradients hold garbage before its second step: a step that does not zero them first
+    // would add its gradient to it and step elsewhere than a.
+    TrainConfig tc;
+    tc.batch = 16;
+    Dataset data = make_two_clusters(300, 7);
+    Trainer a(small_model(), tc, linear_schedule(100)), b(small_model(), tc, linear_schedule(100));
+    a.train_step(data.x.data(), data.n());
+    b.train_step(data.x.data(), data.n());
+    for (Param& p : b.params)
+        for (int64_t i = 0; i < p.tensor.numel(); ++i) p.tensor.grad()[i] += 1000.0f;
+    a.train_step(data.x.data(), data.n());
+    b.train_step(data.x.data(), data.n());
+    CHECK(flat(a.params) == flat(b.params));
+}
+
+TEST_CASE("L03.2 train_step: the gradient is clipped before Adam's step, the average takes exactly one update") {
+    TrainConfig tc;
+    tc.batch = 32;
+    tc.clip = 1e-3;  // far below the first gradient's norm, so that clipping changes the step
+    tc.ema_decay = 0.9f;
+    Dataset data = make_two_clusters(500, 5);
+    Trainer a(small_model(), tc, linear_schedule(200));
+    const std::vector<std::vector<float>> shadow = a.ema.shadow;
+    const float d = a.ema.current_decay();
+    StepStats stats = a.train_step(data.x.data(), data.n());
+
+    // Adam's first moment after its first step is (1 - beta1) g: g is the clipped gradient, whose
+    // norm is tc.clip (Adam's step itself barely depends on the gradient's scale, so this is where
+    // clipping shows).
+    REQUIRE(stats.grad_norm > 100 * tc.clip);
+    double m_norm = 0;
+    for (const std::vector<float>& m : a.adam.m)
+        for (float x : m) m_norm += double(x) * x;
+    CHECK(std::sqrt(m_norm) / (1.0 - a.adam.config.beta1) == doctest::Approx(tc.clip).epsilon(1e-3).scale(0));
+
+    // shadow = d shadow + (1 - d) w, with the weights after the step, once.
+    CHECK(a.ema.updates == 1);
+    for (size_t k = 0; k < a.params.size(); ++k) {
+        const float* w = a.params[k].tensor.data();
+        for (size_t i = 0; i < shadow[k].size(); ++i) {
+            const float expected = d * shadow[k][i] + (1.0f - d) * w[i];
+            if (a.ema.shadow[k][i] != expected) {
+                FAIL_CHECK("parameter " << k << ", entry " << i << ": shadow " << a.ema.shadow[k][i] << ", expected "
+                                        << expected << " (d = " << d << ")");
+                break;
+            }
+        }
+    }
 }
 
 TEST_CASE("train: the cosine decay of the learning rate, and a checkpoint that resumes it bit for bit") {

@@ -18,6 +18,8 @@ namespace {
 
 const char* const kHeader = "task\tpoints\ttests\tpassed\ttitle";
 const char* const kHeaderBlocked = "task\tpoints\ttests\tpassed\ttitle\tblocked_by";
+// the test program's since issue 35: the points earned beside the maximum, and a last row "total"
+const char* const kHeaderEarned = "task\tpoints\tearned\ttests\tpassed\ttitle\tblocked_by";
 
 [[noreturn]] void malformed(const std::string& filename, int line, const std::string& problem) {
     throw std::runtime_error(filename + ":" + std::to_string(line) + ": " + problem);
@@ -85,17 +87,35 @@ GradeRow parse_row(const std::string& line, int line_number, const std::string& 
 std::vector<GradeRow> parse_grades(const std::string& text, const std::string& filename) {
     std::vector<std::string> lines = split_lines(text);
     if (lines.empty()) throw std::runtime_error(filename + ": empty, expected a header line");
-    if (lines[0] != kHeader && lines[0] != kHeaderBlocked) {
+    if (lines[0] != kHeader && lines[0] != kHeaderBlocked && lines[0] != kHeaderEarned) {
         malformed(filename, 1, "header must be 'task<TAB>points<TAB>tests<TAB>passed<TAB>title' "
-                               "(and optionally '<TAB>blocked_by')");
+                               "(and optionally '<TAB>blocked_by'), or 'task<TAB>points<TAB>earned<TAB>tests"
+                               "<TAB>passed<TAB>title<TAB>blocked_by'");
     }
-    const bool blocked_column = lines[0] == kHeaderBlocked;
+    const bool earned_column = lines[0] == kHeaderEarned;
+    const bool blocked_column = earned_column || lines[0] == kHeaderBlocked;
 
     std::vector<GradeRow> rows;
     std::map<std::string, int> first_line_of_task;
     for (size_t i = 1; i < lines.size(); i++) {
         int line_number = static_cast<int>(i + 1);
-        GradeRow row = parse_row(lines[i], line_number, filename, blocked_column);
+        std::string line = lines[i], earned;
+        if (earned_column) {
+            std::vector<std::string> fields = split_fields(line);
+            if (fields.size() != 7) malformed(filename, line_number, "expected 7 tab-separated fields, got " +
+                                                                          std::to_string(fields.size()));
+            earned = fields[2];
+            double value = 0, points = 0;
+            if (!parse_number(earned, &value) || !parse_number(fields[1], &points) || value < 0 || value > points)
+                malformed(filename, line_number, "earned '" + earned + "' is not a number from 0 to the points");
+            // the total closes the file; its sums are the test program's, nothing to check them by here
+            if (fields[0] == "total" && i + 1 == lines.size()) break;
+            fields.erase(fields.begin() + 2);
+            line = fields[0];
+            for (size_t f = 1; f < fields.size(); f++) line += "\t" + fields[f];
+        }
+        GradeRow row = parse_row(line, line_number, filename, blocked_column);
+        row.earned = earned;
         auto [previous, inserted] = first_line_of_task.emplace(row.task, line_number);
         if (!inserted) {
             malformed(filename, line_number, "task " + row.task + " is listed twice (first at line "

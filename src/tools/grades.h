@@ -1,7 +1,8 @@
 // grades.h: check the per-task results that the test binary writes.
 //
-// The file is a TSV with the header "task  points  tests  passed  title  blocked_by" (tab-separated;
-// files without the last column are read too) and one row per graded task. blocked_by lists the
+// The file is a TSV with the header "task  points  earned  tests  passed  title  blocked_by"
+// (tab-separated; the test program's, with a last row "total"), or the older "task  points  tests
+// passed  title  blocked_by" (with or without the last column), and one row per graded task. blocked_by lists the
 // tasks whose stubs made this task's checks fail ("L01.1,L01.3"), or "-". Two uses:
 //   expect pass  on the reference tree: every task has tests and all of them pass;
 //   expect fail  on the student tree:   every task has tests and at least one of them fails,
@@ -21,6 +22,7 @@ struct GradeRow {
     int passed = 0;      // of those, how many passed
     std::string title;
     std::string blocked_by;  // "" or "L01.1,L01.3": other tasks' stubs that failed its checks
+    std::string earned;      // the points it scored, as written; "" in files without that column
 };
 
 enum class Expect { pass, fail };

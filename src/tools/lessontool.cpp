@@ -4,6 +4,10 @@
 //   lessontool diff OUT_DIR EXPECTED_DIR [--rtol R] [--atol A] compare a lesson's tables
 //   lessontool grades GRADES_TSV --expect pass|fail           check the per-task results
 //   lessontool results ROOT OUT_DIR [--grades GRADES_TSV]     write OUT_DIR/index.html (results_page.h)
+//   lessontool stub-task ROOT TASK                             stub one task's regions in place
+//   lessontool mutate FILE TASK SEARCH REPLACEMENT             change one task's code in place
+//   lessontool grade SUBMISSION --published DIR --tree DIR --out JSON [--csv FILE --id NAME]
+//                                                              grade one submission (grader.h)
 //
 // Exit codes: 0 all good, 1 a difference, a problem or an error, 2 a usage error. Errors are one
 // line on stderr, "lessontool: <file>:<line>: <problem>".
@@ -15,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/grader.h"
 #include "tools/grades.h"
 #include "tools/results_page.h"
 #include "tools/studentize.h"
@@ -34,7 +39,18 @@ const char* const kUsage =
     "  lessontool grades GRADES_TSV --expect pass|fail\n"
     "      check that every task passes (reference tree) or fails (student tree)\n"
     "  lessontool results ROOT OUT_DIR [--grades GRADES_TSV]\n"
-    "      write OUT_DIR/index.html: every lesson's figures, tables, comparison, time and grades\n";
+    "      write OUT_DIR/index.html: every lesson's figures, tables, comparison, time and grades\n"
+    "  lessontool stub-task ROOT TASK\n"
+    "      replace the regions of TASK alone by stubs, in place, in every source file of ROOT/src and\n"
+    "      ROOT/lessons; prints the files changed (make check-tasks)\n"
+    "  lessontool mutate FILE TASK SEARCH REPLACEMENT\n"
+    "      replace the one occurrence of SEARCH inside TASK's regions of FILE, in place (make check-tasks);\n"
+    "      \\n in SEARCH and REPLACEMENT is a line break\n"
+    "  lessontool grade SUBMISSION --published DIR --tree DIR --out JSON [--csv FILE --id NAME]\n"
+    "                   [--timeout SECONDS] [--jobs N]\n"
+    "      splice the submission's solution regions into TREE (a built copy of the published\n"
+    "      student tree DIR), build, run each task's checks alone; write Gradescope's results.json\n"
+    "      and, with --csv, the student's row of the class CSV\n";
 
 // Wrong arguments: reported like other errors, but with exit code 2.
 struct UsageError : std::runtime_error {
@@ -154,6 +170,96 @@ int run_results(int argc, char** argv) {
     return 0;
 }
 
+int count_option(const Args& args, const std::string& name, int fallback) {
+    auto found = args.options.find(name);
+    if (found == args.options.end()) return fallback;
+    double value = 0;
+    if (!tools::parse_number(found->second, &value) || value < 1 || value != std::floor(value) || value > 1e6)
+        throw UsageError(name + " needs a whole number >= 1, got '" + found->second + "'");
+    return static_cast<int>(value);
+}
+
+std::string required_option(const Args& args, const std::string& name, const std::string& usage) {
+    auto found = args.options.find(name);
+    if (found == args.options.end()) throw UsageError(name + " is required (" + usage + ")");
+    return found->second;
+}
+
+int run_grade(int argc, char** argv) {
+    const std::string usage =
+        "usage: lessontool grade SUBMISSION --published DIR --tree DIR --out JSON [--csv FILE --id NAME]";
+    Args args = parse_args(argc, argv, {"--published", "--tree", "--out", "--csv", "--id", "--timeout", "--jobs"},
+                           usage);
+    expect_positional(args, 1, usage);
+    tools::GradeOptions options;
+    options.submission = args.positional[0];
+    options.published = required_option(args, "--published", usage);
+    options.tree = required_option(args, "--tree", usage);
+    options.timeout_seconds = count_option(args, "--timeout", options.timeout_seconds);
+    options.jobs = count_option(args, "--jobs", options.jobs);
+    const std::string out = required_option(args, "--out", usage);
+    const bool with_csv = args.options.count("--csv") > 0;
+    if (with_csv != (args.options.count("--id") > 0)) throw UsageError("--csv and --id go together (" + usage + ")");
+
+    tools::GradeReport report = tools::grade_submission(options);
+    tools::write_text_atomic(out, tools::results_json(report));
+    std::string id = with_csv ? args.options["--id"] : args.positional[0];
+    if (with_csv) {
+        const std::string csv = args.options["--csv"];
+        std::string text = std::filesystem::exists(csv) ? tools::read_text_file(csv) : "";
+        tools::write_text_atomic(csv, tools::class_csv_with(text, id, report));
+    }
+    for (const std::string& note : report.notes) std::fprintf(stderr, "ignored: %s\n", note.c_str());
+    std::fprintf(stderr, "grade: %s %g/%g points -> %s (splice and build %.1f s, checks %.1f s)\n", id.c_str(),
+                 report.total(), report.max_total(), out.c_str(), report.build_seconds, report.check_seconds);
+    return 0;
+}
+
+// Files are changed in place here: these commands work on a scratch copy of the tree.
+int run_stub_task(int argc, char** argv) {
+    const std::string usage = "usage: lessontool stub-task ROOT TASK";
+    Args args = parse_args(argc, argv, {}, usage);
+    expect_positional(args, 2, usage);
+    const std::filesystem::path root = args.positional[0];
+    const std::string task = args.positional[1];
+    if (!tools::is_task_id(task)) throw UsageError("'" + task + "' is not a task ID like L01.2");
+    const std::string lesson_dir = tools::find_lesson_dir(root, task);
+    int total = 0;
+    for (const char* top : {"src", "lessons"}) {
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(root / top)) {
+            const std::string ext = entry.path().extension().string();
+            if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".h" && ext != ".hpp")) continue;
+            const std::string text = tools::read_text_file(entry.path());
+            int replaced = 0;
+            const std::string stubbed = tools::stub_task_text(text, entry.path().string(), task,
+                                                              [&](const std::string&) { return lesson_dir; }, &replaced);
+            if (replaced == 0) continue;
+            tools::write_text_atomic(entry.path(), stubbed);
+            std::printf("%s\n", std::filesystem::relative(entry.path(), root).string().c_str());
+            total += replaced;
+        }
+    }
+    if (total == 0) throw std::runtime_error(root.string() + ": no region of " + task);
+    return 0;
+}
+
+// "\n" (backslash, n) as a line break: tests/mutations.txt keeps one mutation a line.
+std::string with_line_breaks(std::string text) {
+    for (size_t at = text.find("\\n"); at != std::string::npos; at = text.find("\\n", at + 1)) text.replace(at, 2, "\n");
+    return text;
+}
+
+int run_mutate(int argc, char** argv) {
+    const std::string usage = "usage: lessontool mutate FILE TASK SEARCH REPLACEMENT";
+    Args args = parse_args(argc, argv, {}, usage);
+    expect_positional(args, 4, usage);
+    const std::string& file = args.positional[0];
+    tools::write_text_atomic(file, tools::mutate_task_text(tools::read_text_file(file), file, args.positional[1],
+                                                           with_line_breaks(args.positional[2]),
+                                                           with_line_breaks(args.positional[3])));
+    return 0;
+}
+
 int run_command(int argc, char** argv) {
     std::string command = argc > 1 ? argv[1] : "";
     if (command == "-h" || command == "--help" || command == "help") {
@@ -164,6 +270,9 @@ int run_command(int argc, char** argv) {
     if (command == "diff") return run_diff(argc, argv);
     if (command == "grades") return run_grades(argc, argv);
     if (command == "results") return run_results(argc, argv);
+    if (command == "grade") return run_grade(argc, argv);
+    if (command == "stub-task") return run_stub_task(argc, argv);
+    if (command == "mutate") return run_mutate(argc, argv);
     if (command.empty()) throw UsageError("no command given (try lessontool --help)");
     throw UsageError("unknown command '" + command + "' (try lessontool --help)");
 }

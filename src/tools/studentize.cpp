@@ -217,9 +217,11 @@ std::string replace_regions(const std::string& text, const std::vector<Region>& 
         } catch (const std::runtime_error& problem) {
             throw located(filename, region.begin_line, problem.what());
         }
-        // The stub takes the ending of the closing marker: none if that was the file's last byte.
-        result += region.indent + stub_line(region.task_id, lesson_dir) +
-                  line_ending(lines[region.end_line - 1]);
+        // The two marker lines stay as they are, so that the student sees where to write and the
+        // grader (splice.h) can take the answer back out; the stub takes the opening's ending.
+        const std::string& begin = lines[region.begin_line - 1];
+        result += begin + region.indent + stub_line(region.task_id, lesson_dir) + line_ending(begin) +
+                  lines[region.end_line - 1];
         next_line = static_cast<size_t>(region.end_line);
     }
     for (; next_line < lines.size(); next_line++) result += lines[next_line];
@@ -231,6 +233,38 @@ std::string replace_regions(const std::string& text, const std::vector<Region>& 
 std::string studentize_text(const std::string& text, const std::string& filename,
                             const LessonDirForId& lesson_dir_for_id) {
     return replace_regions(text, find_regions(text, filename), filename, lesson_dir_for_id);
+}
+
+std::string stub_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                           const LessonDirForId& lesson_dir_for_id, int* replaced) {
+    std::vector<Region> regions = find_regions(text, filename);
+    regions.erase(std::remove_if(regions.begin(), regions.end(),
+                                 [&](const Region& region) { return region.task_id != task_id; }),
+                  regions.end());
+    *replaced = static_cast<int>(regions.size());
+    return replace_regions(text, regions, filename, lesson_dir_for_id);
+}
+
+std::string mutate_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                             const std::string& search, const std::string& replacement) {
+    if (search.empty()) throw std::runtime_error(filename + ": an empty search string");
+    std::vector<std::string> lines = split_keeping_endings(text);
+    std::vector<size_t> starts(1, 0);  // byte offset of each line
+    for (const std::string& line : lines) starts.push_back(starts.back() + line.size());
+    std::vector<size_t> found;
+    for (const Region& region : find_regions(text, filename)) {
+        if (region.task_id != task_id) continue;
+        // the body: from the line after the opening marker to the closing marker's line
+        const size_t begin = starts[size_t(region.begin_line)], end = starts[size_t(region.end_line - 1)];
+        for (size_t at = text.find(search, begin); at != std::string::npos && at + search.size() <= end;
+             at = text.find(search, at + 1))
+            found.push_back(at);
+    }
+    if (found.size() != 1) {
+        throw std::runtime_error(filename + ": '" + search + "' occurs " + std::to_string(found.size()) +
+                                 " times in the regions of " + task_id + " (it must occur once)");
+    }
+    return text.substr(0, found[0]) + replacement + text.substr(found[0] + search.size());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,8 +310,19 @@ bool task_before(const std::string& a, const std::string& b) {
 namespace {
 
 // What the student tree holds: the parts of the reference tree a student builds from.
-const char* const kCopiedEntries[] = {"lessons", "src", "data", "tests", "docs",
-                                      ".ci", "Makefile", "README.md"};
+const char* const kCopiedEntries[] = {"lessons", "src", "data", "tests", "docs", "Makefile", "README.md"};
+
+// What stays behind although it lies in a copied directory, because it holds the answers: the
+// PyTorch twins of tests/bench/ (the schedule, the DDPM step, both U-Net blocks, the training loop)
+// and make check-tasks' mutations (pieces of the reference code). The CI script (.ci/) is not copied.
+bool holds_answers(const fs::path& relative) {
+    const std::string path = relative.generic_string();
+    if (path == "tests/mutations.txt") return true;
+    return relative.parent_path().generic_string() == "tests/bench" && relative.extension() == ".py";
+}
+
+// The student's .gitignore: what the builds, the lessons and make data write.
+const char* const kStudentGitignore = "/build/\n/out/\n/data/mnist/\n*.tmp\n";
 
 const char* const kMarkerFile = "STUDENT_TREE";
 
@@ -359,6 +404,7 @@ struct TreeCopier {
     std::set<std::string> tasks;
 
     void copy_entry(const fs::path& relative) {
+        if (holds_answers(relative)) return;
         fs::path from = src_root / relative, to = staging / relative;
         if (fs::is_symlink(fs::symlink_status(from)) && fs::is_directory(from)) {
             // Typically a link to a data set: keep the link rather than copy the data.
@@ -446,6 +492,12 @@ StudentTree make_student_tree(const fs::path& src_root, const fs::path& dst_dir)
         throw std::runtime_error(src_root.string() +
                                  ": not a ddpm.cpp source root (it has no lessons/ directory)");
     }
+    // A student tree's regions hold stubs (or the student's answers): studentizing it again would
+    // publish those as the reference.
+    if (fs::exists(src_root / kMarkerFile)) {
+        throw std::runtime_error((src_root / kMarkerFile).string() +
+                                 ": this is a student tree; make the student tree from the reference tree");
+    }
     fs::path src = resolved(src_root), dst = resolved(dst_dir);
     check_destination(src, dst, dst_dir.string());
 
@@ -461,6 +513,7 @@ StudentTree make_student_tree(const fs::path& src_root, const fs::path& dst_dir)
             if (fs::exists(src_root / entry)) copier.copy_entry(entry);
         }
         apply_student_readme(src_root, staging);
+        write_text_file(staging / ".gitignore", kStudentGitignore);
     } catch (...) {
         std::error_code ignored;
         fs::remove_all(staging, ignored);

@@ -7,10 +7,13 @@
 //       ... reference code ...
 //       // END SOLUTION             <- may repeat the same ID, nothing else
 //
-// In the student tree the whole region, marker lines included, becomes one line with the
-// indentation of the opening marker:
+// In the student tree the region's body becomes one line with the indentation of the opening
+// marker; the marker lines stay, so that the student sees where to write and the grader can take
+// the answer back out (tools/splice.h):
 //
+//       // BEGIN SOLUTION L01.2
 //       ddpm::not_implemented("L01.2", "lessons/01_forward/README.md");
+//       // END SOLUTION
 //
 // Every other byte of the file is kept. Markers are checked strictly, because a region that is
 // not recognised would hand its solution to the student: an opening marker without its end, an end
@@ -55,6 +58,16 @@ using LessonDirForId = std::function<std::string(const std::string& task_id)>;
 std::string studentize_text(const std::string& text, const std::string& filename,
                             const LessonDirForId& lesson_dir_for_id);
 
+// The text with the regions of `task_id` alone replaced by their stubs, and the number replaced
+// (make check-tasks: each task's checks must fail with only its own regions stubbed).
+std::string stub_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                           const LessonDirForId& lesson_dir_for_id, int* replaced);
+
+// The text with the one occurrence of `search` inside the regions of `task_id` replaced (make
+// check-tasks' mutations). Throws "<filename>: ..." when `search` occurs there not exactly once.
+std::string mutate_task_text(const std::string& text, const std::string& filename, const std::string& task_id,
+                             const std::string& search, const std::string& replacement);
+
 // ---------------------------------------------------------------------------------------------
 // The whole tree
 // ---------------------------------------------------------------------------------------------
@@ -69,16 +82,18 @@ struct StudentTree {
     std::vector<std::string> tasks;  // distinct task IDs, in order L00.1 L00.2 ... L00.10 L01.1
 };
 
-// Copies lessons/ src/ data/ tests/ docs/ .ci/ Makefile README.md (those that exist) from
-// src_root to dst_dir, replacing the regions of every .cpp, .h and .hpp file and skipping
-// directories whose name starts with '.', and writes dst_dir/STUDENT_TREE (a note for the student).
+// Copies lessons/ src/ data/ tests/ docs/ Makefile README.md (those that exist) from src_root to
+// dst_dir, replacing the regions of every .cpp, .h and .hpp file, skipping directories whose name
+// starts with '.' and the files that hold answers (tests/bench/*.py, the PyTorch twins, and
+// tests/mutations.txt), and writes dst_dir/STUDENT_TREE (a note for the student) and a .gitignore.
 // When src_root holds docs/student/README.md, that file becomes the tree's README.md, and the
 // instructor's README.md, docs/student/ and docs/instructors.md are left out.
 //
 // The copy is made in "<dst_dir>.partial" and renamed at the end, so an error never leaves a
 // half-written dst_dir. An existing dst_dir is deleted first, but only when it is empty or holds
 // a STUDENT_TREE file (it was made by this function): a mistyped path never deletes real work.
-// Refuses a dst_dir equal to src_root, containing it, or inside a directory that is copied.
+// Refuses a dst_dir equal to src_root, containing it, or inside a directory that is copied, and a
+// src_root that is itself a student tree (it holds STUDENT_TREE).
 StudentTree make_student_tree(const std::filesystem::path& src_root,
                               const std::filesystem::path& dst_dir);
 
