@@ -286,10 +286,11 @@ student-dist: student
 check-student-dist: student-dist
 	sh tests/check_student_dist.sh $(DIST_DIR)/$(DIST_NAME).tar.gz $(LESSONTOOL)
 
-# Every graded task must fail in the student tree (no graded check passes without its solution).
-check-student: student
-	$(MAKE) -C build/student build-tests BUILD=build
-	-DDPM_GRADES_TSV=$(CURDIR)/build/student-grades.tsv build/student/build/tests/run_tests > build/student-tests.log 2>&1
+# Every graded task must fail in the student tree (no graded check passes without its solution). The
+# tree built and run is the grader's copy of the published tree (build/grade/tree, below), so that
+# make check-grader after it needs no second build.
+check-student: grade-tree
+	-DDPM_GRADES_TSV=$(CURDIR)/build/student-grades.tsv $(GRADE_DIR)/tree/build/tests/run_tests > build/student-tests.log 2>&1
 	./$(LESSONTOOL) grades build/student-grades.tsv --expect fail
 
 # ---- grading submissions (src/tools/grader.h) ----------------------------------------------------
@@ -307,7 +308,7 @@ grade-tree: student
 	mkdir -p $(GRADE_DIR)
 	cp -a build/student $(GRADE_DIR)/published && rm -rf $(GRADE_DIR)/published/build
 	cp -a $(GRADE_DIR)/published $(GRADE_DIR)/tree
-	$(MAKE) -C $(GRADE_DIR)/tree BUILD=build build/tests/run_tests
+	$(MAKE) -C $(GRADE_DIR)/tree BUILD=build build-tests
 
 $(GRADE_TREE):
 	$(MAKE) grade-tree
