@@ -2,6 +2,7 @@
 // distance the lessons score with (lessonkit/mnist.h).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -157,7 +158,7 @@ TEST_CASE("shipped conditional U-Net: the documented file, ten classes and a no-
     CHECK(same_bits(model.params(), tr.ema_model().params()));
 }
 
-TEST_CASE("frechet: samples against the last n test images, the floor the n before those; no overlap") {
+TEST_CASE("frechet: samples against n random test images past the first n, the floor n others; no overlap") {
     // a random (untrained) classifier is enough: the test is about which images are compared
     Rng rng(9, 1);
     const MnistClassifier scorer(rng);
@@ -167,8 +168,21 @@ TEST_CASE("frechet: samples against the last n test images, the floor the n befo
     test.x.resize(size_t(test.n) * 784);
     Rng(9, 2).fill_uniform(test.x.data(), int64_t(test.x.size()), -1.0f, 1.0f);
     const int n = 12;
-    const std::vector<float> reference = classifier_features(scorer, test.image(test.n - n), n);
-    const std::vector<float> before = classifier_features(scorer, test.image(test.n - 2 * n), n);
+    const std::vector<int> rows = frechet_rows(test.n, n);
+    REQUIRE(rows.size() == size_t(2 * n));
+    CHECK(rows == frechet_rows(test.n, n));  // fixed
+    std::vector<int> sorted = rows;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(std::unique(sorted.begin(), sorted.end()) == sorted.end());  // 2n distinct rows
+    CHECK(sorted.front() >= n);                                         // none of the first n
+    auto images = [&](const int* r, int k) {
+        std::vector<float> x;
+        for (int i = 0; i < k; ++i) x.insert(x.end(), test.image(r[i]), test.image(r[i]) + 784);
+        return x;
+    };
+    const std::vector<float> ref = images(rows.data(), n), other = images(rows.data() + n, n);
+    const std::vector<float> reference = classifier_features(scorer, ref.data(), n);
+    const std::vector<float> before = classifier_features(scorer, other.data(), n);
     const std::vector<float> first = classifier_features(scorer, test.image(0), n);
     // samples that are the first n test images (reconstructions' sources) are scored against others
     const Frechet fd = frechet(scorer, test.image(0), n, test);
@@ -176,8 +190,9 @@ TEST_CASE("frechet: samples against the last n test images, the floor the n befo
     CHECK(fd.floor == frechet_distance(before.data(), n, reference.data(), n, kClassifierFeatures));
     CHECK(fd.distance > 0.0);
     // the reference itself scores (about) 0
-    CHECK(frechet(scorer, test.image(test.n - n), n, test).distance == doctest::Approx(0.0).epsilon(1e-6));
+    CHECK(frechet(scorer, ref.data(), n, test).distance == doctest::Approx(0.0).epsilon(1e-6));
     CHECK(score_digits(scorer, test.image(0), n, test).fd.floor == fd.floor);
-    CHECK_THROWS_WITH(frechet(scorer, test.image(0), 21, test),
-                      "frechet: 21 samples; the reference and the floor take n test images each, and there are 40");
+    CHECK_THROWS_WITH(frechet(scorer, test.image(0), 14, test),
+                      "frechet: 14 samples; the first n test images are kept apart and the reference and the floor "
+                      "take n more each, and there are 40");
 }

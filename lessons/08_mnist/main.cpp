@@ -452,7 +452,7 @@ void cnn_lesson(const LessonArgs& args, const ImageSet& train, const ImageSet& t
                 "reconstructed from z_t at t_recon (alpha_bar < 1/2; RMSE on our [-1, 1] pixels and halved to [003]'s "
                 "[-0.5, 0.5], PSNR and SSIM the same on either), Frechet distance of unconditional samples (" +
                 std::to_string(n_score) + ", " + (args.full ? "DDPM" : "DDIM " + std::to_string(ddim_steps) + " steps") +
-                ") to the last test images and its floor (the test images before those)");
+                ") to random test images and its floor (as many other test images against the same)");
     table.save_tsv(args.out("table1.tsv"));
     std::vector<std::string> rows;
     for (const Run& run : runs) rows.push_back(run.name);

@@ -428,7 +428,7 @@ void comparison(const LessonArgs& args, const ImageSet& train, const ImageSet& t
     Table sweep({"model", "start", "alpha_bar", "ssim_z_with_x", "rmse", "ssim", "class_agreement"});
     const Metrics mb = against(blur_back, test, n, judge);
     sweep.add_row({"blur", "z_100", "-", fmt(blur_kept, 4), fmt(mb.rmse, 4), fmt(mb.ssim, 4), fmt(mb.agreement, 3)});
-    std::vector<int> starts = {t_half, 600, 800, 900, matched};
+    std::vector<int> starts = {t_half, 800, 900, matched};
     std::sort(starts.begin(), starts.end());
     starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
     for (int t : starts) {

@@ -17,13 +17,17 @@ ImageSet load_mnist(const std::string& split, int max_n = 0);
 // The shipped classifier (data/models/mnist_classifier.ckpt); trained here when the file is missing.
 MnistClassifier load_scorer(const ImageSet& test);
 
-// The Frechet distance of `samples` (n images) to the last n test images (the reference) on the
-// classifier's features, and its floor: the n test images before those against the same reference,
-// what n fresh digits from MNIST's own distribution score. Both sets are images the classifier never
-// trained on, so the floor measures the sampling noise of n images alone (a floor of n training
-// images would add the classifier's shift between the images it learnt and new ones: at n = 1,000,
-// 25.7 where test against test is 8.5). Samples made from the first n test images (reconstructions)
-// are scored against images they did not come from, when 2n <= 10,000; more is refused.
+// The Frechet distance of `samples` (n images) to n test images (the reference) on the classifier's
+// features, and its floor: n other test images against the same reference, what n fresh digits from
+// MNIST's own distribution score. Reference and floor are random rows (fixed for every lesson) of the
+// test set without its first n images: the classifier never trained on them, so the floor measures
+// the sampling noise of n images alone (a floor of n training images adds the classifier's shift
+// between the images it learnt and new ones: at n = 1,000, 25.7 where test against test is 8.5), and
+// samples made from the first n test images (reconstructions) are never scored against their own
+// originals. n <= test.n / 3; more is refused.
+// The rows of those two sets: a permutation of rows n..test_n-1 (Rng(0, 1), the same for every
+// lesson), its first n the reference, the next n the floor's.
+std::vector<int> frechet_rows(int test_n, int n);
 struct Frechet {
     double distance = 0.0, floor = 0.0;
 };

@@ -61,7 +61,7 @@ Flags parse_flags(int argc, char** argv) {
         };
         if (flag == "--epochs") f.epochs = int(parse_int(value(), 1, 10000, "--epochs"));
         else if (flag == "--every") f.every = int(parse_int(value(), 1, 1000000, "--every"));
-        else if (flag == "--samples") f.samples = int(parse_int(value(), 10, 5000, "--samples"));
+        else if (flag == "--samples") f.samples = int(parse_int(value(), 10, 3333, "--samples"));
         else if (flag == "--threads") f.threads = int(parse_int(value(), 1, 256, "--threads"));
         else if (flag == "--state") f.state = value();
         else if (flag == "--model") f.model = value();
@@ -112,9 +112,9 @@ double asked_class_accuracy(const DigitScore& d, int n) {
 int score(const Flags& f, const ImageSet& test_set, const MnistClassifier& judge) {
     Schedule s;
     const ImageModel model = image_model_from_checkpoint(load_checkpoint(f.score), f.score, s);
-    std::printf("%s: %d digits, classifier data/models/mnist_classifier.ckpt, against the last %d test images; "
-                "floor: the %d test images before those against the same\n", f.score.c_str(), f.samples, f.samples,
-                f.samples);
+    std::printf("%s: %d digits, classifier data/models/mnist_classifier.ckpt, against %d random test images; "
+                "floor: %d other test images against the same (lessonkit/mnist.h)\n", f.score.c_str(), f.samples,
+                f.samples, f.samples);
     for (const char* sampler : {"ddpm", "ddim"}) {
         if (f.sampler != "both" && f.sampler != sampler) continue;
         std::vector<float> x(size_t(f.samples) * 784);
