@@ -485,9 +485,9 @@ TEST_CASE("tools: grades rows are parsed") {
 }
 
 TEST_CASE("tools: expect pass wants every test of every task to pass") {
-    GradeRow all_pass{2, "L00.1", "1", 3, 3, "", ""};
-    GradeRow some_fail{3, "L00.2", "1", 3, 2, "", ""};
-    GradeRow no_tests{4, "L00.3", "1", 0, 0, "", ""};
+    GradeRow all_pass{2, "L00.1", "1", 3, 3, "", "", ""};
+    GradeRow some_fail{3, "L00.2", "1", 3, 2, "", "", ""};
+    GradeRow no_tests{4, "L00.3", "1", 0, 0, "", "", ""};
     CHECK(grade_problem(all_pass, Expect::pass).empty());
     CHECK(grade_problem(some_fail, Expect::pass) == "1 of 3 tests fail");
     CHECK(grade_problem(no_tests, Expect::pass) == "no test ran for this task");
@@ -496,10 +496,10 @@ TEST_CASE("tools: expect pass wants every test of every task to pass") {
 }
 
 TEST_CASE("tools: expect fail wants every task to fail without its solution") {
-    GradeRow all_pass{2, "L00.1", "1", 3, 3, "", ""};
-    GradeRow some_fail{3, "L00.2", "1", 3, 2, "", ""};
-    GradeRow all_fail{4, "L00.3", "1", 3, 0, "", ""};
-    GradeRow no_tests{5, "L00.4", "1", 0, 0, "", ""};
+    GradeRow all_pass{2, "L00.1", "1", 3, 3, "", "", ""};
+    GradeRow some_fail{3, "L00.2", "1", 3, 2, "", "", ""};
+    GradeRow all_fail{4, "L00.3", "1", 3, 0, "", "", ""};
+    GradeRow no_tests{5, "L00.4", "1", 0, 0, "", "", ""};
     CHECK(grade_problem(all_pass, Expect::fail) == "all 3 tests pass without the solution");
     CHECK(grade_problem(some_fail, Expect::fail).empty());
     CHECK(grade_problem(all_fail, Expect::fail).empty());
