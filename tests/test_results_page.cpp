@@ -156,6 +156,8 @@ TEST_CASE("results page: a lesson tree's page has every part, its images decode,
     write(root / "lessons/01_second/README.md", "# Lesson 01: second\n");
     write(root / "lessons/01_second/expected/b.tsv", "x\n1\n");
     write(root / "lessons/02_third/main.cpp", "");  // no README, not run
+    write(root / "lessons/03_fourth/README.md", "# Lesson 03: fourth\n");
+    write(root / "lessons/03_fourth/expected/c.tsv", "x\n1\n");  // expected/ but never run: "not run", not "differ"
     write(out / "00_first/loss.tsv", "step\tloss\n1\t0.5\n2\t0.25\n");
     write(out / "00_first/other.tsv", "a\tb\nx\t2\n");
     std::string many = "i\tsquare\n";
@@ -201,7 +203,9 @@ TEST_CASE("results page: a lesson tree's page has every part, its images decode,
     CHECK(html.find("20 more rows in the file") != std::string::npos);
     CHECK(html.find("ran in 3 s") != std::string::npos);
     CHECK(html.find("1 of 2 differ") != std::string::npos);
-    CHECK(html.find("1 of 2 pass") != std::string::npos);
+    CHECK(html.find("2 of 3 points") != std::string::npos);  // L00.1's 2 earned, L00.2's 1 not
+    CHECK(html.find("1 / 2</td>") != std::string::npos);       // L00.2: 1 of its 2 checks
+    CHECK(html.find(">not run</span>") != std::string::npos);  // lesson 03
     CHECK(html.find("not compared") != std::string::npos);  // lesson 01: no diff.status
     CHECK(html.find("src=\"00_first/fig%20one.png\"") != std::string::npos);
     CHECK(check_images_and_links(page) == 2);

@@ -164,6 +164,13 @@ figcaption { font-size: 0.8em; color: #555; font-family: "DejaVu Sans Mono", mon
 .badge.none { background: #eee; color: #666; border: 1px solid #ccc; }
 )";
 
+// 2, 0.5, 12.5: points as a person writes them
+std::string fmt_points(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+
 }  // namespace
 
 std::string diff_status_text(const fs::path& out_dir, const fs::path& expected_dir, double rtol, double atol) {
@@ -231,27 +238,39 @@ std::string results_page_html(const fs::path& root, const fs::path& out_dir, con
             double v;
             if (!parse_number(seconds, &v)) seconds.clear();
         }
-        int matched = 0, differing = 0;
-        for (const auto& kv : status) (kv.second.status == "match" ? matched : differing)++;
+        int matched = 0, differing = 0, missing = 0;
+        for (const auto& kv : status) (kv.second.status == "match" ? matched : kv.second.status == "missing" ? missing : differing)++;
         std::vector<const GradeRow*> tasks;
         for (const GradeRow& g : grades)
             if (g.task.size() > 3 && g.task.compare(0, 4, "L" + nn + ".") == 0) tasks.push_back(&g);
         int tasks_ok = 0;
-        for (const GradeRow* g : tasks) tasks_ok += g->tests > 0 && g->passed == g->tests;
+        double earned = 0, points = 0;  // from the grade table's earned column (a task's points when all its checks pass)
+        for (const GradeRow* g : tasks) {
+            const bool ok = g->tests > 0 && g->passed == g->tests;
+            tasks_ok += ok;
+            double p = 0, e = 0;
+            if (parse_number(g->points, &p)) points += p;
+            if (!g->earned.empty() && parse_number(g->earned, &e)) earned += e;
+            else if (ok) earned += p;
+        }
 
         // the summary row
         const fs::path readme_rel = fs::absolute(readme).lexically_normal().lexically_relative(out_abs);
         summary += "<tr><td><a href=\"#lesson-" + escape(id) + "\">" + escape(title) + "</a></td>";
         summary += "<td class=\"num\">" + (ran ? std::to_string(figures.size()) : "-") + "</td>";
         summary += "<td class=\"num\">" + (ran ? std::to_string(tables.size()) : "-") + "</td><td>";
+        const int compared = matched + differing + missing;
         if (!has_expected) summary += badge("none", "no expected/");
+        else if (!ran) summary += badge("none", "not run");
         else if (!status_known) summary += badge("none", "not compared");
-        else if (differing == 0) summary += badge("ok", std::to_string(matched) + " match");
-        else summary += badge("bad", std::to_string(differing) + " of " + std::to_string(matched + differing) + " differ");
+        else if (differing == 0 && missing == 0) summary += badge("ok", std::to_string(matched) + " match");
+        else if (differing == 0) summary += badge("bad", std::to_string(missing) + " of " + std::to_string(compared) + " missing");
+        else summary += badge("bad", std::to_string(differing + missing) + " of " + std::to_string(compared) + " differ" +
+                                         (missing ? " or missing" : ""));
         summary += "</td><td>";
         if (tasks.empty()) summary += have_grades ? "-" : badge("none", "no grades");
-        else summary += badge(tasks_ok == int(tasks.size()) ? "ok" : "bad",
-                              std::to_string(tasks_ok) + " of " + std::to_string(tasks.size()) + " pass");
+        else summary += badge(tasks_ok == int(tasks.size()) ? "ok" : "bad", fmt_points(earned) + " of " + fmt_points(points) +
+                                                                              " points");
         summary += "</td><td class=\"num\">" + (seconds.empty() ? std::string("-") : escape(seconds) + " s") + "</td></tr>\n";
 
         // the lesson's section
@@ -276,12 +295,14 @@ std::string results_page_html(const fs::path& root, const fs::path& out_dir, con
             for (const fs::path& t : tables) body += table_html(t, status, status_known, has_expected, out_dir);
         }
         if (!tasks.empty()) {
-            body += "<h3>Graded tasks</h3>\n<table><thead><tr><th>task</th><th>title</th><th>checks passed</th><th></th></tr></thead><tbody>\n";
+            body += "<h3>Graded tasks</h3>\n<table><thead><tr><th>task</th><th>title</th><th>points</th><th>checks passed</th><th></th></tr></thead><tbody>\n";
             for (const GradeRow* g : tasks) {
                 const bool ok = g->tests > 0 && g->passed == g->tests;
+                const std::string got = !g->earned.empty() ? g->earned : ok ? g->points : "0";
                 body += "<tr><td>" + escape(g->task) + "</td><td>" + escape(g->title) + "</td><td class=\"num\">" +
-                        std::to_string(g->passed) + " / " + std::to_string(g->tests) + "</td><td>" +
-                        badge(ok ? "ok" : "bad", ok ? "pass" : "fail") + "</td></tr>\n";
+                        escape(got) + " / " + escape(g->points) + "</td><td class=\"num\">" + std::to_string(g->passed) +
+                        " / " + std::to_string(g->tests) + "</td><td>" + badge(ok ? "ok" : "bad", ok ? "pass" : "fail") +
+                        "</td></tr>\n";
             }
             body += "</tbody></table>\n";
         }
@@ -294,8 +315,8 @@ std::string results_page_html(const fs::path& root, const fs::path& out_dir, con
                        std::string(kStyle) + "</style>\n</head>\n<body>\n<main>\n";
     html += "<h1>ddpm.cpp: the lessons' results</h1>\n";
     html += "<p class=\"lead\">Every lesson in order, with the figures and tables of its last run in this folder. "
-            "A table is marked when <code>make diff</code> has compared it with the lesson's <code>expected/</code> "
-            "copy since it was written; graded tasks come from ";
+            "A table is marked when <code>make</code> or <code>make diff</code> has compared it with the lesson's "
+            "<code>expected/</code> copy since it was written; graded tasks and their points come from ";
     html += have_grades ? "<code>" + escape(grades_file.filename().string()) + "</code> of the last <code>make test</code>."
                         : "<code>make test</code>, which has not written its grade table yet.";
     html += "</p>\n<nav><table class=\"summary\"><thead><tr><th>lesson</th><th>figures</th><th>tables</th>"
