@@ -1,0 +1,106 @@
+#include "diffusion/ode.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/common.h"
+#include "core/dmath.h"
+#include "diffusion/ddim.h"
+
+namespace ddpm {
+
+const char* ode_solver_name(OdeSolver s) {
+    return s == OdeSolver::Euler ? "euler" : s == OdeSolver::Heun ? "heun" : "dpmpp2m";
+}
+
+const char* ode_spacing_name(OdeSpacing s) {
+    return s == OdeSpacing::Uniform ? "uniform" : s == OdeSpacing::Quadratic ? "quadratic" : "karras";
+}
+
+double ode_sigma(const Schedule& s, int t) {
+    if (t < 0 || t > s.T) fail("ode_sigma: t = " + std::to_string(t) + " outside 0..T = " + std::to_string(s.T));
+    const double ab = s.alpha_bar[size_t(t)];
+    return std::sqrt((1.0 - ab) / ab);
+}
+
+std::vector<int> ode_timesteps(const Schedule& s, int steps, OdeSpacing spacing) {
+    if (steps < 1 || steps > s.T)
+        fail("ode_timesteps: steps must be in [1, T = " + std::to_string(s.T) + "], got " + std::to_string(steps));
+    std::vector<int> t;
+    if (spacing != OdeSpacing::Karras) {
+        t = ddim_timesteps(s.T, steps, spacing == OdeSpacing::Uniform ? Spacing::Uniform : Spacing::Quadratic);
+        std::reverse(t.begin(), t.end());
+        return t;
+    }
+    // EDM's eq. 5 between sigma_T and sigma_1, each sigma taken to the timestep of the nearest sigma
+    // x^(1/7) through dmath (the C library's pow differs between systems in its last bits)
+    const double rho = 7.0, hi = dmath::exp(dmath::log(ode_sigma(s, s.T)) / rho), lo = dmath::exp(dmath::log(ode_sigma(s, 1)) / rho);
+    for (int i = 0; i < steps; ++i) {
+        const double target = dmath::pow_int(steps == 1 ? hi : hi + double(i) / (steps - 1) * (lo - hi), 7);
+        int best = 1;
+        for (int k = 2; k <= s.T; ++k)
+            if (std::fabs(ode_sigma(s, k) - target) < std::fabs(ode_sigma(s, best) - target)) best = k;
+        // strictly decreasing, with room left for the steps to come
+        if (!t.empty()) best = std::min(best, t.back() - 1);
+        best = std::max(best, steps - i);
+        t.push_back(best);
+    }
+    return t;
+}
+
+int ode_solve(float* x, int rows, int dim, const Schedule& s, const EpsFunction& eps_fn, const std::vector<int>& timesteps,
+              OdeSolver solver) {
+    if (timesteps.empty()) fail("ode_solve: no timesteps");
+    for (size_t k = 0; k < timesteps.size(); ++k)
+        if (timesteps[k] < 1 || timesteps[k] > s.T || (k > 0 && timesteps[k] >= timesteps[k - 1]))
+            fail("ode_solve: the timesteps must decrease strictly within 1..T = " + std::to_string(s.T));
+    const int64_t n = int64_t(rows) * dim;
+    std::vector<float> eps(static_cast<size_t>(n)), probe(static_cast<size_t>(n));
+    std::vector<double> x0_last(static_cast<size_t>(n));  // DPM-Solver++: the previous step's data prediction
+    int calls = 0;
+    double h_last = 0.0;
+    for (size_t k = 0; k < timesteps.size(); ++k) {
+        const int t = timesteps[k], next = k + 1 < timesteps.size() ? timesteps[k + 1] : 0;
+        const double ab = s.alpha_bar[size_t(t)], ab_next = s.alpha_bar[size_t(next)];
+        const double sigma = std::sqrt((1.0 - ab) / ab), sigma_next = std::sqrt((1.0 - ab_next) / ab_next);
+        eps_fn(eps.data(), x, rows, t);
+        ++calls;
+        if (solver == OdeSolver::Euler || (solver == OdeSolver::Heun && next == 0)) {
+            // xb_next = xb + (sigma_next - sigma) eps, with xb = x / sqrt(ab)
+            for (int64_t i = 0; i < n; ++i) {
+                const double xb = x[i] / std::sqrt(ab) + (sigma_next - sigma) * eps[size_t(i)];
+                x[i] = float(xb * std::sqrt(ab_next));
+            }
+        } else if (solver == OdeSolver::Heun) {
+            for (int64_t i = 0; i < n; ++i)
+                probe[size_t(i)] = float((x[i] / std::sqrt(ab) + (sigma_next - sigma) * eps[size_t(i)]) * std::sqrt(ab_next));
+            std::vector<float> eps_next(static_cast<size_t>(n));
+            eps_fn(eps_next.data(), probe.data(), rows, next);
+            ++calls;
+            for (int64_t i = 0; i < n; ++i) {
+                const double slope = 0.5 * (double(eps[size_t(i)]) + eps_next[size_t(i)]);
+                x[i] = float((x[i] / std::sqrt(ab) + (sigma_next - sigma) * slope) * std::sqrt(ab_next));
+            }
+        } else {
+            // DPM-Solver++(2M): x_next = (s_next / s) x - a_next (e^-h - 1) D, with a = sqrt(ab),
+            // s = sqrt(1 - ab), h = lambda_next - lambda (lambda = log(a / s)), and D the data
+            // prediction, extrapolated in lambda from the last two when there are two (and not on the
+            // last step, to sigma = 0, where e^-h = 0 and x_next = D).
+            const double a = std::sqrt(ab), sv = std::sqrt(1.0 - ab), a_next = std::sqrt(ab_next), sv_next = std::sqrt(1.0 - ab_next);
+            const bool last = next == 0, second_order = k > 0 && !last;
+            const double h = last ? 0.0 : dmath::log(sigma / sigma_next);  // lambda_next - lambda
+            const double r = second_order ? h_last / h : 0.0;
+            const double e = last ? 0.0 : dmath::exp(-h);
+            for (int64_t i = 0; i < n; ++i) {
+                const double x0 = (x[i] - sv * eps[size_t(i)]) / a;
+                const double d = second_order ? (1.0 + 0.5 / r) * x0 - (0.5 / r) * x0_last[size_t(i)] : x0;
+                x0_last[size_t(i)] = x0;
+                x[i] = float(last ? d : (sv_next / sv) * x[i] - a_next * (e - 1.0) * d);
+            }
+            h_last = h;
+        }
+    }
+    return calls;
+}
+
+}  // namespace ddpm
