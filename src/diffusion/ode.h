@@ -1,5 +1,6 @@
 // ode.h: samplers as solvers of the probability-flow ODE (Song et al. 2021, "Score-based generative
-// modeling through SDEs", section 4.3), for lesson 12 (issue 36).
+// modeling through SDEs", section 4.3), for lesson 12 (issue 36). docs/probability-flow.md has the
+// maths; its equation numbers are used here.
 //
 // In the variables of DDIM's section 4.3 (Song, Meng and Ermon 2021, eq. 14),
 //
@@ -7,7 +8,7 @@
 //
 // the deterministic DDIM update is one Euler step of
 //
-//   d xb / d sigma = eps(x_t, t),   x_t = xb / sqrt(1 + sigma^2),                         (12.1)
+//   d xb / d sigma = eps(x_t, t),   x_t = xb / sqrt(1 + sigma^2),                         (12.3)
 //
 // from sigma_t to sigma_prev. The ODE carries x_T ~ N(0, (1 + sigma_T^2) I) in xb to the data end
 // sigma = 0, where xb = x_0. The three solvers below make the same network calls on the same
@@ -48,7 +49,7 @@ enum class OdeSpacing { Uniform, Quadratic, Karras };
 const char* ode_spacing_name(OdeSpacing s);
 std::vector<int> ode_timesteps(const Schedule& s, int steps, OdeSpacing spacing);
 
-// Solves (12.1) on x (rows, dim) from x at timesteps[0] (x_t, not xb) to the data end; x_0 on
+// Solves (12.3) on x (rows, dim) from x at timesteps[0] (x_t, not xb) to the data end; x_0 on
 // return. Returns the network calls made. The timesteps must be strictly decreasing, in 1..T.
 int ode_solve(float* x, int rows, int dim, const Schedule& s, const EpsFunction& eps_fn, const std::vector<int>& timesteps,
               OdeSolver solver);
