@@ -52,40 +52,42 @@ std::string tool_path() {
     return (self.parent_path().parent_path() / "ddpm").string();
 }
 
+// Starts the tool with `args`, its standard streams set up by `files` (which it destroys), the signals
+// in `defaults` at their default action; returns its process id.
+pid_t spawn_tool(const std::vector<std::string>& args, posix_spawn_file_actions_t& files, const std::vector<int>& defaults) {
+    std::vector<std::string> words = args;
+    words.insert(words.begin(), tool_path());
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (!defaults.empty()) {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig : defaults) sigaddset(&set, sig);
+        posix_spawnattr_setsigdefault(&attr, &set);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    }
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, words[0].c_str(), &files, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&files);
+    REQUIRE_MESSAGE(rc == 0, "posix_spawn " << words[0] << ": " << std::strerror(rc));
+    return pid;
+}
+
 // Starts the tool with stdout and stderr sent to files; returns its process id. SIGINT and SIGTERM
 // start at their default action (a runner started in the background may have SIGINT ignored, which
 // the tool would keep), unless `inherit_signals`.
 pid_t start_tool(const std::vector<std::string>& args, const std::string& out, const std::string& err,
                  bool inherit_signals = false) {
-    const std::string tool = tool_path();
-    REQUIRE_MESSAGE(fs::exists(tool), tool << " is missing: 'make test' builds it (or set DDPM_TOOL)");
-    std::vector<std::string> words = args;
-    words.insert(words.begin(), tool);
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
+    REQUIRE_MESSAGE(fs::exists(tool_path()), tool_path() << " is missing: 'make test' builds it (or set DDPM_TOOL)");
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    if (!inherit_signals) {
-        sigset_t defaults;
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGINT);
-        sigaddset(&defaults, SIGTERM);
-        sigaddset(&defaults, SIGHUP);
-        sigaddset(&defaults, SIGPIPE);
-        posix_spawnattr_setsigdefault(&attr, &defaults);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    }
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, tool.c_str(), &files, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&files);
-    REQUIRE_MESSAGE(rc == 0, "posix_spawn " << tool << ": " << std::strerror(rc));
-    return pid;
+    return spawn_tool(args, files, inherit_signals ? std::vector<int>{} : std::vector<int>{SIGINT, SIGTERM, SIGHUP, SIGPIPE});
 }
 
 // Waits for the child; a child still running after `limit` seconds is a hang: killed, and the test fails.
@@ -109,29 +111,12 @@ int wait_for(pid_t pid, double limit = 300.0, long* peak_kb = nullptr) {
 // Starts the tool with stdout sent to `out` and stderr on the descriptor `err`, or closed when err is
 // -1; SIGPIPE at its default action, as a shell would start it. Returns its process id.
 pid_t start_tool_with_stderr(const std::vector<std::string>& args, const std::string& out, int err) {
-    std::vector<std::string> words = args;
-    words.insert(words.begin(), tool_path());
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (err >= 0) posix_spawn_file_actions_adddup2(&files, err, 2);
     else posix_spawn_file_actions_addclose(&files, 2);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, words[0].c_str(), &files, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&files);
-    REQUIRE_MESSAGE(rc == 0, "posix_spawn: " << std::strerror(rc));
-    return pid;
+    return spawn_tool(args, files, {SIGPIPE});
 }
 
 struct Run {

@@ -52,16 +52,15 @@ for f in $solved; do cp "$f" "$work/solved/$f"; done
 cp -a "$work/solved" "$work/cheat"
 sed -i 's/^TEST_CASE("L02.1 .*{$/&\n    return;/' "$work/cheat/tests/test_stats.cpp"
 grep -q '^    return;$' "$work/cheat/tests/test_stats.cpp" || fail "could not plant the early returns"
-cp -a "$work/solved" "$work/crash"
-sed -i 's|^\( *\)// BEGIN SOLUTION L01.3$|&\n\1*static_cast<volatile int*>(nullptr) = 1;|' "$work/crash/src/diffusion/diffusion.cpp"
-grep -q 'nullptr) = 1;' "$work/crash/src/diffusion/diffusion.cpp" || fail "could not plant the crash"
-
-cp -a "$work/solved" "$work/broken"
-sed -i 's|^\( *\)// BEGIN SOLUTION L00.3$|&\n\1this is not C++;|' "$work/broken/src/core/optim.cpp"
-grep -q 'this is not C++;' "$work/broken/src/core/optim.cpp" || fail "could not plant the compile error"
-cp -a "$work/solved" "$work/hang"
-sed -i 's|^\( *\)// BEGIN SOLUTION L00.3$|&\n\1for (;;) { volatile int spin = 0; (void)spin; }|' "$work/hang/src/core/optim.cpp"
-grep -q 'volatile int spin' "$work/hang/src/core/optim.cpp" || fail "could not plant the endless loop"
+# plant NAME TASK FILE LINE: NAME is the solved tree with LINE put first in TASK's region of FILE
+plant() {
+    cp -a "$work/solved" "$work/$1"
+    sed -i "s|^\\( *\\)// BEGIN SOLUTION $2\$|&\\n\\1$4|" "$work/$1/$3"
+    grep -qF "$4" "$work/$1/$3" || fail "could not plant $1 in $3"
+}
+plant crash L01.3 src/diffusion/diffusion.cpp '*static_cast<volatile int*>(nullptr) = 1;'
+plant broken L00.3 src/core/optim.cpp 'this is not C++;'
+plant hang L00.3 src/core/optim.cpp 'for (;;) { volatile int spin = 0; (void)spin; }'
 
 grade untouched
 expect_total untouched 0
