@@ -336,8 +336,8 @@ void constant_run_figures(const LessonArgs& args, const ImageSet& test, const st
                 Rng(args.seed, kReconStart).fill_normal(eps.data(), D);  // reconstruct()'s own z_t
                 q_sample(z.data(), z.data(), eps.data(), D, s, t);
                 std::vector<float> back = z;
-                // DDIM down from z_t on the schedule cut at t (its first t betas), at most 25 steps
-                const Schedule cut = schedule_from_betas(s.name, std::vector<double>(s.beta.begin(), s.beta.begin() + t + 1));
+                // DDIM down from z_t on the schedule cut at t (schedule.h), at most 25 steps
+                const Schedule cut = cut_schedule(s, t);
                 ddim_sample_clipped(back.data(), 1, D, cut, image_eps_function(model),
                                     ddim_timesteps(t, std::min(t, 25), Spacing::Uniform), 0.0f, args.seed, 1.0f);
                 fig2.insert(fig2.end(), z.begin(), z.end());

@@ -244,8 +244,8 @@ Metrics against(const std::vector<float>& x, const ImageSet& test, int n, const 
         m.ssim += ssim(a, b, 28, 28, 2.0) / n;
         m.psnr += psnr(a, b, D, 2.0) / n;
     }
-    const DigitScore d = score_digits(judge, x.data(), n, test);
-    for (int i = 0; i < n; ++i) m.agreement += (d.labels[size_t(i)] == test.labels[size_t(i)]) ? 1.0 / n : 0.0;
+    const std::vector<int> labels = classifier_labels(judge, x.data(), n);
+    for (int i = 0; i < n; ++i) m.agreement += (labels[size_t(i)] == test.labels[size_t(i)]) ? 1.0 / n : 0.0;
     return m;
 }
 
@@ -331,12 +331,6 @@ void sampling(const LessonArgs& args, const ImageSet& train, const ImageSet& tes
 }
 
 // ---- 5. [003] Table 2: the blur model against the noise model on the same U-Net ---------------------
-// A schedule cut at t (its first t betas): DDIM down from an intermediate z_t (ddim.h wants tau to end
-// at the schedule's T); alpha_bar_1..t are the same products as the whole schedule's.
-Schedule cut_schedule(const Schedule& s, int t) {
-    return schedule_from_betas(s.name, std::vector<double>(s.beta.begin(), s.beta.begin() + t + 1));
-}
-
 std::vector<float> noise_samples(const ImageModel& model, const Schedule& s, const ImageSet& test, int n, int from,
                                  uint64_t seed) {
     std::vector<float> x(size_t(n) * D);

@@ -55,7 +55,7 @@ int ode_solve(float* x, int rows, int dim, const Schedule& s, const EpsFunction&
         if (timesteps[k] < 1 || timesteps[k] > s.T || (k > 0 && timesteps[k] >= timesteps[k - 1]))
             fail("ode_solve: the timesteps must decrease strictly within 1..T = " + std::to_string(s.T));
     const int64_t n = int64_t(rows) * dim;
-    std::vector<float> eps(static_cast<size_t>(n)), probe(static_cast<size_t>(n));
+    std::vector<float> eps(static_cast<size_t>(n)), probe(static_cast<size_t>(n)), eps_next(static_cast<size_t>(n));
     std::vector<double> x0_last(static_cast<size_t>(n));  // DPM-Solver++: the previous step's data prediction
     int calls = 0;
     double h_last = 0.0;
@@ -63,30 +63,30 @@ int ode_solve(float* x, int rows, int dim, const Schedule& s, const EpsFunction&
         const int t = timesteps[k], next = k + 1 < timesteps.size() ? timesteps[k + 1] : 0;
         const double ab = s.alpha_bar[size_t(t)], ab_next = s.alpha_bar[size_t(next)];
         const double sigma = std::sqrt((1.0 - ab) / ab), sigma_next = std::sqrt((1.0 - ab_next) / ab_next);
+        const double a = std::sqrt(ab), a_next = std::sqrt(ab_next);  // x = a xb
         eps_fn(eps.data(), x, rows, t);
         ++calls;
         if (solver == OdeSolver::Euler || (solver == OdeSolver::Heun && next == 0)) {
             // xb_next = xb + (sigma_next - sigma) eps, with xb = x / sqrt(ab)
             for (int64_t i = 0; i < n; ++i) {
-                const double xb = x[i] / std::sqrt(ab) + (sigma_next - sigma) * eps[size_t(i)];
-                x[i] = float(xb * std::sqrt(ab_next));
+                const double xb = x[i] / a + (sigma_next - sigma) * eps[size_t(i)];
+                x[i] = float(xb * a_next);
             }
         } else if (solver == OdeSolver::Heun) {
             for (int64_t i = 0; i < n; ++i)
-                probe[size_t(i)] = float((x[i] / std::sqrt(ab) + (sigma_next - sigma) * eps[size_t(i)]) * std::sqrt(ab_next));
-            std::vector<float> eps_next(static_cast<size_t>(n));
+                probe[size_t(i)] = float((x[i] / a + (sigma_next - sigma) * eps[size_t(i)]) * a_next);
             eps_fn(eps_next.data(), probe.data(), rows, next);
             ++calls;
             for (int64_t i = 0; i < n; ++i) {
                 const double slope = 0.5 * (double(eps[size_t(i)]) + eps_next[size_t(i)]);
-                x[i] = float((x[i] / std::sqrt(ab) + (sigma_next - sigma) * slope) * std::sqrt(ab_next));
+                x[i] = float((x[i] / a + (sigma_next - sigma) * slope) * a_next);
             }
         } else {
             // DPM-Solver++(2M): x_next = (s_next / s) x - a_next (e^-h - 1) D, with a = sqrt(ab),
             // s = sqrt(1 - ab), h = lambda_next - lambda (lambda = log(a / s)), and D the data
             // prediction, extrapolated in lambda from the last two when there are two (and not on the
             // last step, to sigma = 0, where e^-h = 0 and x_next = D).
-            const double a = std::sqrt(ab), sv = std::sqrt(1.0 - ab), a_next = std::sqrt(ab_next), sv_next = std::sqrt(1.0 - ab_next);
+            const double sv = std::sqrt(1.0 - ab), sv_next = std::sqrt(1.0 - ab_next);
             const bool last = next == 0, second_order = k > 0 && !last;
             const double h = last ? 0.0 : dmath::log(sigma / sigma_next);  // lambda_next - lambda
             const double r = second_order ? h_last / h : 0.0;

@@ -95,4 +95,9 @@ Schedule make_schedule(const std::string& kind, int T, double constant_beta) {
     fail("unknown schedule '" + kind + "' (expected linear, constant, cosine or sigmoid)");
 }
 
+Schedule cut_schedule(const Schedule& s, int t) {
+    if (t < 1 || t > s.T) fail("cut_schedule: t = " + std::to_string(t) + " outside 1..T = " + std::to_string(s.T));
+    return schedule_from_betas(s.name, std::vector<double>(s.beta.begin(), s.beta.begin() + t + 1));
+}
+
 }  // namespace ddpm

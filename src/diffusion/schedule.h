@@ -32,6 +32,11 @@ struct Schedule {
 // Every beta must lie in (0, 1).
 Schedule schedule_from_betas(const std::string& name, std::vector<double> beta);
 
+// The schedule cut at t (1 <= t <= T): its first t betas, so that alpha_bar_1..t are the whole
+// schedule's. A sampler that must end its timesteps at the schedule's T (ddim.h) starts from an
+// intermediate z_t on it.
+Schedule cut_schedule(const Schedule& s, int t);
+
 // beta_t = beta_1 + (t - 1) / (T - 1) * (beta_T - beta_1)          (Ho et al. 2020, sec. 4)
 Schedule linear_schedule(int T, double beta_1 = 1e-4, double beta_T = 0.02);
 // beta_t = beta for every t

@@ -73,16 +73,26 @@ Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, cons
             frechet_distance(ff.data(), n, fr.data(), n, kClassifierFeatures)};
 }
 
-DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& test) {
-    DigitScore d;
+std::vector<int> classifier_labels(const MnistClassifier& scorer, const float* samples, int n, std::vector<double>* top_p) {
     const std::vector<double> p = classifier_probabilities(scorer, samples, n);
+    std::vector<int> labels;
     for (int i = 0; i < n; ++i) {
         int top = 0;
         for (int k = 1; k < 10; ++k)
             if (p[size_t(i) * 10 + size_t(k)] > p[size_t(i) * 10 + size_t(top)]) top = k;
-        d.mean_confidence += p[size_t(i) * 10 + size_t(top)] / n;
-        d.per_class[size_t(top)] += 1;
-        d.labels.push_back(top);
+        labels.push_back(top);
+        if (top_p) top_p->push_back(p[size_t(i) * 10 + size_t(top)]);
+    }
+    return labels;
+}
+
+DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& test) {
+    DigitScore d;
+    std::vector<double> top_p;
+    d.labels = classifier_labels(scorer, samples, n, &top_p);
+    for (int i = 0; i < n; ++i) {
+        d.mean_confidence += top_p[size_t(i)] / n;
+        d.per_class[size_t(d.labels[size_t(i)])] += 1;
     }
     int least = n;
     for (int k = 0; k < 10; ++k) least = std::min(least, d.per_class[size_t(k)]);

@@ -33,6 +33,10 @@ struct Frechet {
 };
 Frechet frechet(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& test);
 
+// The classifier's top class for each of n images; top_p (when given) receives its probability.
+std::vector<int> classifier_labels(const MnistClassifier& scorer, const float* samples, int n,
+                                   std::vector<double>* top_p = nullptr);
+
 // What the classifier says of n generated digits: the mean probability of its top class, how many
 // samples it gives each class, and the Frechet distance with its floor (issue 18's three figures).
 struct DigitScore {
