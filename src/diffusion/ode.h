@@ -45,9 +45,33 @@ double ode_sigma(const Schedule& s, int t);
 //   sigma_max^(1/rho)))^rho between sigma_T and sigma_1, each taken to the timestep of the nearest
 //   sigma, pushed apart where two would meet.
 // 1 <= steps <= T.
+// Where a solver starts. On a schedule that ends at a huge sigma_T (the cosine schedule's is about
+// 2 * 10^4) the first step's prediction of x_0 divides the network's error by sqrt(ab_T); Karras et al.
+// (EDM, sec. 5) start at sigma_max = 80 instead, where x_T ~ N(0, I) still stands for x_t (the data's
+// share of x_t is sqrt(ab_t) x_0, about 1/80 of it). The largest t with sigma_t <= sigma_max (T when
+// sigma_T is below it, as on the course's linear schedule: 157 > 80 there, so this gives t = 937);
+// ode_timesteps(cut_schedule(s, t), ...) then starts the run at t.
+constexpr double kOdeSigmaMax = 80.0;
+int ode_start_timestep(const Schedule& s, double sigma_max = kOdeSigmaMax);
+
 enum class OdeSpacing { Uniform, Quadratic, Karras };
 const char* ode_spacing_name(OdeSpacing s);
 std::vector<int> ode_timesteps(const Schedule& s, int steps, OdeSpacing spacing);
+
+// The three steps, from timestep t to next < t, on x (n = rows * dim values, x_t in, x_next out),
+// with eps = eps(x_t, t) already computed (the caller's call).
+//   Euler (12.2), next >= 0.
+void ode_euler_step(float* x, int64_t n, const Schedule& s, int t, int next, const float* eps);
+//   Heun (12.4), 1 <= next: one more call of eps_fn, at the Euler trial point and timestep next;
+//   probe and eps_next are n floats of scratch (on return: the trial point and the eps there).
+//   Task L12.1.
+void ode_heun_step(float* x, int rows, int dim, const Schedule& s, const EpsFunction& eps_fn, int t, int next,
+                   const float* eps, float* probe, float* eps_next);
+//   DPM-Solver++(2M) (12.5)-(12.6), next >= 0: x0_last (n doubles) holds the previous step's data
+//   prediction and is overwritten with this one's; h_last is the previous step's length in
+//   lambda = -log sigma, or 0 on the first step (then the step is first order, as on the last).
+void ode_dpmpp2m_step(float* x, int64_t n, const Schedule& s, int t, int next, const float* eps, double* x0_last,
+                      double h_last);
 
 // Solves (12.3) on x (rows, dim) from x at timesteps[0] (x_t, not xb) to the data end; x_0 on
 // return. Returns the network calls made. The timesteps must be strictly decreasing, in 1..T.
