@@ -73,9 +73,8 @@ int run_sample(const SampleArgs& a) {
                  fmt_g(s.alpha_bar[size_t(s.T)]) + ", so " + (ddim ? std::string("DDIM") : a.sampler) +
                  "'s first step (t = " + std::to_string(s.T) + " to " + std::to_string(next) +
                  ") multiplies the error of the noise prediction by " + fmt_g(gain) + " (at most " +
-                 fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, " +
-                 (ode && a.spacing != "uniform" ? "--spacing uniform, " : "") +
-                 "or a model trained with --schedule linear or sigmoid");
+                 fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, or a model trained with "
+                 "--schedule linear or sigmoid");
     }
     {
         const EpsModelConfig& m = mf.trainer.model.config;
