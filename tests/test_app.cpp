@@ -331,6 +331,18 @@ TEST_CASE("app: train, sample and eval end to end on data far from the origin wi
     CHECK(last_line(cos_ddim.err).find("ddpm: --sampler ddim: " + tmp / "cos.ckpt" + "'s schedule (cosine") == 0);
     CHECK(last_line(cos_ddim.err).find("use --sampler ddpm") != std::string::npos);
     CHECK_FALSE(fs::exists(tmp / "cos.csv"));
+    // the ODE solvers start from x_T with the same step (euler's is DDIM's, dpmpp2m's first is first
+    // order, heun's starts with it): the same refusal, naming the solver
+    for (const char* solver : {"euler", "heun", "dpmpp2m"}) {
+        const Outcome cos_ode = run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n",
+                                               "20", "--sampler", solver, "--steps", "10", "--spacing", "karras"});
+        CHECK(cos_ode.status == 1);
+        CHECK(last_line(cos_ode.err).find("ddpm: --sampler " + std::string(solver) + ": " + tmp / "cos.ckpt" +
+                                          "'s schedule (cosine") == 0);
+        CHECK(last_line(cos_ode.err).find(std::string(", so ") + solver + "'s first step (t = 50 to ") != std::string::npos);
+        CHECK(last_line(cos_ode.err).find("use --sampler ddpm, more --steps, or a model") != std::string::npos);
+        CHECK_FALSE(fs::exists(tmp / "cos.csv"));
+    }
     CHECK(run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n", "20"}).status == 0);
     // one DDIM step from T to 0 is x0_hat itself, 1 / sqrt(alpha_bar_T), about 1.3 times the error of eps at T = 50 here: allowed
     CHECK(run_ddpm(tmp, {"sample", "--model", tmp / "m.ckpt", "--out", tmp / "one.csv", "--n", "20", "--sampler", "ddim",
@@ -500,14 +512,37 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
         {{"sample", "--model", model, "--out", out, "--n", "0"}, "ddpm: --n must be from 1 to 100000000, got 0", out},
         {{"sample", "--model", model, "--out", out, "--steps", "10"},
          "ddpm: --steps 10: the ddpm sampler runs all T = 50 steps of " + model +
-             "; strided sampling needs --sampler ddim",
+             "; strided sampling needs --sampler ddim, euler, heun or dpmpp2m",
          out},
         {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--eta", "2"},
          "ddpm: --eta must lie in [0, 1], got 2", out},
         {{"sample", "--model", model, "--out", out, "--eta", "0.5"},
-         "ddpm: --eta and --spacing apply to --sampler ddim only", out},
+         "ddpm: --eta applies to --sampler ddim only (ddpm adds the full noise of every step)", out},
+        {{"sample", "--model", model, "--out", out, "--spacing", "quadratic"},
+         "ddpm: --spacing applies to the samplers that skip steps (ddim, euler, heun, dpmpp2m); ddpm runs all T steps",
+         out},
         {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "51"},
          "ddpm: --steps 51: more than the T = 50 of " + model, out},
+        // the solvers of the probability-flow ODE (ode_sample.h): no noise to scale, at most T steps,
+        // karras spacing for them alone
+        {{"sample", "--model", model, "--out", out, "--sampler", "heun", "--steps", "5", "--eta", "0"},
+         "ddpm: --eta applies to --sampler ddim only (heun solves the probability-flow ODE, which adds no noise; ddim "
+         "--eta 0 is its euler step)",
+         out},
+        {{"sample", "--model", model, "--out", out, "--eta", "1", "--sampler=dpmpp2m"},
+         "ddpm: --eta applies to --sampler ddim only (dpmpp2m solves the probability-flow ODE, which adds no noise; "
+         "ddim --eta 0 is its euler step)",
+         out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "dpmpp2m", "--steps", "51"},
+         "ddpm: --steps 51: more than the T = 50 of " + model, out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "heun", "--steps", "51", "--spacing", "karras"},
+         "ddpm: --steps 51: more than the T = 50 of " + model, out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "5", "--spacing", "karras"},
+         "ddpm: --spacing karras applies to --sampler euler, heun or dpmpp2m; ddim takes uniform or quadratic", out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "heun", "--spacing", "log"},
+         "ddpm: --spacing: expected uniform, quadratic or karras, got 'log'", out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "rk4"},
+         "ddpm: --sampler: unknown sampler 'rk4' (expected ddpm, ddim, euler, heun or dpmpp2m)", out},
         {{"sample", "--model", model, "--out", out, "--variance", "big"},
          "ddpm: --variance: expected beta or beta_tilde, got 'big'", out},
         {{"sample", "--model", tmp / "cut.ckpt", "--out", out},
@@ -533,6 +568,62 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
     }
     // the model used by the failed resume is untouched and still loads
     CHECK(load_checkpoint(model).get_meta("train.step") == "50");
+}
+
+TEST_CASE("app: sample --sampler euler, heun and dpmpp2m solve the probability-flow ODE on CSV rows") {
+    TempDir tmp("ode");
+    save_csv(tmp / "data.csv", far_data(500, 5), {"height", "weight"});
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "m.ckpt", "50", {"--ema", "0.9", "--lr", "3e-3"})).status == 0);
+    const std::string model = tmp / "m.ckpt";
+    auto sample = [&](const std::string& out, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"sample", "--model", model, "--out", tmp / out, "--n", "100", "--seed", "4"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_ddpm(tmp, args);
+    };
+    // the summary line names the solver and the spacing and counts the network calls: heun's last step
+    // (to t = 0) is Euler's, so N steps make 2N - 1 calls; dpmpp2m and euler one a step
+    const Outcome heun = sample("heun.csv", {"--sampler", "heun", "--steps", "6"});
+    REQUIRE_MESSAGE(heun.status == 0, heun.err);
+    CHECK(heun.out.find("heun sampler (probability-flow ODE, uniform spacing, 11 network calls), 6 steps, seed 4") !=
+          std::string::npos);
+    const Dataset heun_rows = load_csv(tmp / "heun.csv");
+    CHECK(heun_rows.n() == 100);
+    CHECK(heun_rows.header == std::vector<std::string>{"height", "weight"});
+    const Outcome dpm = sample("dpm.csv", {"--sampler", "dpmpp2m", "--steps", "6", "--spacing", "karras"});
+    REQUIRE_MESSAGE(dpm.status == 0, dpm.err);
+    CHECK(dpm.out.find("dpmpp2m sampler (probability-flow ODE, karras spacing, 6 network calls), 6 steps") !=
+          std::string::npos);
+    CHECK(load_csv(tmp / "dpm.csv").n() == 100);
+    const Outcome one = sample("one.csv", {"--sampler", "heun", "--steps", "1"});  // one Euler step: one call
+    REQUIRE_MESSAGE(one.status == 0, one.err);
+    CHECK(one.out.find("(probability-flow ODE, uniform spacing, 1 network call), 1 steps") != std::string::npos);
+    const Outcome quad = sample("quad.csv", {"--sampler", "heun", "--steps", "4", "--spacing", "quadratic"});
+    REQUIRE_MESSAGE(quad.status == 0, quad.err);
+    CHECK(quad.out.find("heun sampler (probability-flow ODE, quadratic spacing, 7 network calls)") != std::string::npos);
+
+    // euler is DDIM with eta 0 on the same timesteps, computed in other variables: the same rows up to
+    // float rounding (in units of each column's spread)
+    const Outcome euler = sample("euler.csv", {"--sampler", "euler", "--steps", "8"});
+    REQUIRE_MESSAGE(euler.status == 0, euler.err);
+    CHECK(euler.out.find("euler sampler (probability-flow ODE, uniform spacing, 8 network calls)") != std::string::npos);
+    REQUIRE(sample("ddim.csv", {"--sampler", "ddim", "--steps", "8", "--eta", "0"}).status == 0);
+    const Dataset e = load_csv(tmp / "euler.csv"), d = load_csv(tmp / "ddim.csv");
+    REQUIRE(e.x.size() == d.x.size());
+    const std::vector<double> spread = column_stds(d);
+    double worst = 0.0;
+    for (size_t i = 0; i < e.x.size(); ++i)
+        worst = std::max(worst, std::fabs(double(e.x[i]) - d.x[i]) / spread[i % 2]);
+    CHECK(worst < 1e-4);
+    CHECK(read_file(tmp / "euler.csv") != read_file(tmp / "heun.csv"));
+
+    // the same bits for any thread count
+    for (const char* solver : {"heun", "dpmpp2m"}) {
+        CAPTURE(solver);
+        REQUIRE(sample("t1.csv", {"--sampler", solver, "--steps", "5", "--spacing", "karras", "--threads", "1"}).status == 0);
+        REQUIRE(sample("t2.csv", {"--sampler", solver, "--steps", "5", "--spacing", "karras", "--threads", "2"}).status == 0);
+        set_num_threads(default_num_threads());
+        CHECK(read_file(tmp / "t1.csv") == read_file(tmp / "t2.csv"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -649,6 +740,38 @@ TEST_CASE("app: images: train on an IDX3 file and on a PNG folder, resume with t
     CHECK(same.out.find("\n   40  0.0000      inf  1.0000\n") != std::string::npos);
 }
 
+TEST_CASE("app: images: the ODE solvers sample an image model, x_0 clipped as ddim's is") {
+    TempDir tmp("images_ode");
+    save_idx(tmp / "train.idx", square_images(12));
+    REQUIRE(run_ddpm(tmp, small_image_train(tmp / "train.idx", tmp / "cnn.ckpt", "2")).status == 0);
+    auto sample = [&](const std::string& out, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"sample", "--model", tmp / "cnn.ckpt", "--out", tmp / out, "--n", "4"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_ddpm(tmp, args);
+    };
+    const Outcome heun = sample("heun.idx", {"--sampler", "heun", "--steps", "3"});
+    REQUIRE_MESSAGE(heun.status == 0, heun.err);
+    CHECK(heun.out.find("heun sampler (probability-flow ODE, uniform spacing, 5 network calls), x_0 clipped to [-1, 1], "
+                        "3 steps") != std::string::npos);
+    CHECK(load_idx(tmp / "heun.idx").dims == std::vector<int>{4, 28, 28});
+    const Outcome dpm = sample("dpm.png", {"--sampler", "dpmpp2m", "--steps", "4", "--spacing", "karras"});
+    REQUIRE_MESSAGE(dpm.status == 0, dpm.err);
+    CHECK(dpm.out.find("dpmpp2m sampler (probability-flow ODE, karras spacing, 4 network calls)") != std::string::npos);
+    // euler with the clipped prediction is ddim --eta 0 with its clip: the same bytes, give or take one
+    // level where rounding falls on the other side
+    REQUIRE(sample("euler.idx", {"--sampler", "euler", "--steps", "5"}).status == 0);
+    REQUIRE(sample("ddim.idx", {"--sampler", "ddim", "--steps", "5"}).status == 0);
+    const IdxArray e = load_idx(tmp / "euler.idx"), d = load_idx(tmp / "ddim.idx");
+    REQUIRE(e.data.size() == d.data.size());
+    int worst = 0;
+    for (size_t i = 0; i < e.data.size(); ++i) worst = std::max(worst, std::abs(int(e.data[i]) - int(d.data[i])));
+    CHECK(worst <= 1);
+    // the same bits for any thread count
+    REQUIRE(sample("t1.idx", {"--sampler", "heun", "--steps", "3", "--threads", "1"}).status == 0);
+    set_num_threads(default_num_threads());
+    CHECK(read_file(tmp / "t1.idx") == read_file(tmp / "heun.idx"));
+}
+
 TEST_CASE("app: images: --class and --guidance sample a class-conditional model; misuse is a one-line error") {
     TempDir tmp("guidance");
     // a tiny conditional U-Net, six steps on labelled squares, saved as data/models/ ships a model
@@ -688,6 +811,12 @@ TEST_CASE("app: images: --class and --guidance sample a class-conditional model;
     REQUIRE(sample(tmp / "g2.idx", {"--class", "7", "--guidance", "3", "--threads", "1"}).status == 0);
     set_num_threads(default_num_threads());
     CHECK(read_file(tmp / "g2.idx") == read_file(tmp / "g.idx"));  // and the same seed gives the same ones
+    // the ODE solvers take the label and the guidance too (two network passes a call, one call counted)
+    const Outcome ode = run_ddpm(tmp, {"sample", "--model", tmp / "cond.ckpt", "--out", tmp / "ode.idx", "--n", "3",
+                                       "--sampler", "dpmpp2m", "--steps", "4", "--class", "7", "--guidance", "3"});
+    REQUIRE_MESSAGE(ode.status == 0, ode.err);
+    CHECK(ode.out.find("dpmpp2m sampler (probability-flow ODE, uniform spacing, 4 network calls)") != std::string::npos);
+    CHECK(ode.out.find("class 7, guidance w = 3") != std::string::npos);
 
     // what the tool refuses, in one line each, without writing the output
     const Outcome big = sample(tmp / "x.idx", {"--class", "10"});

@@ -1282,6 +1282,13 @@ TEST_CASE("reliability: bad image input is one line naming the file, exit 1, no 
          "ddpm: data/models/mnist_cold_blur.ckpt: a cold-diffusion model (lesson 10's blur); ddpm sample draws from "
          "noise-diffusion models, and lesson 10 samples this one",
          out_png},
+        // the ODE solvers need a noise prediction at every t as much as ddpm does: the same refusal
+        {"a cold-diffusion model to solve the ODE on",
+         {"sample", "--model", "data/models/mnist_cold_blur.ckpt", "--out", out_png, "--n", "2", "--sampler", "heun",
+          "--steps", "10"},
+         "ddpm: data/models/mnist_cold_blur.ckpt: a cold-diffusion model (lesson 10's blur); ddpm sample draws from "
+         "noise-diffusion models, and lesson 10 samples this one",
+         out_png},
         {"a U-Net file relabelled as 512 channels a level", {"sample", "--model", relabelled, "--out", out_png, "--n", "2"},
          "ddpm: " + relabelled + ": the network it describes (unet, convnext blocks, channels 512,512,512) has " +
              std::to_string(unet_values(UNetConfig{UNetBlockKind::ConvNeXt, 512, 512, 512, true, 0})) +

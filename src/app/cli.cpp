@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/export.h"
+#include "app/ode_sample.h"
 #include "app/platform.h"
 #include "core/common.h"
 #include "store/settings.h"
@@ -84,22 +85,27 @@ const char* train_help() {
 const char* sample_help() {
     return "usage: ddpm sample --model IN.ckpt --out FILE.csv [options]\n"
            "\n"
-           "Draws rows from a model of `ddpm train`: x_T ~ N(0, I), then DDPM ancestral sampling (T steps)\n"
-           "or DDIM (K steps, eta),\n"
-           "then the training data's mean and std undo the standardisation. FILE.csv gets the training\n"
-           "file's header line, if it had one, and is written atomically.\n"
+           "Draws rows from a model of `ddpm train`: x_T ~ N(0, I), then DDPM ancestral sampling (T steps),\n"
+           "DDIM (K steps, eta) or a solver of the probability-flow ODE (K steps, no noise), then the\n"
+           "training data's mean and std undo the standardisation. FILE.csv gets the training file's header\n"
+           "line, if it had one, and is written atomically.\n"
            "\n"
            "  --model IN.ckpt        checkpoint of `ddpm train` (required)\n"
            "  --out FILE.csv         where to write the rows (required); a regular file or a new one\n"
            "  --n N                  number of rows (default 8000)\n"
-           "  --sampler S            ddpm (default; Ho et al. Algorithm 2) or ddim (Song et al. 2021)\n"
-           "  --steps K              reverse steps: ddpm runs all T of them (K must equal T); ddim runs K\n"
-           "                         steps on a subsequence of 1..T (default T)\n"
+           "  --sampler S            ddpm (default; Ho et al. Algorithm 2), ddim (Song et al. 2021), or a\n"
+           "                         solver of the probability-flow ODE (docs/probability-flow.md): euler\n"
+           "                         (ddim with eta 0, K network calls), heun (Karras et al. 2022, 2K - 1\n"
+           "                         calls) or dpmpp2m (DPM-Solver++(2M), Lu et al. 2022, K calls)\n"
+           "  --steps K              reverse steps: ddpm runs all T of them (K must equal T); the others run\n"
+           "                         K steps on timesteps from T down to 1 (default T)\n"
            "  --eta E                ddim only: 0 (default) deterministic, 1 the noise of ddpm\n"
-           "  --spacing S            ddim only: uniform (default) or quadratic subsequence\n"
+           "  --spacing S            which K timesteps: uniform (default) or quadratic (dense near t = 0)\n"
+           "                         for ddim, euler, heun and dpmpp2m; karras (EDM's rho = 7, taken to whole\n"
+           "                         timesteps) for euler, heun and dpmpp2m only; ddpm takes none\n"
            "  --seed S               seed of x_T and of the noise of every step (default 0)\n"
            "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
-           "  --variance V           beta_tilde (default) or beta: sigma_t^2 of the reverse step\n"
+           "  --variance V           ddpm only: beta_tilde (default) or beta, sigma_t^2 of the reverse step\n"
            "  --ema | --raw          the averaged weights (default) or the last iterate\n"
            "  --class K              a class-conditional image model (lesson 11): every image asked for class\n"
            "                         K (0-9 on MNIST); without it such a model draws with no label\n"
@@ -107,8 +113,9 @@ const char* sample_help() {
            "                         (Ho and Salimans 2022); 0 (default) is the conditional model alone\n"
            "\n"
            "An image model (ddpm train --arch, or the weights of a lesson's model) writes --out F.png (a grid of the images, at most 10000) or\n"
-           "--out F.idx (an IDX3 ubyte file of n x 28 x 28 bytes); the ddpm sampler clips its predicted x_0\n"
-           "to [-1, 1], as Ho et al. do for images.\n";
+           "--out F.idx (an IDX3 ubyte file of n x 28 x 28 bytes); every sampler clips its predicted x_0\n"
+           "to [-1, 1], as Ho et al. do for images (the ODE solvers: in every network call). Every sampler\n"
+           "needs a noise-prediction model, as ddpm train writes; lesson 10's blur model is refused.\n";
 }
 
 const char* eval_help() {
@@ -276,7 +283,7 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
     }
     FlagCursor cur("sample", args);
     std::string flag;
-    bool ddim_only = false;  // --eta or --spacing given
+    bool eta_given = false, spacing_given = false;
     while (cur.next(flag)) {
         if (flag == "--ema" || flag == "--raw") cur.no_value();
         if (flag == "--model") o.model = cur.value();
@@ -284,17 +291,17 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
         else if (flag == "--n") o.n = int(whole(setting::sample_rows, cur.value()));
         else if (flag == "--sampler") {
             o.sampler = cur.value();
-            if (o.sampler != "ddpm" && o.sampler != "ddim")
-                fail("--sampler: unknown sampler '" + o.sampler + "' (expected ddpm or ddim)");
+            if (o.sampler != "ddpm" && o.sampler != "ddim" && !is_ode_sampler(o.sampler))
+                fail("--sampler: unknown sampler '" + shown(o.sampler) + "' (expected ddpm, ddim, euler, heun or dpmpp2m)");
         } else if (flag == "--steps") o.steps = int(whole(setting::sample_steps, cur.value()));
         else if (flag == "--eta") {
-            ddim_only = true;
+            eta_given = true;
             o.eta = real(setting::eta, cur.value());
         } else if (flag == "--spacing") {
-            ddim_only = true;
+            spacing_given = true;
             o.spacing = cur.value();
-            if (o.spacing != "uniform" && o.spacing != "quadratic")
-                fail("--spacing: expected uniform or quadratic, got '" + o.spacing + "'");
+            if (o.spacing != "uniform" && o.spacing != "quadratic" && o.spacing != "karras")
+                fail("--spacing: expected uniform, quadratic or karras, got '" + shown(o.spacing) + "'");
         }
         else if (flag == "--seed") o.seed = seed_of(cur.value());
         else if (flag == "--threads") o.threads = threads_of(cur.value());
@@ -316,8 +323,17 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
     require(o.out, "sample", "--out FILE.csv");
     require_file_name(o.model, "--model");
     require_file_name(o.out, "--out");
-    if (o.sampler == "ddpm" && ddim_only)
-        fail("--eta and --spacing apply to --sampler ddim only");
+    // --eta scales DDIM's noise; DDPM's is fixed, and the ODE solvers have none (any --eta is refused,
+    // 0 too, rather than ignored)
+    if (eta_given && o.sampler == "ddpm")
+        fail("--eta applies to --sampler ddim only (ddpm adds the full noise of every step)");
+    if (eta_given && is_ode_sampler(o.sampler))
+        fail("--eta applies to --sampler ddim only (" + o.sampler + " solves the probability-flow ODE, which adds "
+             "no noise; ddim --eta 0 is its euler step)");
+    if (spacing_given && o.sampler == "ddpm")
+        fail("--spacing applies to the samplers that skip steps (ddim, euler, heun, dpmpp2m); ddpm runs all T steps");
+    if (o.spacing == "karras" && o.sampler == "ddim")
+        fail("--spacing karras applies to --sampler euler, heun or dpmpp2m; ddim takes uniform or quadratic");
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "app/commands.h"
+#include "app/ode_sample.h"
 #include "app/runtime.h"
 #include "app/training_run.h"
 #include "diffusion/guidance.h"
@@ -385,19 +386,22 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     const bool png = lower_extension(a.out) == ".png";
     const SampleModel sm = parse_sample_model(model_bytes, a.model, a.use_ema, !a.use_ema);
     const Schedule& s = sm.schedule;
-    const bool ddim = a.sampler == "ddim";
+    const bool ddim = a.sampler == "ddim", ode = is_ode_sampler(a.sampler);
     const int steps = a.steps == 0 ? s.T : a.steps;
-    if (!ddim && steps != s.T)
+    if (!ddim && !ode && steps != s.T)
         fail("--steps " + std::to_string(a.steps) + ": the ddpm sampler runs all T = " + std::to_string(s.T) +
-             " steps of " + a.model + "; strided sampling needs --sampler ddim");
-    if (ddim && steps > s.T)
+             " steps of " + a.model + "; strided sampling needs --sampler ddim, euler, heun or dpmpp2m");
+    if ((ddim || ode) && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    // no check of the first step's gain here (sample_cmd.cpp has it for CSV rows): every sampler clips
+    // the predicted x_0 of an image to the pixel range, which bounds what the step can make of an error
     if (png && a.n > kMaxGridImages)
         fail("--n " + std::to_string(a.n) + ": a PNG grid holds at most " + std::to_string(kMaxGridImages) +
              " images (write an .idx file for more)");
     const int D = kSide * kSide;
     {
-        const double bytes = double(a.n) * D * (4.0 * 3 + 1);  // x, eps, the step's buffers; the bytes written
+        // x, eps, the step's buffer (the ODE solvers: two more, and a double); the bytes written
+        const double bytes = double(a.n) * D * (ode ? 4.0 * 4 + 8 + 1 : 4.0 * 3 + 1);
         if (bytes > double(kMemoryLimit))
             fail("--n " + std::to_string(a.n) + " images need about " + bytes_text(bytes) +
                  " (the images of every step and the file; write fewer per run, with another --seed each); the "
@@ -422,8 +426,9 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
     options.clip_x0 = 1.0f;  // Ho et al.: the predicted x_0 of an image is clipped to [-1, 1]
+    const std::string sampler = ode ? a.sampler + " (" + a.spacing + " spacing)" : a.sampler;
     std::fprintf(stderr, "ddpm sample: %d images from %s (%s, %s), %s, %d steps, %d thread%s\n", a.n, terminal_text(a.model, 1024).c_str(),
-                 arch_text(model).c_str(), sm.weights.c_str(), a.sampler.c_str(), steps, num_threads(),
+                 arch_text(model).c_str(), sm.weights.c_str(), sampler.c_str(), steps, num_threads(),
                  num_threads() == 1 ? "" : "s");
     std::vector<float> x(static_cast<size_t>(a.n) * D);
     Rng(a.seed, kStartStream).fill_normal(x.data(), int64_t(x.size()));
@@ -437,7 +442,20 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
             std::fprintf(stderr, "  t = %d  %.1f steps/s  ETA %s\n", t, rate, format_duration((steps - done) / rate).c_str());
         }
     };
-    if (ddim) {
+    int calls = 0;  // the ODE solvers' network calls
+    if (ode) {
+        const OdeSolver solver = ode_solver_of(a.sampler);
+        const int total = ode_calls_of(solver, steps);
+        // the predicted x_0 clipped to the pixel range at every call, as ddim's is below
+        calls = run_ode_sampler(x.data(), a.n, D, s, clipped_eps_function(eps_fn, s, D, 1.0f), solver,
+                                ode_timesteps(s, steps, ode_spacing_of(a.spacing)), [&](int done_calls) {
+                                    if (done_calls < total && progress.due()) {
+                                        const double rate = done_calls / progress.seconds();
+                                        std::fprintf(stderr, "  network call %d of %d  %.1f calls/s  ETA %s\n", done_calls,
+                                                     total, rate, format_duration((total - done_calls) / rate).c_str());
+                                    }
+                                });
+    } else if (ddim) {
         const Spacing spacing = a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform;
         // x_0 clipped to the pixel range at each step, as DDPM's is (ddim.h says why images need it)
         ddim_sample_clipped(x.data(), a.n, D, s, eps_fn, ddim_timesteps(s.T, steps, spacing), float(a.eta), a.seed, 1.0f,
@@ -456,9 +474,11 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     write_file_atomic(a.out, png ? png_grid_bytes(x.data(), a.n, kSide, kSide, cols) : idx_bytes_of_images(x.data(), a.n, kSide, kSide));
     std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
 
-    const std::string how = ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
-                                 : std::string("ddpm sampler (variance ") + variance_name(options.variance) +
-                                       ", x_0 clipped to [-1, 1])";
+    const std::string how = ode ? ode_sampler_text(ode_solver_of(a.sampler), ode_spacing_of(a.spacing), calls) +
+                                      ", x_0 clipped to [-1, 1]"
+                            : ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
+                                   : std::string("ddpm sampler (variance ") + variance_name(options.variance) +
+                                         ", x_0 clipped to [-1, 1])";
     std::printf("wrote %d images of 28 x 28 to %s (%s): model %s (%s), %s, %s, %d steps, seed %llu\n",
                 a.n, terminal_text(a.out, 1024).c_str(), (png ? "a PNG grid of " + std::to_string(cols) + " columns" : std::string("IDX3 ubyte")).c_str(),
                 terminal_text(a.model, 1024).c_str(), arch_text(model).c_str(), sm.weights.c_str(), how.c_str(), steps,

@@ -89,13 +89,13 @@ void check_train_memory(int64_t rows, int dim, int hidden, int layers, bool resi
              "the data and its standardised copy");
 }
 
-void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual, int threads) {
+void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual, int threads, int floats) {
     const int emb = int(setting::emb_dim.fallback);
     const double weights = double(eps_model_values(dim, emb, hidden, layers, residual));
-    // x_t, eps, the noise and x_0 of every row, the rows in data units, and the CSV text (at most 16
-    // bytes a value)
+    // `floats` a value (x_t, eps, the noise and x_0 of every row, the rows in data units, for ddpm and
+    // ddim), and the CSV text (at most 16 bytes a value)
     const double values = double(n) * double(dim);
-    const double rows = values * (5.0 * kFloat + 16.0);
+    const double rows = values * (double(floats) * kFloat + 16.0);
     // every thread that evaluates the network keeps four buffers of a chunk's rows by the widest layer
     const int64_t chunk = std::min<int64_t>(n, 512), chunks = (n + 511) / 512;
     const double buffers = double(std::min<int64_t>(threads, chunks)) * 4.0 * double(chunk) *

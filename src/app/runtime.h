@@ -38,8 +38,10 @@ void check_not_input(const std::string& out_flag, const std::string& out, const 
 // settings come from: "" for the command line, or the checkpoint of a resumed run.
 void check_train_memory(int64_t rows, int dim, int hidden, int layers, bool residual, int batch,
                         const std::string& who);
-// threads: those that evaluate the network at once, each on chunks of up to 512 rows.
-void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual, int threads);
+// threads: those that evaluate the network at once, each on chunks of up to 512 rows. floats: what
+// the sampler keeps of each value (x_t, eps, the noise, x_0 and the rows in data units: 5; the ODE
+// solvers' buffers: 7).
+void check_sample_memory(int64_t n, int dim, int hidden, int layers, bool residual, int threads, int floats = 5);
 
 // "0.8s", "42s", "3m07s", "2h05m": a duration for people, on stderr only.
 std::string format_duration(double seconds);

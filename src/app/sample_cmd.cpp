@@ -1,4 +1,5 @@
-// ddpm sample: Algorithm 2 of Ho et al. 2020 from a model of `ddpm train`, rows in data units.
+// ddpm sample: Algorithm 2 of Ho et al. 2020, DDIM or a solver of the probability-flow ODE, from a
+// model of `ddpm train`, rows in data units.
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -6,6 +7,7 @@
 #include "app/commands.h"
 #include "app/image_cmd.h"
 #include "app/model_file.h"
+#include "app/ode_sample.h"
 #include "app/platform.h"
 #include "app/runtime.h"
 #include "core/common.h"
@@ -39,34 +41,45 @@ int run_sample(const SampleArgs& a) {
         fail("--out " + a.out + ": " + a.model + " is a model of CSV rows; it writes a .csv file (images come from "
              "a model of ddpm train --arch)");
     const Schedule& s = mf.trainer.schedule;
-    const bool ddim = a.sampler == "ddim";
+    const bool ddim = a.sampler == "ddim", ode = is_ode_sampler(a.sampler);
     const int steps = a.steps == 0 ? s.T : a.steps;
-    if (!ddim && steps != s.T)
+    if (!ddim && !ode && steps != s.T)
         fail("--steps " + std::to_string(a.steps) + ": the ddpm sampler runs all T = " + std::to_string(s.T) +
-             " steps of " + a.model + "; strided sampling needs --sampler ddim");
-    if (ddim && steps > s.T)
+             " steps of " + a.model + "; strided sampling needs --sampler ddim, euler, heun or dpmpp2m");
+    if ((ddim || ode) && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
-    std::vector<int> tau;  // DDIM's subsequence of 1..T, checked here and run below
-    if (ddim) {
+    std::vector<int> tau;        // DDIM's subsequence of 1..T, checked here and run below
+    std::vector<int> timesteps;  // the ODE solvers' timesteps, from T down
+    if (ddim || ode) {
         // DDIM's first step takes x_{t'} = sqrt(alpha_bar_t') x0_hat + ..., with x0_hat = (x_T - sqrt(1 - alpha_bar_T)
         // eps) / sqrt(alpha_bar_T) (Song et al. 2021, eq. 12): the error of eps at T is multiplied by
-        // sqrt(alpha_bar_t' / alpha_bar_T). A schedule that ends near alpha_bar_T = 0 (the cosine one, 2.4e-9 at
-        // T = 1000) makes that gain 30 or more, and so does a chain of one or two steps; the rows are then
+        // sqrt(alpha_bar_t' / alpha_bar_T). A schedule that ends near alpha_bar_T = 0 (the cosine one, 2.4e-9
+        // at T = 1000) makes that gain 30 or more, and so does a chain of one or two steps; the rows are then
         // garbage (standard deviations up to 20 times the data's). An image model clips x0_hat to the pixel
-        // range instead; the ddpm sampler's noise absorbs the first step.
-        tau = ddim_timesteps(s.T, steps, a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform);
-        const int next = tau.size() > 1 ? tau[tau.size() - 2] : 0;
+        // range instead; the ddpm sampler's noise absorbs the first step. The ODE solvers start the same
+        // way: euler's first step is DDIM's with eta 0, dpmpp2m's is first order (the same step), and
+        // heun's starts with that step and evaluates the network where it lands.
+        int next = 0;
+        if (ddim) {
+            tau = ddim_timesteps(s.T, steps, a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform);
+            next = tau.size() > 1 ? tau[tau.size() - 2] : 0;
+        } else {
+            timesteps = ode_timesteps(s, steps, ode_spacing_of(a.spacing));
+            next = timesteps.size() > 1 ? timesteps[1] : 0;
+        }
         const double gain = std::sqrt(s.alpha_bar[size_t(next)] / s.alpha_bar[size_t(s.T)]);
         if (!(gain <= kMaxDdimGain))
-            fail("--sampler ddim: " + a.model + "'s schedule (" + s.name + ") ends at alpha_bar_T = " +
-                 fmt_g(s.alpha_bar[size_t(s.T)]) + ", so DDIM's first step (t = " + std::to_string(s.T) + " to " +
-                 std::to_string(next) + ") multiplies the error of the noise prediction by " + fmt_g(gain) +
-                 " (at most " + fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, or a model "
-                 "trained with --schedule linear or sigmoid");
+            fail("--sampler " + a.sampler + ": " + a.model + "'s schedule (" + s.name + ") ends at alpha_bar_T = " +
+                 fmt_g(s.alpha_bar[size_t(s.T)]) + ", so " + (ddim ? std::string("DDIM") : a.sampler) +
+                 "'s first step (t = " + std::to_string(s.T) + " to " + std::to_string(next) +
+                 ") multiplies the error of the noise prediction by " + fmt_g(gain) + " (at most " +
+                 fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, or a model trained with "
+                 "--schedule linear or sigmoid");
     }
     {
         const EpsModelConfig& m = mf.trainer.model.config;
-        check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads());
+        // the ODE solvers keep two more floats a value than the ddpm and ddim samplers (diffusion/ode.cpp)
+        check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads(), ode ? 7 : 5);
     }
     check_writable(a.out);
     note_replaced(a.out);
@@ -76,8 +89,9 @@ int run_sample(const SampleArgs& a) {
     SampleOptions options;
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
+    const std::string sampler = ode ? a.sampler + " (" + a.spacing + " spacing)" : a.sampler;
     std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights), %s, %d steps, %d thread%s\n", a.n,
-                 terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", a.sampler.c_str(), steps,
+                 terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", sampler.c_str(), steps,
                  num_threads(), num_threads() == 1 ? "" : "s");
 
     // x_T ~ N(0, I) in standardised units, (n, dim)
@@ -94,7 +108,18 @@ int run_sample(const SampleArgs& a) {
                          format_duration((steps - done) / rate).c_str());
         }
     };
-    if (ddim) {
+    int calls = 0;  // the ODE solvers' network calls
+    if (ode) {
+        const OdeSolver solver = ode_solver_of(a.sampler);
+        const int total = ode_calls_of(solver, steps);
+        calls = run_ode_sampler(z.data(), a.n, dim, s, model_eps_function(model), solver, timesteps, [&](int done_calls) {
+            if (done_calls < total && progress.due()) {
+                const double rate = done_calls / progress.seconds();
+                std::fprintf(stderr, "  network call %d of %d  %.0f calls/s  ETA %s\n", done_calls, total, rate,
+                             format_duration((total - done_calls) / rate).c_str());
+            }
+        });
+    } else if (ddim) {
         ddim_sample(z.data(), a.n, dim, s, model_eps_function(model), tau, float(a.eta), a.seed, report);
     } else {
         ddpm_sample(z.data(), a.n, dim, s, model_eps_function(model), options, report);
@@ -109,8 +134,9 @@ int run_sample(const SampleArgs& a) {
     std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
 
     // What was written, and a first check of it: the columns' means and stds beside the data's.
-    const std::string how = ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
-                                 : std::string("ddpm sampler (variance ") + variance_name(options.variance) + ")";
+    const std::string how = ode    ? ode_sampler_text(ode_solver_of(a.sampler), ode_spacing_of(a.spacing), calls)
+                            : ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
+                                   : std::string("ddpm sampler (variance ") + variance_name(options.variance) + ")";
     std::printf("wrote %d rows to %s: model %s at step %lld, %s weights, %s, %d steps, seed %llu\n", a.n,
                 terminal_text(a.out, 1024).c_str(), terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", how.c_str(),
                 steps, (unsigned long long)a.seed);
