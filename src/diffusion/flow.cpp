@@ -56,26 +56,31 @@ FlowTrainer::FlowTrainer(const EpsModelConfig& model_config, const TrainConfig& 
 }
 
 StepStats FlowTrainer::train_step(const float* data, int n, const float* paired_noise) {
+    return flow_train_step(*this, config, model, T, data, n, paired_noise);
+}
+
+StepStats flow_train_step(TrainerState& state, const TrainConfig& config, const EpsModel& model, int T,
+                          const float* data, int n, const float* paired_noise) {
     const int B = config.batch, dim = model.config.dim;
     if (n < 1) fail("train_step: no data");
     StepStats stats;
     Tensor x0 = Tensor::zeros(Shape{B, dim}), eps = Tensor::zeros(Shape{B, dim});
     stats.t.resize(size_t(B));
-    adam.config.lr = step_lr(config, step);
+    state.adam.config.lr = step_lr(config, state.step);
     for (int b = 0; b < B; ++b) {
-        const int row = index_rng.randint(0, n - 1);
+        const int row = state.index_rng.randint(0, n - 1);
         for (int d = 0; d < dim; ++d) {
             x0.data()[b * dim + d] = data[int64_t(row) * dim + d];
             if (paired_noise) eps.data()[b * dim + d] = paired_noise[int64_t(row) * dim + d];
         }
     }
-    t_rng.fill_randint(stats.t.data(), B, 0, T);
-    if (!paired_noise) eps_rng.fill_normal(eps.data(), eps.numel());
-    zero_grad(params);
+    state.t_rng.fill_randint(stats.t.data(), B, 0, T);
+    if (!paired_noise) state.eps_rng.fill_normal(eps.data(), eps.numel());
+    zero_grad(state.params);
     Tensor prediction;
     Tensor loss = flow_loss(model, x0, stats.t, eps, T, &prediction);
     backward(loss);
-    stats.grad_norm = update(config.clip);
+    stats.grad_norm = state.update(config.clip);
     stats.loss = loss.item();
     stats.row_loss.resize(size_t(B));
     for (int b = 0; b < B; ++b) {

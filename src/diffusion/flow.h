@@ -43,6 +43,14 @@ constexpr int kFlowT = 1000;
 Tensor flow_loss(const EpsModel& model, const Tensor& x0, const std::vector<int>& t, const Tensor& eps, int T,
                  Tensor* prediction = nullptr);
 
+// One step of flow matching on any trainer's state (a FlowTrainer's, or the ddpm tool's Trainer, whose
+// file then says "model.objective flow"): a batch drawn with replacement from data (n rows), t ~ U{0..T},
+// eps ~ N(0, I) from the state's streams, the loss (13.3), clipping, Adam at config's learning rate of
+// this step, EMA. With `paired_noise` (n rows, reflow), row i of the data is joined to row i of it
+// instead of fresh noise.
+StepStats flow_train_step(TrainerState& state, const TrainConfig& config, const EpsModel& model, int T,
+                          const float* data, int n, const float* paired_noise = nullptr);
+
 // Random streams of flow training (TrainConfig::seed), the same numbers as train.h's: a flow model
 // and an eps model of one seed start from the same weights and draw the same rows and noise.
 struct FlowTrainer : TrainerState {
@@ -51,9 +59,7 @@ struct FlowTrainer : TrainerState {
     EpsModel model;
 
     FlowTrainer(const EpsModelConfig& model_config, const TrainConfig& config, int T = kFlowT);
-    // One step on a batch drawn with replacement from data (n rows): t ~ U{0..T}, eps ~ N(0, I), the
-    // loss (13.3), clipping, Adam, EMA. With `paired_noise` (n rows, reflow), row i of the data is
-    // joined to row i of it instead of fresh noise.
+    // flow_train_step on this trainer
     StepStats train_step(const float* data, int n, const float* paired_noise = nullptr);
     EpsModel ema_model() const;
 };
