@@ -42,6 +42,7 @@ inline const std::vector<GradedTask>& graded_tasks() {
         {"L11.3", 1, "the v target (src/diffusion/likelihood.cpp, v_target)", "tests/test_likelihood.cpp"},
         {"L11.4", 2, "classifier-free guidance's eps (src/diffusion/guidance.cpp, guided_eps)", "tests/test_guidance.cpp"},
         {"L12.1", 2, "Heun's step of the probability-flow ODE (src/diffusion/ode.cpp, ode_heun_step)", "tests/test_ode.cpp"},
+        {"L13.1", 3, "the flow-matching loss: the straight path and its velocity (src/diffusion/flow.cpp, flow_loss)", "tests/test_flow.cpp"},
     };
     return tasks;
 }

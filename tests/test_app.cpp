@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "app/model_file.h"
 #include "app/normalise.h"
 #include "app/runtime.h"
 #include "store/image_checkpoint.h"
@@ -624,6 +625,83 @@ TEST_CASE("app: sample --sampler euler, heun and dpmpp2m solve the probability-f
         set_num_threads(default_num_threads());
         CHECK(read_file(tmp / "t1.csv") == read_file(tmp / "t2.csv"));
     }
+}
+
+TEST_CASE("app: train --objective flow records the objective, samples with euler and heun, refuses the others") {
+    TempDir tmp("flow");
+    save_csv(tmp / "data.csv", far_data(500, 5), {"height", "weight"});
+    const std::string model = tmp / "f.ckpt", eps_model = tmp / "e.ckpt";
+    const Outcome trained =
+        run_ddpm(tmp, small_train(tmp / "data.csv", model, "300", {"--ema", "0.9", "--lr", "3e-3", "--objective", "flow"}));
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    CHECK(trained.out.find("objective flow") != std::string::npos);
+    // the file says flow; a file without the entry (every eps model, and every file before it) is eps
+    CHECK(load_checkpoint(model).get_meta("model.objective") == "flow");
+    CHECK(load_model_file(model).objective == "flow");
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", eps_model, "20")).status == 0);
+    CHECK_FALSE(load_checkpoint(eps_model).has_meta("model.objective"));
+    CHECK(load_model_file(eps_model).objective == "eps");
+    {  // a damaged entry is one line naming the file
+        Checkpoint c = load_checkpoint(model);
+        c.set_meta("model.objective", "x0");
+        save_checkpoint(tmp / "bad.ckpt", c);
+        const std::string bad = tmp / "bad.ckpt";
+        CHECK_THROWS_WITH(load_model_file(bad), (bad + ": model.objective 'x0' is neither eps nor flow").c_str());
+    }
+    auto sample = [&](const std::string& out, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"sample", "--model", model, "--out", tmp / out, "--n", "400", "--seed", "4"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_ddpm(tmp, args);
+    };
+    // euler by default, K calls; heun 2K (to s = 0); the rows in data units with the data's spread
+    const Outcome euler = sample("euler.csv", {"--steps", "10"});
+    REQUIRE_MESSAGE(euler.status == 0, euler.err);
+    CHECK(euler.out.find("euler sampler (flow ODE, 10 network calls), 10 steps, seed 4") != std::string::npos);
+    const Outcome heun = sample("heun.csv", {"--sampler", "heun", "--steps", "5"});
+    REQUIRE_MESSAGE(heun.status == 0, heun.err);
+    CHECK(heun.out.find("heun sampler (flow ODE, 10 network calls), 5 steps") != std::string::npos);
+    const Dataset rows = load_csv(tmp / "heun.csv"), data = load_csv(tmp / "data.csv");
+    CHECK(rows.n() == 400);
+    CHECK(rows.header == std::vector<std::string>{"height", "weight"});
+    const std::vector<double> m = column_means(rows), sd = column_stds(rows), dm = column_means(data), dsd = column_stds(data);
+    for (int c = 0; c < 2; ++c) {
+        CAPTURE(c);
+        CHECK(std::fabs(m[size_t(c)] - dm[size_t(c)]) < 0.2 * dsd[size_t(c)]);
+        CHECK(sd[size_t(c)] == doctest::Approx(dsd[size_t(c)]).epsilon(0.25));
+    }
+    // the same bits for any thread count
+    REQUIRE(sample("t1.csv", {"--sampler", "heun", "--steps", "4", "--threads", "1"}).status == 0);
+    REQUIRE(sample("t2.csv", {"--sampler", "heun", "--steps", "4", "--threads", "2"}).status == 0);
+    set_num_threads(default_num_threads());
+    CHECK(read_file(tmp / "t1.csv") == read_file(tmp / "t2.csv"));
+    // what does not apply to a flow model: one line naming the model file, no output
+    for (const char* s : {"ddpm", "ddim", "dpmpp2m"}) {
+        CAPTURE(s);
+        const Outcome o = sample("no.csv", {"--sampler", s, "--steps", "10"});
+        CHECK(o.status != 0);
+        CHECK(last_line(o.err) == "ddpm: --sampler " + std::string(s) + ": " + model +
+                                      " is a flow model (ddpm train --objective flow); it samples with --sampler euler or heun");
+    }
+    CHECK(last_line(sample("no.csv", {"--sampler", "euler", "--spacing", "karras"}).err) ==
+          "ddpm: --spacing: " + model + " is a flow model; its K steps are equal steps in s");
+    CHECK(last_line(sample("no.csv", {"--steps", "51"}).err) == "ddpm: --steps 51: more than the T = 50 of " + model);
+    CHECK_FALSE(fs::exists(tmp / "no.csv"));
+    // training: the objective's flags, and --resume keeps the file's objective
+    CHECK(last_line(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "g.ckpt", "5", {"--objective", "flow", "--schedule", "cosine"})).err) ==
+          "ddpm: --objective flow: a flow model has no noise schedule (--schedule, --beta); --T sets its grid s = t / T");
+    CHECK(last_line(run_ddpm(tmp, small_train(tmp / "data.csv", model, "400", {"--resume", "--objective", "eps"})).err) ==
+          "ddpm: --resume: --objective eps differs from " + model + ", which has flow (drop the flag, or train a new model)");
+    CHECK(last_line(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "g.ckpt", "5", {"--objective", "v"})).err) ==
+          "ddpm: --objective: expected eps or flow, got 'v'");
+    // a resumed flow run is the uninterrupted one, byte for byte
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "r.ckpt", "30", {"--objective", "flow"})).status == 0);
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "h.ckpt", "10", {"--objective", "flow"})).status == 0);
+    REQUIRE(run_ddpm(tmp, small_train(tmp / "data.csv", tmp / "h.ckpt", "30", {"--resume"})).status == 0);
+    CHECK(read_file(tmp / "h.ckpt") == read_file(tmp / "r.ckpt"));
+    // the eps model samples as before (its file has no model.objective): ddpm by default
+    const Outcome eps = run_ddpm(tmp, {"sample", "--model", eps_model, "--out", tmp / "e.csv", "--n", "50"});
+    REQUIRE_MESSAGE(eps.status == 0, eps.err);
+    CHECK(eps.out.find("ddpm sampler") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------

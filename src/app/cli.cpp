@@ -53,6 +53,9 @@ const char* train_help() {
            "  --lr LR                Adam learning rate, > 0 (default 1e-3)\n"
            "  --lr-decay D           none (default): LR at every step; cosine: LR (1 + cos(pi k / N)) / 2 at\n"
            "                         step k of N = --steps (Loshchilov and Hutter 2017), kept on --resume\n"
+           "  --objective O          eps (default): predict the noise (Ho et al. 2020); flow: predict the\n"
+           "                         velocity eps - x_0 of the straight path (1 - s) x_0 + s eps (lesson 13;\n"
+           "                         CSV rows only; --T sets its grid of s = t / T, --schedule does not apply)\n"
            "  --T T                  diffusion steps (default 1000)\n"
            "  --schedule KIND        linear | cosine | constant | sigmoid (default linear)\n"
            "  --beta B               the beta of --schedule constant, in (0, 1) (default 0.01)\n"
@@ -115,7 +118,11 @@ const char* sample_help() {
            "An image model (ddpm train --arch, or the weights of a lesson's model) writes --out F.png (a grid of the images, at most 10000) or\n"
            "--out F.idx (an IDX3 ubyte file of n x 28 x 28 bytes); every sampler clips its predicted x_0\n"
            "to [-1, 1], as Ho et al. do for images (the ODE solvers: in every network call). Every sampler\n"
-           "needs a noise-prediction model, as ddpm train writes; lesson 10's blur model is refused.\n";
+           "needs a noise-prediction model, as ddpm train writes; lesson 10's blur model is refused.\n"
+           "\n"
+           "A flow model (ddpm train --objective flow) solves d x / d s = v(x, s) from s = 1 to 0 in K equal\n"
+           "steps (default T): --sampler euler (the default for it, K calls) or heun (2K calls); ddpm, ddim\n"
+           "and dpmpp2m, --eta, --spacing and --variance are refused.\n";
 }
 
 const char* eval_help() {
@@ -238,7 +245,11 @@ bool parse_train_args(const std::vector<std::string>& args, TrainArgs& o) {
         else if (flag == "--batch") o.batch = int(whole(setting::batch, cur.value()));
         else if (flag == "--lr") o.lr = real(setting::lr, cur.value());
         else if (flag == "--T") o.T = int(whole(setting::T, cur.value()));
-        else if (flag == "--schedule") {
+        else if (flag == "--objective") {
+            o.objective = cur.value();
+            if (o.objective != "eps" && o.objective != "flow")
+                fail("--objective: expected eps or flow, got '" + shown(o.objective) + "'");
+        } else if (flag == "--schedule") {
             o.schedule = cur.value();
             if (o.schedule != "linear" && o.schedule != "cosine" && o.schedule != "constant" && o.schedule != "sigmoid")
                 fail("--schedule: unknown schedule '" + o.schedule + "' (linear, cosine, constant or sigmoid)");
@@ -291,6 +302,7 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
         else if (flag == "--n") o.n = int(whole(setting::sample_rows, cur.value()));
         else if (flag == "--sampler") {
             o.sampler = cur.value();
+            o.sampler_given = true;
             if (o.sampler != "ddpm" && o.sampler != "ddim" && !is_ode_sampler(o.sampler))
                 fail("--sampler: unknown sampler '" + shown(o.sampler) + "' (expected ddpm, ddim, euler, heun or dpmpp2m)");
         } else if (flag == "--steps") o.steps = int(whole(setting::sample_steps, cur.value()));
@@ -299,6 +311,7 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
             o.eta = real(setting::eta, cur.value());
         } else if (flag == "--spacing") {
             spacing_given = true;
+            o.spacing_given = true;
             o.spacing = cur.value();
             if (o.spacing != "uniform" && o.spacing != "quadratic" && o.spacing != "karras")
                 fail("--spacing: expected uniform, quadratic or karras, got '" + shown(o.spacing) + "'");
@@ -307,6 +320,7 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
         else if (flag == "--threads") o.threads = threads_of(cur.value());
         else if (flag == "--variance") {
             o.variance = cur.value();
+            o.variance_given = true;
             if (o.variance != "beta" && o.variance != "beta_tilde")
                 fail("--variance: expected beta or beta_tilde, got '" + o.variance + "'");
         } else if (flag == "--ema") o.use_ema = true;

@@ -32,6 +32,7 @@ struct TrainArgs {
     double beta = setting::beta.fallback;             // constant schedule only
     double ema = setting::ema.fallback;
     std::string lr_decay = "none";                   // none | cosine (over the run's --steps)
+    std::string objective = "eps";  // eps | flow (lesson 13: the velocity eps - x_0 on the straight path); CSV rows only
     int hidden = int(setting::hidden.fallback);
     int layers = int(setting::layers.fallback);
     bool residual = false;
@@ -57,6 +58,7 @@ struct SampleArgs {
     bool use_ema = true;
     double eta = setting::eta.fallback;               // ddim only: 0 deterministic, 1 DDPM's noise
     std::string spacing = "uniform";  // ddim only: uniform or quadratic
+    bool sampler_given = false, spacing_given = false, variance_given = false;  // (a flow model refuses them)
     int label = -1;                 // --class K (a class-conditional image model); -1: none asked
     double guidance = setting::guidance.fallback;  // --guidance W: classifier-free guidance's scale
     bool guidance_given = false;

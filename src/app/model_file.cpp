@@ -13,6 +13,7 @@ Checkpoint model_file_checkpoint(const ModelFile& mf) {
     Checkpoint c = trainer_checkpoint(mf.trainer);
     put_normalisation(c, mf.norm);
     c.set_meta("tool.steps_total", std::to_string(mf.steps_total));
+    if (mf.objective != "eps") c.set_meta("model.objective", mf.objective);
     return c;
 }
 
@@ -30,7 +31,13 @@ ModelFile read_model_file(const std::string& bytes, const std::string& path) {
     const int64_t steps_total = checkpoint_setting(c, setting::steps, path);
     // trainer_from_checkpoint checks every entry of the trainer against the settings table, and the
     // network's size against the values the file holds, before it allocates anything.
-    ModelFile mf{std::move(norm), trainer_from_checkpoint(c, path), steps_total};
+    std::string objective = "eps";
+    if (c.has_meta("model.objective")) {
+        objective = c.get_meta("model.objective");
+        if (objective != "eps" && objective != "flow")
+            fail(path + ": model.objective '" + shown(objective) + "' is neither eps nor flow");
+    }
+    ModelFile mf{std::move(norm), trainer_from_checkpoint(c, path), steps_total, objective};
     if (mf.trainer.model.config.dim != mf.norm.columns())
         fail(path + ": the network has " + std::to_string(mf.trainer.model.config.dim) + " columns, its normalisation " +
              std::to_string(mf.norm.columns()));

@@ -16,6 +16,10 @@ struct ModelFile {
     Normalisation norm;
     Trainer trainer;
     int64_t steps_total = 0;
+    // "eps" or "flow" (ddpm train --objective): the entry model.objective, written for flow models only;
+    // a file without it (every file before lesson 13) is an eps model. A flow model's trainer carries
+    // the schedule of its flags, unused but for T, the grid s = t / T of its network.
+    std::string objective = "eps";
 };
 
 Checkpoint model_file_checkpoint(const ModelFile& mf);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/flow_sample.h"
 #include "app/image_cmd.h"
 #include "app/model_file.h"
 #include "app/ode_sample.h"
@@ -40,6 +41,7 @@ int run_sample(const SampleArgs& a) {
     if (is_image_output(a.out))
         fail("--out " + a.out + ": " + a.model + " is a model of CSV rows; it writes a .csv file (images come from "
              "a model of ddpm train --arch)");
+    if (mf.objective == "flow") return run_sample_flow(a, mf);  // app/flow_sample.cpp: euler or heun
     const Schedule& s = mf.trainer.schedule;
     const bool ddim = a.sampler == "ddim", ode = is_ode_sampler(a.sampler);
     const int steps = a.steps == 0 ? s.T : a.steps;

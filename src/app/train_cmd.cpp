@@ -15,6 +15,7 @@
 #include "core/common.h"
 #include "core/io.h"
 #include "core/pool.h"
+#include "diffusion/flow.h"
 #include "store/csv.h"
 #include "store/image_files.h"
 #include "store/settings.h"
@@ -36,7 +37,7 @@ ModelFile new_model(const TrainArgs& a, const Dataset& data, const Normalisation
     tc.ema_decay = float(a.ema);
     tc.seed = a.seed;
     tc.lr_decay_steps = a.lr_decay == "cosine" ? a.steps : 0;
-    return ModelFile{norm, Trainer(mc, tc, checked_schedule(a)), a.steps};
+    return ModelFile{norm, Trainer(mc, tc, checked_schedule(a)), a.steps, a.objective};
 }
 
 // A resumed run must be the run that was started: flags that would change it are refused.
@@ -71,6 +72,7 @@ ModelFile resumed_model(const TrainArgs& a, const Dataset& data, std::vector<std
         fail("model " + a.model + " has " + std::to_string(mf.norm.columns()) + " columns, " + a.data + " has " +
              std::to_string(data.dim));
     check_resume_flags(a, mf.trainer);
+    must_agree(a, "--objective", a.objective, mf.objective, a.objective, mf.objective);
     if (a.given.count("--steps")) mf.steps_total = a.steps;
     const int64_t decay = mf.trainer.config.lr_decay_steps;
     if (decay > 0 && mf.steps_total != decay)
@@ -112,13 +114,19 @@ int run_train(const TrainArgs& a) {
     check_output_kind(a.model);
     OutputLock lock(a.model, "train");
     remove_stale_temp_files(a.model);
+    if ((!a.arch.empty() || is_folder(a.data)) && a.given.count("--objective") && a.objective != "eps")
+        fail("--objective " + a.objective + ": flow matching trains on CSV rows; image models predict the noise");
     if (!a.arch.empty() || is_folder(a.data)) return run_train_images(a, stop, nullptr, FileId{});  // image_cmd.cpp
     if (a.given.count("--block")) fail("--block applies to image models (--arch unet) only");
+    if (a.objective == "flow" && (a.given.count("--schedule") || a.given.count("--beta")))
+        fail("--objective flow: a flow model has no noise schedule (--schedule, --beta); --T sets its grid s = t / T");
 
     FileId data_id;
     const std::string data_bytes = read_input(a.data, kMaxInputBytes, &data_id);
     if (looks_like_idx(data_bytes)) {
         if (!a.resume) fail(a.data + ": an IDX file of images, not CSV rows; image training needs --arch cnn or --arch unet");
+        if (a.given.count("--objective") && a.objective != "eps")
+            fail("--objective " + a.objective + ": flow matching trains on CSV rows; image models predict the noise");
         return run_train_images(a, stop, &data_bytes, data_id);  // --resume: the model says which network
     }
     const Dataset data = parse_csv(data_bytes, a.data);
@@ -161,7 +169,9 @@ int run_train(const TrainArgs& a) {
     TrainingLoop loop;
     loop.step_count = [&] { return tr.step; };
     loop.step = [&](std::string& diverged) {
-        const StepStats st = tr.train_step(z.data(), n);
+        const StepStats st = mf.objective == "flow"
+                                 ? flow_train_step(tr, tr.config, tr.model, tr.schedule.T, z.data(), n)
+                                 : tr.train_step(z.data(), n);
         if (!std::isfinite(st.loss) || !std::isfinite(st.grad_norm))
             diverged = "loss " + fmt_sci(st.loss) + ", gradient norm " + fmt_sci(st.grad_norm);
         return double(st.loss);
@@ -173,7 +183,10 @@ int run_train(const TrainArgs& a) {
     if (end.signal) return 128 + end.signal;  // as a shell reports a program stopped by the signal: 130, 143
 
     std::printf("model     %s\n", describe(tr.model.config).c_str());
-    std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
+    if (mf.objective == "flow")
+        std::printf("objective flow (velocity eps - x_0 on the straight path), s = t / T, T = %d\n", tr.schedule.T);
+    else
+        std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
     const std::string lr_text = fmt_sci(tr.config.lr) + (tr.config.lr_decay_steps > 0 ? " (cosine decay over " +
                                                           std::to_string(tr.config.lr_decay_steps) + " steps)" : "");
     std::printf("training  %lld steps (this run: %lld to %lld), batch %d, lr %s, ema %s, seed %llu\n",
