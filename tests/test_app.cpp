@@ -332,16 +332,26 @@ TEST_CASE("app: train, sample and eval end to end on data far from the origin wi
     CHECK(last_line(cos_ddim.err).find("ddpm: --sampler ddim: " + tmp / "cos.ckpt" + "'s schedule (cosine") == 0);
     CHECK(last_line(cos_ddim.err).find("use --sampler ddpm") != std::string::npos);
     CHECK_FALSE(fs::exists(tmp / "cos.csv"));
-    // the ODE solvers start from x_T with the same step (euler's is DDIM's, dpmpp2m's first is first
-    // order, heun's starts with it): the same refusal, naming the solver
+    // the ODE solvers start at --sigma-max (80 by default) rather than T: on this schedule (T = 50)
+    // that is a t below T, they run, and the summary says where they started; from T
+    // (--sigma-max above sigma_T) their first step is DDIM's (euler's is, dpmpp2m's first is first
+    // order, heun's starts with it): the same refusal, naming the solver and --sigma-max
     for (const char* solver : {"euler", "heun", "dpmpp2m"}) {
+        CAPTURE(solver);
+        const Outcome from_80 = run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n",
+                                               "20", "--sampler", solver, "--steps", "10"});
+        CHECK(from_80.status == 0);
+        CHECK(from_80.out.find(std::string(solver) + " sampler (probability-flow ODE from t = ") != std::string::npos);
+        CHECK(from_80.out.find("karras spacing") != std::string::npos);
+        fs::remove(tmp / "cos.csv");
         const Outcome cos_ode = run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n",
-                                               "20", "--sampler", solver, "--steps", "10", "--spacing", "karras"});
+                                               "20", "--sampler", solver, "--steps", "10", "--sigma-max", "1e9"});
         CHECK(cos_ode.status == 1);
         CHECK(last_line(cos_ode.err).find("ddpm: --sampler " + std::string(solver) + ": " + tmp / "cos.ckpt" +
                                           "'s schedule (cosine") == 0);
         CHECK(last_line(cos_ode.err).find(std::string(", so ") + solver + "'s first step (t = 50 to ") != std::string::npos);
-        CHECK(last_line(cos_ode.err).find("use --sampler ddpm, more --steps, or a model") != std::string::npos);
+        CHECK(last_line(cos_ode.err).find("use --sampler ddpm, more --steps, a smaller --sigma-max, or a model") !=
+              std::string::npos);
         CHECK_FALSE(fs::exists(tmp / "cos.csv"));
     }
     CHECK(run_ddpm(tmp, {"sample", "--model", tmp / "cos.ckpt", "--out", tmp / "cos.csv", "--n", "20"}).status == 0);
@@ -540,6 +550,10 @@ TEST_CASE("app: every bad input is one line 'ddpm: <problem>', a non-zero status
          "ddpm: --steps 51: more than the T = 50 of " + model, out},
         {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "5", "--spacing", "karras"},
          "ddpm: --spacing karras applies to --sampler euler, heun or dpmpp2m; ddim takes uniform or quadratic", out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "ddim", "--steps", "5", "--sigma-max", "10"},
+         "ddpm: --sigma-max applies to --sampler euler, heun or dpmpp2m; ddim starts at T", out},
+        {{"sample", "--model", model, "--out", out, "--sampler", "heun", "--steps", "50", "--sigma-max", "1e-9"},
+         "ddpm: --steps 50: more than the 1 timesteps of " + model + " below --sigma-max 1e-09 (t = 1)", out},
         {{"sample", "--model", model, "--out", out, "--sampler", "heun", "--spacing", "log"},
          "ddpm: --spacing: expected uniform, quadratic or karras, got 'log'", out},
         {{"sample", "--model", model, "--out", out, "--sampler", "rk4"},
@@ -583,30 +597,29 @@ TEST_CASE("app: sample --sampler euler, heun and dpmpp2m solve the probability-f
     };
     // the summary line names the solver and the spacing and counts the network calls: heun's last step
     // (to t = 0) is Euler's, so N steps make 2N - 1 calls; dpmpp2m and euler one a step
-    const Outcome heun = sample("heun.csv", {"--sampler", "heun", "--steps", "6"});
+    const Outcome heun = sample("heun.csv", {"--sampler", "heun", "--steps", "6", "--spacing", "uniform"});
     REQUIRE_MESSAGE(heun.status == 0, heun.err);
-    CHECK(heun.out.find("heun sampler (probability-flow ODE, uniform spacing, 11 network calls), 6 steps, seed 4") !=
-          std::string::npos);
+    CHECK(heun.out.find("heun sampler (probability-flow ODE from t = 50, sigma ") != std::string::npos);
+    CHECK(heun.out.find(", uniform spacing, 11 network calls), 6 steps, seed 4") != std::string::npos);
     const Dataset heun_rows = load_csv(tmp / "heun.csv");
     CHECK(heun_rows.n() == 100);
     CHECK(heun_rows.header == std::vector<std::string>{"height", "weight"});
     const Outcome dpm = sample("dpm.csv", {"--sampler", "dpmpp2m", "--steps", "6", "--spacing", "karras"});
     REQUIRE_MESSAGE(dpm.status == 0, dpm.err);
-    CHECK(dpm.out.find("dpmpp2m sampler (probability-flow ODE, karras spacing, 6 network calls), 6 steps") !=
-          std::string::npos);
+    CHECK(dpm.out.find(", karras spacing, 6 network calls), 6 steps") != std::string::npos);
     CHECK(load_csv(tmp / "dpm.csv").n() == 100);
-    const Outcome one = sample("one.csv", {"--sampler", "heun", "--steps", "1"});  // one Euler step: one call
+    const Outcome one = sample("one.csv", {"--sampler", "heun", "--steps", "1", "--spacing", "uniform"});  // one Euler step: one call
     REQUIRE_MESSAGE(one.status == 0, one.err);
-    CHECK(one.out.find("(probability-flow ODE, uniform spacing, 1 network call), 1 steps") != std::string::npos);
+    CHECK(one.out.find(", uniform spacing, 1 network call), 1 steps") != std::string::npos);
     const Outcome quad = sample("quad.csv", {"--sampler", "heun", "--steps", "4", "--spacing", "quadratic"});
     REQUIRE_MESSAGE(quad.status == 0, quad.err);
-    CHECK(quad.out.find("heun sampler (probability-flow ODE, quadratic spacing, 7 network calls)") != std::string::npos);
+    CHECK(quad.out.find(", quadratic spacing, 7 network calls)") != std::string::npos);
 
     // euler is DDIM with eta 0 on the same timesteps, computed in other variables: the same rows up to
     // float rounding (in units of each column's spread)
-    const Outcome euler = sample("euler.csv", {"--sampler", "euler", "--steps", "8"});
+    const Outcome euler = sample("euler.csv", {"--sampler", "euler", "--steps", "8", "--spacing", "uniform"});
     REQUIRE_MESSAGE(euler.status == 0, euler.err);
-    CHECK(euler.out.find("euler sampler (probability-flow ODE, uniform spacing, 8 network calls)") != std::string::npos);
+    CHECK(euler.out.find(", uniform spacing, 8 network calls)") != std::string::npos);
     REQUIRE(sample("ddim.csv", {"--sampler", "ddim", "--steps", "8", "--eta", "0"}).status == 0);
     const Dataset e = load_csv(tmp / "euler.csv"), d = load_csv(tmp / "ddim.csv");
     REQUIRE(e.x.size() == d.x.size());
@@ -827,17 +840,16 @@ TEST_CASE("app: images: the ODE solvers sample an image model, x_0 clipped as dd
         args.insert(args.end(), extra.begin(), extra.end());
         return run_ddpm(tmp, args);
     };
-    const Outcome heun = sample("heun.idx", {"--sampler", "heun", "--steps", "3"});
+    const Outcome heun = sample("heun.idx", {"--sampler", "heun", "--steps", "3", "--spacing", "uniform"});
     REQUIRE_MESSAGE(heun.status == 0, heun.err);
-    CHECK(heun.out.find("heun sampler (probability-flow ODE, uniform spacing, 5 network calls), x_0 clipped to [-1, 1], "
-                        "3 steps") != std::string::npos);
+    CHECK(heun.out.find(", uniform spacing, 5 network calls), x_0 clipped to [-1, 1], 3 steps") != std::string::npos);
     CHECK(load_idx(tmp / "heun.idx").dims == std::vector<int>{4, 28, 28});
     const Outcome dpm = sample("dpm.png", {"--sampler", "dpmpp2m", "--steps", "4", "--spacing", "karras"});
     REQUIRE_MESSAGE(dpm.status == 0, dpm.err);
-    CHECK(dpm.out.find("dpmpp2m sampler (probability-flow ODE, karras spacing, 4 network calls)") != std::string::npos);
+    CHECK(dpm.out.find(", karras spacing, 4 network calls)") != std::string::npos);
     // euler with the clipped prediction is ddim --eta 0 with its clip: the same bytes, give or take one
     // level where rounding falls on the other side
-    REQUIRE(sample("euler.idx", {"--sampler", "euler", "--steps", "5"}).status == 0);
+    REQUIRE(sample("euler.idx", {"--sampler", "euler", "--steps", "5", "--spacing", "uniform"}).status == 0);
     REQUIRE(sample("ddim.idx", {"--sampler", "ddim", "--steps", "5"}).status == 0);
     const IdxArray e = load_idx(tmp / "euler.idx"), d = load_idx(tmp / "ddim.idx");
     REQUIRE(e.data.size() == d.data.size());
@@ -845,7 +857,7 @@ TEST_CASE("app: images: the ODE solvers sample an image model, x_0 clipped as dd
     for (size_t i = 0; i < e.data.size(); ++i) worst = std::max(worst, std::abs(int(e.data[i]) - int(d.data[i])));
     CHECK(worst <= 1);
     // the same bits for any thread count
-    REQUIRE(sample("t1.idx", {"--sampler", "heun", "--steps", "3", "--threads", "1"}).status == 0);
+    REQUIRE(sample("t1.idx", {"--sampler", "heun", "--steps", "3", "--spacing", "uniform", "--threads", "1"}).status == 0);
     set_num_threads(default_num_threads());
     CHECK(read_file(tmp / "t1.idx") == read_file(tmp / "heun.idx"));
 }
@@ -891,9 +903,9 @@ TEST_CASE("app: images: --class and --guidance sample a class-conditional model;
     CHECK(read_file(tmp / "g2.idx") == read_file(tmp / "g.idx"));  // and the same seed gives the same ones
     // the ODE solvers take the label and the guidance too (two network passes a call, one call counted)
     const Outcome ode = run_ddpm(tmp, {"sample", "--model", tmp / "cond.ckpt", "--out", tmp / "ode.idx", "--n", "3",
-                                       "--sampler", "dpmpp2m", "--steps", "4", "--class", "7", "--guidance", "3"});
+                                       "--sampler", "dpmpp2m", "--steps", "4", "--spacing", "uniform", "--class", "7", "--guidance", "3"});
     REQUIRE_MESSAGE(ode.status == 0, ode.err);
-    CHECK(ode.out.find("dpmpp2m sampler (probability-flow ODE, uniform spacing, 4 network calls)") != std::string::npos);
+    CHECK(ode.out.find(", uniform spacing, 4 network calls)") != std::string::npos);
     CHECK(ode.out.find("class 7, guidance w = 3") != std::string::npos);
 
     // what the tool refuses, in one line each, without writing the output

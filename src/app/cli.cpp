@@ -101,11 +101,17 @@ const char* sample_help() {
            "                         (ddim with eta 0, K network calls), heun (Karras et al. 2022, 2K - 1\n"
            "                         calls) or dpmpp2m (DPM-Solver++(2M), Lu et al. 2022, K calls)\n"
            "  --steps K              reverse steps: ddpm runs all T of them (K must equal T); the others run\n"
-           "                         K steps on timesteps from T down to 1 (default T)\n"
+           "                         K steps on timesteps from T (the ODE solvers: from --sigma-max) down to 1\n"
+           "                         (default: all of them)\n"
            "  --eta E                ddim only: 0 (default) deterministic, 1 the noise of ddpm\n"
-           "  --spacing S            which K timesteps: uniform (default) or quadratic (dense near t = 0)\n"
-           "                         for ddim, euler, heun and dpmpp2m; karras (EDM's rho = 7, taken to whole\n"
-           "                         timesteps) for euler, heun and dpmpp2m only; ddpm takes none\n"
+           "  --spacing S            which K timesteps: uniform (ddim's default) or quadratic (dense near\n"
+           "                         t = 0) for ddim, euler, heun and dpmpp2m; karras (EDM's rho = 7, taken to\n"
+           "                         whole timesteps; the default of euler, heun and dpmpp2m) for those three\n"
+           "                         only; ddpm takes none\n"
+           "  --sigma-max S          euler, heun and dpmpp2m start at the largest t with sigma_t <= S, where\n"
+           "                         sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), x_T standing for x_t\n"
+           "                         (default 80, EDM's; the cosine schedule's sigma_T is about 20000, where a\n"
+           "                         first step would divide the network's error by sqrt(alpha_bar_T))\n"
            "  --seed S               seed of x_T and of the noise of every step (default 0)\n"
            "  --threads N            1 to 256 (default DDPM_THREADS or every core); never changes results\n"
            "  --variance V           ddpm only: beta_tilde (default) or beta, sigma_t^2 of the reverse step\n"
@@ -316,6 +322,10 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
             if (o.spacing != "uniform" && o.spacing != "quadratic" && o.spacing != "karras")
                 fail("--spacing: expected uniform, quadratic or karras, got '" + shown(o.spacing) + "'");
         }
+        else if (flag == "--sigma-max") {
+            o.sigma_max = real(setting::sigma_max, cur.value());
+            o.sigma_max_given = true;
+        }
         else if (flag == "--seed") o.seed = seed_of(cur.value());
         else if (flag == "--threads") o.threads = threads_of(cur.value());
         else if (flag == "--variance") {
@@ -348,6 +358,10 @@ bool parse_sample_args(const std::vector<std::string>& args, SampleArgs& o) {
         fail("--spacing applies to the samplers that skip steps (ddim, euler, heun, dpmpp2m); ddpm runs all T steps");
     if (o.spacing == "karras" && o.sampler == "ddim")
         fail("--spacing karras applies to --sampler euler, heun or dpmpp2m; ddim takes uniform or quadratic");
+    if (o.sigma_max_given && (o.sampler == "ddpm" || o.sampler == "ddim"))
+        fail("--sigma-max applies to --sampler euler, heun or dpmpp2m; " + o.sampler + " starts at T");
+    // the ODE solvers' spacing is EDM's unless given (with sigma_max = 80 it is EDM's sampler's grid)
+    if (is_ode_sampler(o.sampler) && !spacing_given) o.spacing = "karras";
     return true;
 }
 

@@ -57,8 +57,10 @@ struct SampleArgs {
     std::string variance = "beta_tilde";
     bool use_ema = true;
     double eta = setting::eta.fallback;               // ddim only: 0 deterministic, 1 DDPM's noise
-    std::string spacing = "uniform";  // ddim only: uniform or quadratic
+    std::string spacing = "uniform";  // ddim: uniform or quadratic; the ODE solvers: karras unless given
+    double sigma_max = setting::sigma_max.fallback;  // the ODE solvers start at the largest t with sigma_t <= it
     bool sampler_given = false, spacing_given = false, variance_given = false;  // (a flow model refuses them)
+    bool sigma_max_given = false;
     int label = -1;                 // --class K (a class-conditional image model); -1: none asked
     double guidance = setting::guidance.fallback;  // --guidance W: classifier-free guidance's scale
     bool guidance_given = false;

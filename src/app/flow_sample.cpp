@@ -21,6 +21,7 @@ int run_sample_flow(const SampleArgs& a, const ModelFile& mf) {
     if (sampler != "euler" && sampler != "heun")
         fail("--sampler " + sampler + ": " + a.model + " is a flow model (ddpm train --objective flow); it samples "
              "with --sampler euler or heun");
+    if (a.sigma_max_given) fail("--sigma-max: " + a.model + " is a flow model; it starts at s = 1");
     if (a.spacing_given) fail("--spacing: " + a.model + " is a flow model; its K steps are equal steps in s");
     if (a.variance_given) fail("--variance: " + a.model + " is a flow model; its samplers add no noise");
     const int steps = a.steps == 0 ? T : a.steps;

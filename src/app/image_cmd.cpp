@@ -393,6 +393,12 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
              " steps of " + a.model + "; strided sampling needs --sampler ddim, euler, heun or dpmpp2m");
     if ((ddim || ode) && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    // the ODE solvers start at the largest t with sigma_t <= --sigma-max (diffusion/ode.h): on the
+    // cosine schedule (sigma_T about 2 * 10^4) a start at T draws noise even with x_0 clipped
+    const int start = ode ? ode_start_timestep(s, a.sigma_max) : s.T;
+    if (ode && steps > start)
+        fail("--steps " + std::to_string(steps) + ": more than the " + std::to_string(start) + " timesteps of " + a.model +
+             " below --sigma-max " + fmt_g(a.sigma_max) + " (t = " + std::to_string(start) + ")");
     // no check of the first step's gain here (sample_cmd.cpp has it for CSV rows): every sampler clips
     // the predicted x_0 of an image to the pixel range, which bounds what the step can make of an error
     if (png && a.n > kMaxGridImages)
@@ -448,7 +454,8 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
         const int total = ode_calls_of(solver, steps);
         // the predicted x_0 clipped to the pixel range at every call, as ddim's is below
         calls = run_ode_sampler(x.data(), a.n, D, s, clipped_eps_function(eps_fn, s, D, 1.0f), solver,
-                                ode_timesteps(s, steps, ode_spacing_of(a.spacing)), [&](int done_calls) {
+                                ode_timesteps(cut_schedule(s, start), steps, ode_spacing_of(a.spacing)),
+                                [&](int done_calls) {
                                     if (done_calls < total && progress.due()) {
                                         const double rate = done_calls / progress.seconds();
                                         std::fprintf(stderr, "  network call %d of %d  %.1f calls/s  ETA %s\n", done_calls,
@@ -474,7 +481,7 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
     write_file_atomic(a.out, png ? png_grid_bytes(x.data(), a.n, kSide, kSide, cols) : idx_bytes_of_images(x.data(), a.n, kSide, kSide));
     std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
 
-    const std::string how = ode ? ode_sampler_text(ode_solver_of(a.sampler), ode_spacing_of(a.spacing), calls) +
+    const std::string how = ode ? ode_sampler_text(ode_solver_of(a.sampler), ode_spacing_of(a.spacing), calls, s, start) +
                                       ", x_0 clipped to [-1, 1]"
                             : ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
                                    : std::string("ddpm sampler (variance ") + variance_name(options.variance) +

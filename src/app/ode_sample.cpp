@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/common.h"
+#include "core/io.h"
 
 namespace ddpm {
 
@@ -51,9 +52,10 @@ EpsFunction clipped_eps_function(EpsFunction eps_fn, const Schedule& s, int dim,
     };
 }
 
-std::string ode_sampler_text(OdeSolver solver, OdeSpacing spacing, int calls) {
-    return std::string(ode_solver_name(solver)) + " sampler (probability-flow ODE, " + ode_spacing_name(spacing) +
-           " spacing, " + std::to_string(calls) + " network call" + (calls == 1 ? "" : "s") + ")";
+std::string ode_sampler_text(OdeSolver solver, OdeSpacing spacing, int calls, const Schedule& s, int start) {
+    return std::string(ode_solver_name(solver)) + " sampler (probability-flow ODE from t = " + std::to_string(start) +
+           ", sigma " + fmt_g(ode_sigma(s, start), 4) + ", " + ode_spacing_name(spacing) + " spacing, " +
+           std::to_string(calls) + " network call" + (calls == 1 ? "" : "s") + ")";
 }
 
 }  // namespace ddpm

@@ -37,7 +37,7 @@ int run_ode_sampler(float* x, int rows, int dim, const Schedule& s, const EpsFun
 EpsFunction clipped_eps_function(EpsFunction eps_fn, const Schedule& s, int dim, float clip);
 
 // How a run is named in the tool's summary line:
-// "heun sampler (probability-flow ODE, karras spacing, 19 network calls)".
-std::string ode_sampler_text(OdeSolver solver, OdeSpacing spacing, int calls);
+// "heun sampler (probability-flow ODE from t = 991, sigma 71.27, karras spacing, 19 network calls)".
+std::string ode_sampler_text(OdeSolver solver, OdeSpacing spacing, int calls, const Schedule& s, int start);
 
 }  // namespace ddpm

@@ -50,6 +50,11 @@ int run_sample(const SampleArgs& a) {
              " steps of " + a.model + "; strided sampling needs --sampler ddim, euler, heun or dpmpp2m");
     if ((ddim || ode) && steps > s.T)
         fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(s.T) + " of " + a.model);
+    // the ODE solvers start at the largest t with sigma_t <= --sigma-max (diffusion/ode.h)
+    const int start = ode ? ode_start_timestep(s, a.sigma_max) : s.T;
+    if (ode && steps > start)
+        fail("--steps " + std::to_string(steps) + ": more than the " + std::to_string(start) + " timesteps of " + a.model +
+             " below --sigma-max " + fmt_g(a.sigma_max) + " (t = " + std::to_string(start) + ")");
     std::vector<int> tau;        // DDIM's subsequence of 1..T, checked here and run below
     std::vector<int> timesteps;  // the ODE solvers' timesteps, from T down
     if (ddim || ode) {
@@ -66,17 +71,18 @@ int run_sample(const SampleArgs& a) {
             tau = ddim_timesteps(s.T, steps, a.spacing == "quadratic" ? Spacing::Quadratic : Spacing::Uniform);
             next = tau.size() > 1 ? tau[tau.size() - 2] : 0;
         } else {
-            timesteps = ode_timesteps(s, steps, ode_spacing_of(a.spacing));
+            timesteps = ode_timesteps(cut_schedule(s, start), steps, ode_spacing_of(a.spacing));
             next = timesteps.size() > 1 ? timesteps[1] : 0;
         }
-        const double gain = std::sqrt(s.alpha_bar[size_t(next)] / s.alpha_bar[size_t(s.T)]);
+        const double gain = std::sqrt(s.alpha_bar[size_t(next)] / s.alpha_bar[size_t(start)]);
         if (!(gain <= kMaxDdimGain))
-            fail("--sampler " + a.sampler + ": " + a.model + "'s schedule (" + s.name + ") ends at alpha_bar_T = " +
-                 fmt_g(s.alpha_bar[size_t(s.T)]) + ", so " + (ddim ? std::string("DDIM") : a.sampler) +
-                 "'s first step (t = " + std::to_string(s.T) + " to " + std::to_string(next) +
+            fail("--sampler " + a.sampler + ": " + a.model + "'s schedule (" + s.name + ") has alpha_bar = " +
+                 fmt_g(s.alpha_bar[size_t(start)]) + " at t = " + std::to_string(start) + ", so " +
+                 (ddim ? std::string("DDIM") : a.sampler) + "'s first step (t = " + std::to_string(start) + " to " +
+                 std::to_string(next) +
                  ") multiplies the error of the noise prediction by " + fmt_g(gain) + " (at most " +
-                 fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, or a model trained with "
-                 "--schedule linear or sigmoid");
+                 fmt_g(kMaxDdimGain) + " is allowed); use --sampler ddpm, more --steps, " +
+                 (ode ? "a smaller --sigma-max, " : "") + "or a model trained with --schedule linear or sigmoid");
     }
     {
         const EpsModelConfig& m = mf.trainer.model.config;
@@ -136,7 +142,7 @@ int run_sample(const SampleArgs& a) {
     std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
 
     // What was written, and a first check of it: the columns' means and stds beside the data's.
-    const std::string how = ode    ? ode_sampler_text(ode_solver_of(a.sampler), ode_spacing_of(a.spacing), calls)
+    const std::string how = ode    ? ode_sampler_text(ode_solver_of(a.sampler), ode_spacing_of(a.spacing), calls, s, start)
                             : ddim ? "ddim sampler (eta " + fmt(a.eta, 2) + ", " + a.spacing + ")"
                                    : std::string("ddpm sampler (variance ") + variance_name(options.variance) + ")";
     std::printf("wrote %d rows to %s: model %s at step %lld, %s weights, %s, %d steps, seed %llu\n", a.n,

@@ -49,7 +49,7 @@ double ode_sigma(const Schedule& s, int t);
 // 2 * 10^4) the first step's prediction of x_0 divides the network's error by sqrt(ab_T); Karras et al.
 // (EDM, sec. 5) start at sigma_max = 80 instead, where x_T ~ N(0, I) still stands for x_t (the data's
 // share of x_t is sqrt(ab_t) x_0, about 1/80 of it). The largest t with sigma_t <= sigma_max (T when
-// sigma_T is below it, as on the course's linear schedule: 157 > 80 there, so this gives t = 937);
+// sigma_T is below it, as on a short schedule; the course's linear one has sigma_T = 157 > 80, so this gives t = 930);
 // ode_timesteps(cut_schedule(s, t), ...) then starts the run at t.
 constexpr double kOdeSigmaMax = 80.0;
 int ode_start_timestep(const Schedule& s, double sigma_max = kOdeSigmaMax);

@@ -64,6 +64,8 @@ inline constexpr IntSetting threads{"--threads", nullptr, 1, 256, 0};  // 0: DDP
 inline constexpr IntSetting sample_rows{"--n", nullptr, 1, 100000000, 8000};
 inline constexpr IntSetting sample_steps{"--steps", nullptr, 1, 1000000, 0};  // 0: all T
 inline constexpr RealSetting eta{"--eta", nullptr, 0.0, 1.0, false, false, 0.0};
+// where the ODE solvers start: the largest t with sigma_t <= this (EDM's sigma_max; diffusion/ode.h)
+inline constexpr RealSetting sigma_max{"--sigma-max", nullptr, 0.0, 1e12, true, false, 80.0};
 // a class-conditional image model (lesson 11): the class asked for, and classifier-free guidance's w
 inline constexpr IntSetting sample_class{"--class", nullptr, 0, 999, 0};
 inline constexpr RealSetting guidance{"--guidance", nullptr, 0.0, 100.0, false, false, 0.0};
