@@ -862,6 +862,65 @@ TEST_CASE("app: images: the ODE solvers sample an image model, x_0 clipped as dd
     CHECK(read_file(tmp / "t1.idx") == read_file(tmp / "heun.idx"));
 }
 
+TEST_CASE("app: images: train --objective flow records it, samples with euler and heun, refuses the others") {
+    TempDir tmp("images_flow");
+    save_idx(tmp / "train.idx", square_images(12));
+    const std::string model = tmp / "flow.ckpt";
+    const Outcome trained = run_ddpm(tmp, small_image_train(tmp / "train.idx", model, "2", {"--objective", "flow"}));
+    REQUIRE_MESSAGE(trained.status == 0, trained.err);
+    CHECK(trained.out.find("objective flow (velocity eps - x_0 on the straight path), s = t / T, T = 20") != std::string::npos);
+    CHECK(load_checkpoint(model).get_meta("model.objective") == "flow");
+    REQUIRE(run_ddpm(tmp, small_image_train(tmp / "train.idx", tmp / "eps.ckpt", "2")).status == 0);
+    CHECK_FALSE(load_checkpoint(tmp / "eps.ckpt").has_meta("model.objective"));  // eps, as every file before
+    auto sample = [&](const std::string& out, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"sample", "--model", model, "--out", tmp / out, "--n", "4", "--seed", "2"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_ddpm(tmp, args);
+    };
+    const Outcome euler = sample("euler.idx", {"--steps", "5"});
+    REQUIRE_MESSAGE(euler.status == 0, euler.err);
+    CHECK(euler.out.find("euler sampler (flow ODE from s = 1 to 0, 5 network calls), 5 steps, seed 2") != std::string::npos);
+    CHECK(load_idx(tmp / "euler.idx").dims == std::vector<int>{4, 28, 28});
+    const Outcome heun = sample("heun.png", {"--sampler", "heun", "--steps", "3"});
+    REQUIRE_MESSAGE(heun.status == 0, heun.err);
+    CHECK(heun.out.find("heun sampler (flow ODE from s = 1 to 0, 6 network calls), 3 steps") != std::string::npos);
+    CHECK(heun.out.find("(a PNG grid of 2 columns)") != std::string::npos);
+    // the same bits for any thread count
+    REQUIRE(sample("t1.idx", {"--steps", "5", "--threads", "1"}).status == 0);
+    REQUIRE(sample("t2.idx", {"--steps", "5", "--threads", "2"}).status == 0);
+    set_num_threads(default_num_threads());
+    CHECK(read_file(tmp / "t1.idx") == read_file(tmp / "euler.idx"));
+    CHECK(read_file(tmp / "t2.idx") == read_file(tmp / "euler.idx"));
+    // what does not apply to a flow model: one line naming the model file, no output
+    for (const char* s : {"ddpm", "ddim", "dpmpp2m"}) {
+        CAPTURE(s);
+        const Outcome o = sample("no.idx", {"--sampler", s, "--steps", "4"});
+        CHECK(o.status == 1);
+        CHECK(last_line(o.err) == "ddpm: --sampler " + std::string(s) + ": " + model +
+                                      " is a flow model (ddpm train --objective flow); it samples with --sampler euler or heun");
+    }
+    CHECK(last_line(sample("no.idx", {"--sampler", "euler", "--spacing", "uniform"}).err) ==
+          "ddpm: --spacing: " + model + " is a flow model; its K steps are equal steps in s");
+    CHECK(last_line(sample("no.idx", {"--sampler", "heun", "--sigma-max", "80"}).err) ==
+          "ddpm: --sigma-max: " + model + " is a flow model; it starts at s = 1");
+    CHECK(last_line(sample("no.idx", {"--variance", "beta"}).err) ==
+          "ddpm: --variance: " + model + " is a flow model; its samplers add no noise");
+    CHECK(last_line(sample("no.idx", {"--sampler", "euler", "--eta", "0"}).err).find("--eta applies to --sampler ddim only") !=
+          std::string::npos);
+    CHECK(last_line(sample("no.idx", {"--steps", "21"}).err) == "ddpm: --steps 21: more than the T = 20 of " + model);
+    CHECK_FALSE(fs::exists(tmp / "no.idx"));
+    // training: no schedule flags; --resume keeps the objective, byte for byte as one run
+    CHECK(last_line(run_ddpm(tmp, small_image_train(tmp / "train.idx", tmp / "g.ckpt", "2",
+                                                    {"--objective", "flow", "--schedule", "cosine"})).err) ==
+          "ddpm: --objective flow: a flow model has no noise schedule (--schedule, --beta); --T sets its grid s = t / T");
+    CHECK(last_line(run_ddpm(tmp, {"train", "--data", tmp / "train.idx", "--model", model, "--resume", "--steps", "3",
+                                   "--objective", "eps"}).err) ==
+          "ddpm: --resume: --objective eps differs from " + model + ", which has flow (drop the flag, or train a new model)");
+    REQUIRE(run_ddpm(tmp, small_image_train(tmp / "train.idx", tmp / "whole.ckpt", "4", {"--objective", "flow"})).status == 0);
+    REQUIRE(run_ddpm(tmp, {"train", "--data", tmp / "train.idx", "--model", model, "--resume", "--steps", "4"}).status == 0);
+    CHECK(read_file(model) == read_file(tmp / "whole.ckpt"));
+}
+
 TEST_CASE("app: images: --class and --guidance sample a class-conditional model; misuse is a one-line error") {
     TempDir tmp("guidance");
     // a tiny conditional U-Net, six steps on labelled squares, saved as data/models/ ships a model

@@ -7,9 +7,12 @@
 #include <cstdio>
 
 #include "diffusion/flow.h"
+#include "diffusion/image_train.h"
 #include "diffusion/ode.h"
 #include "lessonkit/ddpm.h"
 #include "lessonkit/evaluate.h"
+#include "lessonkit/mnist.h"
+#include "lessonkit/recipes.h"
 #include "plot/plot.h"
 
 using namespace ddpm;
@@ -18,7 +21,7 @@ namespace {
 
 // The noise every sampler starts from (the same x_1 = x_T for both models), the noise of the reflow
 // pairs, and that of the drawn paths: streams below kHeldOut.
-enum Stream : uint64_t { kStartNoise = 70, kReflowNoise = 71, kPathNoise = 72 };
+enum Stream : uint64_t { kStartNoise = 70, kReflowNoise = 71, kPathNoise = 72, kDigitStart = 73 };
 
 const std::vector<std::string> kSets = {"two_clusters", "eight_gaussians", "swiss_roll"};
 const std::string kReflowSet = "eight_gaussians";
@@ -221,6 +224,105 @@ void draw_paths(plot::Axes& ax, const Paths& p, int count, const Dataset& data, 
     ax.ylabel("second coordinate");
 }
 
+// ---- 4. MNIST: the shipped U-Net's recipe with the flow objective, beside the eps U-Net --------------
+// Equal training steps (the same batch, so the same images seen): the tables stay the same on every
+// machine; the time of each run goes to stderr and mnist_time.txt. Quick: kMnistQuickSteps steps each,
+// a few seconds, which shows the machinery and not what either objective can reach; --full: 3,000
+// each (lesson 09's --full trains its U-Nets for 22,500).
+const int kMnistQuickSteps = 10;
+const int kMnistFullSteps = 3000;
+
+struct DigitModel {
+    std::string name;
+    ImageModel ema;
+    double seconds = 0.0;
+};
+
+DigitModel train_digits(const LessonArgs& args, const std::string& name, ImageObjective objective, const ImageSet& train,
+                        int steps, Table& table) {
+    ImageTrainConfig c = unet_recipe(args.seed);  // the shipped U-Net's recipe (lessonkit/recipes.h)
+    c.objective = objective;
+    // the shipped U-Net's cosine schedule; a flow model uses its T only (s = t / T)
+    ImageTrainer tr(ImageArch::UNet, c, cosine_schedule(1000));
+    std::vector<int> rows(static_cast<size_t>(train.n));
+    for (int i = 0; i < train.n; ++i) rows[size_t(i)] = i;
+    Stopwatch clock;
+    double first = 0.0, last = 0.0;
+    const int tail = std::max(1, steps / 10);
+    for (int k = 0; k < steps; ++k) {
+        const float loss = tr.train_step(train, rows);
+        if (k == 0) first = loss;
+        if (k >= steps - tail) last += double(loss) / tail;
+    }
+    const double seconds = clock.seconds();
+    table.add_row({name, image_objective_name(objective), std::to_string(steps), std::to_string(int64_t(steps) * c.batch),
+                   fmt(first, 4), fmt(last, 4)});
+    std::fprintf(stderr, "  MNIST %s: %d steps of batch %d in %.1f s (%.2f s a step, %d threads)\n", name.c_str(), steps,
+                 c.batch, seconds, seconds / steps, args.threads);
+    return DigitModel{name, tr.ema_model(), seconds};
+}
+
+void mnist_section(const LessonArgs& args, Table& training, Table& table) {
+    const ImageSet test = load_mnist("test"), train = load_mnist("train");
+    const MnistClassifier judge = load_scorer(test);
+    const int steps = args.full ? kMnistFullSteps : kMnistQuickSteps;
+    const DigitModel eps_model = train_digits(args, "eps U-Net", ImageObjective::Eps, train, steps, training);
+    const DigitModel flow_model = train_digits(args, "flow U-Net", ImageObjective::Flow, train, steps, training);
+    FILE* times = std::fopen(args.out("mnist_time.txt").c_str(), "w");
+    if (times)
+        std::fprintf(times, "training, %d steps of batch 64 each, %d threads: eps %.1f s, flow %.1f s (flow / eps %.2f)\n",
+                     steps, args.threads, eps_model.seconds, flow_model.seconds, flow_model.seconds / eps_model.seconds);
+
+    // quick: 16 digits, too few for a Frechet distance of 128 features (the table shows "-"); --full
+    // (or --images N): 1,000
+    const int n = args.images > 0 ? args.images : args.full ? 1000 : 16;
+    const bool with_fd = n >= 128;
+    std::vector<float> x_1(size_t(n) * 784);  // x_T of the eps model, x at s = 1 of the flow: the same noise
+    Rng(args.seed, kDigitStart).fill_normal(x_1.data(), int64_t(x_1.size()));
+    std::vector<float> grid;
+    std::vector<std::string> grid_rows;
+    auto finish = [&](std::vector<float>& x, const std::string& model, const std::string& sampler, int steps_run, int calls,
+                      double seconds) {
+        for (float& v : x) v = std::min(1.0f, std::max(-1.0f, v));
+        const DigitScore d = score_digits(judge, x.data(), n, test);
+        table.add_row({model, sampler, std::to_string(steps_run), std::to_string(calls), with_fd ? fmt(d.fd.distance, 2) : "-",
+                       with_fd ? fmt(d.fd.floor, 2) : "-", fmt(d.mean_confidence, 3), fmt(d.min_class_fraction, 3)});
+        if (calls >= 19) {
+            grid.insert(grid.end(), x.begin(), x.begin() + std::min(n, 10) * 784);
+            grid_rows.push_back(model + ", " + sampler + ", " + std::to_string(calls) + " calls");
+        }
+        std::fprintf(stderr, "  MNIST %s, %s, %d steps (%d calls): %d digits in %.1f s\n", model.c_str(), sampler.c_str(),
+                     steps_run, calls, n, seconds);
+        if (times) std::fprintf(times, "%s, %s, %d calls: %d digits in %.1f s\n", model.c_str(), sampler.c_str(), calls, n, seconds);
+    };
+    // the eps U-Net with lesson 12's solvers: from EDM's sigma_max = 80 (t = 991 on the cosine schedule),
+    // EDM's spacing, no clipping (lessons/12_solvers section 5)
+    const Schedule s = cosine_schedule(1000);
+    const Schedule cut = cut_schedule(s, ode_start_timestep(s));
+    const EpsFunction eps = image_eps_function(eps_model.ema);
+    for (int nfe : {10, 20}) {
+        // Euler (DDIM with eta 0) and DPM-Solver++(2M), one call a step (lesson 12 tables Heun beside them)
+        for (OdeSolver solver : {OdeSolver::Euler, OdeSolver::DpmPP2M}) {
+            const int k = nfe;
+            std::vector<float> x = x_1;
+            Stopwatch clock;
+            const int calls = ode_solve(x.data(), n, 784, s, eps, ode_timesteps(cut, k, OdeSpacing::Karras), solver);
+            finish(x, "eps U-Net", ode_solver_name(solver), k, calls, clock.seconds());
+        }
+        // the flow U-Net from s = 1 to 0 in equal steps of s: Euler nfe steps, Heun nfe / 2 (2 calls a step)
+        for (FlowSolver solver : {FlowSolver::Euler, FlowSolver::Heun}) {
+            const int k = solver == FlowSolver::Heun ? nfe / 2 : nfe;
+            std::vector<float> x = x_1;
+            Stopwatch clock;
+            const int calls = image_flow_sample(x.data(), n, flow_model.ema, kFlowT, k, solver);
+            finish(x, "flow U-Net", flow_solver_name(solver), k, calls, clock.seconds());
+        }
+    }
+    if (times) std::fclose(times);
+    plot::save_image_grid(args.out("mnist_flow.png"), grid.data(), int(grid.size() / 784), 1, 28, 28, std::min(n, 10), -1.0f,
+                          1.0f, 2, grid_rows);
+}
+
 int lesson(int argc, char** argv) {
     LessonArgs args = parse_lesson_args(argc, argv, "13_flow");
     std::printf("Convention: flow time s in [0, 1], data at s = 0, noise at s = 1; the network sees t = s T, T = %d.\n"
@@ -348,6 +450,18 @@ int lesson(int argc, char** argv) {
     straight.save_tsv(args.out("straightness.tsv"));
     reflow_table.print("Table 13.4: reflow on " + kReflowSet + ", few-step quality before and after");
     reflow_table.save_tsv(args.out("reflow.tsv"));
+
+    Stopwatch mnist_clock;
+    Table mnist_training({"model", "objective", "steps", "images_seen", "first_loss", "final_loss"});
+    Table mnist({"model", "sampler", "steps", "nfe", "frechet", "frechet_floor", "confidence", "min_class_fraction"});
+    mnist_section(args, mnist_training, mnist);
+    mnist_training.print("Table 13.5: the shipped U-Net's recipe on MNIST with each objective, equal steps (final_loss: "
+                         "mean over the last 10% of steps; eps and flow losses measure different targets)");
+    mnist_training.save_tsv(args.out("mnist_training.tsv"));
+    mnist.print("Table 13.6: MNIST digits against network calls, the same x_1 = x_T for every row (eps: lesson 12's "
+                "solvers from sigma_max = 80, EDM's spacing; flow: equal steps of s); frechet '-' below 128 digits");
+    mnist.save_tsv(args.out("mnist_flow.tsv"));
+    std::fprintf(stderr, "[13_flow] MNIST part in %.1f s\n", mnist_clock.seconds());
     std::fprintf(stderr, "[13_flow] done in %.1f s\n", clock.seconds());
     return 0;
 }

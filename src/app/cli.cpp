@@ -55,7 +55,7 @@ const char* train_help() {
            "                         step k of N = --steps (Loshchilov and Hutter 2017), kept on --resume\n"
            "  --objective O          eps (default): predict the noise (Ho et al. 2020); flow: predict the\n"
            "                         velocity eps - x_0 of the straight path (1 - s) x_0 + s eps (lesson 13;\n"
-           "                         CSV rows only; --T sets its grid of s = t / T, --schedule does not apply)\n"
+           "                         CSV rows and images; --T sets its grid of s = t / T, --schedule does not apply)\n"
            "  --T T                  diffusion steps (default 1000)\n"
            "  --schedule KIND        linear | cosine | constant | sigmoid (default linear)\n"
            "  --beta B               the beta of --schedule constant, in (0, 1) (default 0.01)\n"
@@ -126,9 +126,10 @@ const char* sample_help() {
            "to [-1, 1], as Ho et al. do for images (the ODE solvers: in every network call). Every sampler\n"
            "needs a noise-prediction model, as ddpm train writes; lesson 10's blur model is refused.\n"
            "\n"
-           "A flow model (ddpm train --objective flow) solves d x / d s = v(x, s) from s = 1 to 0 in K equal\n"
+           "A flow model (ddpm train --objective flow, rows or images) solves d x / d s = v(x, s) from s = 1 to 0 in K equal\n"
            "steps (default T): --sampler euler (the default for it, K calls) or heun (2K calls); ddpm, ddim\n"
-           "and dpmpp2m, --eta, --spacing and --variance are refused.\n";
+           "and dpmpp2m, --eta, --spacing, --sigma-max and --variance are refused (its images are not clipped\n"
+           "on the way, only at the end).\n";
 }
 
 const char* eval_help() {

@@ -32,7 +32,7 @@ struct TrainArgs {
     double beta = setting::beta.fallback;             // constant schedule only
     double ema = setting::ema.fallback;
     std::string lr_decay = "none";                   // none | cosine (over the run's --steps)
-    std::string objective = "eps";  // eps | flow (lesson 13: the velocity eps - x_0 on the straight path); CSV rows only
+    std::string objective = "eps";  // eps | flow (lesson 13: the velocity eps - x_0 on the straight path); CSV rows and images
     int hidden = int(setting::hidden.fallback);
     int layers = int(setting::layers.fallback);
     bool residual = false;

@@ -187,6 +187,7 @@ struct SampleModel {
     ImageModel model;
     Schedule schedule;
     std::string weights;  // "step 2000, EMA weights", or "weights only" for a model of the lessons
+    bool flow = false;    // a model of ddpm train --objective flow (entry model.objective = flow)
 };
 
 // A model of the tool (the whole trainer) or the weights of a lesson's model (image_model_checkpoint,
@@ -212,7 +213,8 @@ SampleModel parse_sample_model(const std::string& bytes, const std::string& path
         }
         ImageModelFile mf = parse_image_model_file(bytes, path);
         SampleModel m{use_ema ? mf.trainer.ema_model() : mf.trainer.model, mf.trainer.schedule,
-                      "step " + std::to_string(mf.trainer.step) + ", " + (use_ema ? "EMA" : "raw") + " weights"};
+                      "step " + std::to_string(mf.trainer.step) + ", " + (use_ema ? "EMA" : "raw") + " weights",
+                      mf.trainer.config.objective == ImageObjective::Flow};
         return m;
     });
 }
@@ -297,6 +299,8 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     TrainArgs args = a;  // the image defaults of [003] where the flags are not given
     if (!a.given.count("--batch")) args.batch = kDefaultImageBatch;
     if (!a.given.count("--lr")) args.lr = kDefaultImageLr;
+    if (a.objective == "flow" && (a.given.count("--schedule") || a.given.count("--beta")))
+        fail("--objective flow: a flow model has no noise schedule (--schedule, --beta); --T sets its grid s = t / T");
     if (!a.resume) checked_schedule(args);
 
     FileId data_id = given_id;
@@ -317,6 +321,8 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
         FileId id;
         ImageModelFile m = parse_image_model_file(read_input(a.model, kMaxInputBytes, &id), a.model);
         check_resume_flags(a, m.trainer);
+        const std::string objective = image_objective_name(m.trainer.config.objective);
+        must_agree(a, "--objective", a.objective, objective, a.objective, objective);
         if (a.given.count("--steps")) m.steps_total = a.steps;
         if (m.trainer.step > m.steps_total)
             fail("--resume: " + a.model + " is at step " + std::to_string(m.trainer.step) + ", beyond --steps " +
@@ -330,6 +336,7 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
         tc.ema_decay = float(args.ema);
         tc.seed = args.seed;
         tc.unet = unet_of(args.block);
+        tc.objective = a.objective == "flow" ? ImageObjective::Flow : ImageObjective::Eps;
         return ImageModelFile{ImageTrainer(a.arch == "unet" ? ImageArch::UNet : ImageArch::CNN, tc, checked_schedule(args)),
                               args.steps};
     };
@@ -346,9 +353,11 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     std::iota(rows.begin(), rows.end(), 0);
     const int64_t first = tr.step, total = mf.steps_total;
     const std::string kind = is_folder(a.data) ? "PNG files" : "IDX3";
+    const bool flow = tr.config.objective == ImageObjective::Flow;
+    const std::string objective_text = flow ? "flow objective, T = " + std::to_string(tr.schedule.T) : tr.schedule.name;
     std::fprintf(stderr, "ddpm train: %s, %d images of %d x %d (%s); %s, %lld weights, %s; steps %lld to %lld, %d thread%s\n",
                  terminal_text(a.data, 1024).c_str(), data.n, data.w, data.h, kind.c_str(), arch_text(tr.model).c_str(),
-                 (long long)weight_count(tr.params), tr.schedule.name.c_str(), (long long)first, (long long)total,
+                 (long long)weight_count(tr.params), objective_text.c_str(), (long long)first, (long long)total,
                  num_threads(), num_threads() == 1 ? "" : "s");
 
     TrainingLoop loop;
@@ -366,7 +375,10 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     if (end.signal) return 128 + end.signal;
 
     std::printf("model     %s, %lld weights\n", arch_text(tr.model).c_str(), (long long)weight_count(tr.params));
-    std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
+    if (flow)
+        std::printf("objective flow (velocity eps - x_0 on the straight path), s = t / T, T = %d\n", tr.schedule.T);
+    else
+        std::printf("schedule  %s, T = %d\n", tr.schedule.name.c_str(), tr.schedule.T);
     std::printf("training  %lld steps (this run: %lld to %lld), batch %d, lr %s, ema %s, seed %llu\n",
                 (long long)total, (long long)first, (long long)total, tr.config.batch, fmt_sci(tr.config.lr).c_str(),
                 fmt(tr.config.ema_decay, 4).c_str(), (unsigned long long)tr.config.seed);
@@ -379,12 +391,88 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
 }
 
 // ---- sample -------------------------------------------------------------------------------------------
+namespace {
+
+int grid_columns(int n) {  // the grid is as square as it can be: the least cols with cols^2 >= n
+    int cols = 1;
+    while (int64_t(cols) * cols < n) ++cols;
+    return cols;
+}
+
+// A flow model (ddpm train --objective flow): Euler (the default) or Heun on d x / d s = v(x, s) from
+// s = 1 to s = 0 in K equal steps of s (diffusion/flow.h, lesson 13), as app/flow_sample.cpp runs a
+// CSV flow model; every sampler or flag that does not apply is a one-line error naming the model file.
+int sample_flow_images(const SampleArgs& a, const SampleModel& sm, bool png) {
+    const int T = sm.schedule.T;
+    const std::string sampler = a.sampler_given ? a.sampler : "euler";
+    if (sampler != "euler" && sampler != "heun")
+        fail("--sampler " + sampler + ": " + a.model + " is a flow model (ddpm train --objective flow); it samples "
+             "with --sampler euler or heun");
+    if (a.sigma_max_given) fail("--sigma-max: " + a.model + " is a flow model; it starts at s = 1");
+    if (a.spacing_given) fail("--spacing: " + a.model + " is a flow model; its K steps are equal steps in s");
+    if (a.variance_given) fail("--variance: " + a.model + " is a flow model; its samplers add no noise");
+    if (a.label >= 0) fail("--class: " + a.model + " is a flow model, not class-conditional");
+    const int steps = a.steps == 0 ? T : a.steps;
+    if (steps > T) fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(T) + " of " + a.model);
+    if (png && a.n > kMaxGridImages)
+        fail("--n " + std::to_string(a.n) + ": a PNG grid holds at most " + std::to_string(kMaxGridImages) +
+             " images (write an .idx file for more)");
+    const int D = kSide * kSide;
+    {
+        // x, the velocity, Heun's trial point and its velocity; the bytes written
+        const double bytes = double(a.n) * D * (4.0 * 4 + 1);
+        if (bytes > double(kMemoryLimit))
+            fail("--n " + std::to_string(a.n) + " images need about " + bytes_text(bytes) +
+                 " (the images of every step and the file; write fewer per run, with another --seed each); the "
+                 "tool's limit is " + bytes_text(double(kMemoryLimit)));
+    }
+    check_writable(a.out);
+    note_replaced(a.out);
+
+    const FlowSolver solver = sampler == "heun" ? FlowSolver::Heun : FlowSolver::Euler;
+    const int total = steps * (solver == FlowSolver::Heun ? 2 : 1);
+    std::fprintf(stderr, "ddpm sample: %d images from %s (%s, flow model, %s), %s, %d steps, %d thread%s\n", a.n,
+                 terminal_text(a.model, 1024).c_str(), arch_text(sm.model).c_str(), sm.weights.c_str(), sampler.c_str(),
+                 steps, num_threads(), num_threads() == 1 ? "" : "s");
+    // x at s = 1: N(0, I), the stream of every sampler of the tool
+    std::vector<float> x(static_cast<size_t>(a.n) * D);
+    Rng(a.seed, kStartStream).fill_normal(x.data(), int64_t(x.size()));
+    ProgressClock progress;
+    const int calls = image_flow_sample(x.data(), a.n, sm.model, T, steps, solver, [&](int done_calls) {
+        if (done_calls < total && progress.due()) {
+            const double rate = done_calls / progress.seconds();
+            std::fprintf(stderr, "  network call %d of %d  %.1f calls/s  ETA %s\n", done_calls, total, rate,
+                         format_duration((total - done_calls) / rate).c_str());
+        }
+    });
+    double mean = 0.0;
+    for (float& v : x) {
+        v = std::min(1.0f, std::max(-1.0f, v));
+        mean += v;
+    }
+    mean /= double(x.size());
+    const int cols = grid_columns(a.n);
+    write_file_atomic(a.out, png ? png_grid_bytes(x.data(), a.n, kSide, kSide, cols) : idx_bytes_of_images(x.data(), a.n, kSide, kSide));
+    std::fprintf(stderr, "ddpm sample: %s\n", format_duration(progress.seconds()).c_str());
+    std::printf("wrote %d images of 28 x 28 to %s (%s): flow model %s (%s), %s, %s sampler (flow ODE from s = 1 to 0, "
+                "%d network call%s), %d steps, seed %llu\n",
+                a.n, terminal_text(a.out, 1024).c_str(),
+                (png ? "a PNG grid of " + std::to_string(cols) + " columns" : std::string("IDX3 ubyte")).c_str(),
+                terminal_text(a.model, 1024).c_str(), arch_text(sm.model).c_str(), sm.weights.c_str(), sampler.c_str(), calls,
+                calls == 1 ? "" : "s", steps, (unsigned long long)a.seed);
+    std::printf("pixels: mean %s in [-1, 1] (MNIST's training images: about -0.74)\n", fmt(mean, 4).c_str());
+    return 0;
+}
+
+}  // namespace
+
 int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const FileId& model_id) {
     (void)model_id;
     if (!is_image_output(a.out))
         fail("--out " + a.out + ": " + a.model + " is an image model; it writes a PNG grid (.png) or an IDX3 file (.idx)");
     const bool png = lower_extension(a.out) == ".png";
     const SampleModel sm = parse_sample_model(model_bytes, a.model, a.use_ema, !a.use_ema);
+    if (sm.flow) return sample_flow_images(a, sm, png);
     const Schedule& s = sm.schedule;
     const bool ddim = a.sampler == "ddim", ode = is_ode_sampler(a.sampler);
     const int steps = a.steps == 0 ? s.T : a.steps;

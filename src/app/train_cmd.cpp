@@ -114,8 +114,6 @@ int run_train(const TrainArgs& a) {
     check_output_kind(a.model);
     OutputLock lock(a.model, "train");
     remove_stale_temp_files(a.model);
-    if ((!a.arch.empty() || is_folder(a.data)) && a.given.count("--objective") && a.objective != "eps")
-        fail("--objective " + a.objective + ": flow matching trains on CSV rows; image models predict the noise");
     if (!a.arch.empty() || is_folder(a.data)) return run_train_images(a, stop, nullptr, FileId{});  // image_cmd.cpp
     if (a.given.count("--block")) fail("--block applies to image models (--arch unet) only");
     if (a.objective == "flow" && (a.given.count("--schedule") || a.given.count("--beta")))
@@ -125,8 +123,6 @@ int run_train(const TrainArgs& a) {
     const std::string data_bytes = read_input(a.data, kMaxInputBytes, &data_id);
     if (looks_like_idx(data_bytes)) {
         if (!a.resume) fail(a.data + ": an IDX file of images, not CSV rows; image training needs --arch cnn or --arch unet");
-        if (a.given.count("--objective") && a.objective != "eps")
-            fail("--objective " + a.objective + ": flow matching trains on CSV rows; image models predict the noise");
         return run_train_images(a, stop, &data_bytes, data_id);  // --resume: the model says which network
     }
     const Dataset data = parse_csv(data_bytes, a.data);

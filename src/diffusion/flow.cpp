@@ -34,6 +34,19 @@ Tensor flow_loss(const EpsModel& model, const Tensor& x0, const std::vector<int>
     // END SOLUTION
 }
 
+void flow_path_rows(float* x_s, float* v, const float* x0, const float* eps, const int* t, int rows, int64_t dim, int T) {
+    for (int b = 0; b < rows; ++b) {
+        if (t[b] < 0 || t[b] > T)
+            fail("flow_path_rows: timestep " + std::to_string(t[b]) + " outside 0..T = " + std::to_string(T));
+        const double s = double(t[b]) / T;
+        for (int64_t d = 0; d < dim; ++d) {
+            const int64_t i = int64_t(b) * dim + d;
+            x_s[i] = float((1.0 - s) * x0[i] + s * eps[i]);
+            v[i] = eps[i] - x0[i];
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // FlowTrainer
 // ---------------------------------------------------------------------------------------------

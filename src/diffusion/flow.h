@@ -43,6 +43,12 @@ constexpr int kFlowT = 1000;
 Tensor flow_loss(const EpsModel& model, const Tensor& x0, const std::vector<int>& t, const Tensor& eps, int T,
                  Tensor* prediction = nullptr);
 
+// (13.1)-(13.2) on rows of any length: row b at s = t[b] / T,
+//   x_s = (1 - s) x_0 + s eps,   v = eps - x_0,
+// x_s, v, x0, eps are (rows, dim); t holds rows integers in 0..T (checked). The image trainer's step
+// (image_train.h, objective Flow) builds its batch with it.
+void flow_path_rows(float* x_s, float* v, const float* x0, const float* eps, const int* t, int rows, int64_t dim, int T);
+
 // One step of flow matching on any trainer's state (a FlowTrainer's, or the ddpm tool's Trainer, whose
 // file then says "model.objective flow"): a batch drawn with replacement from data (n rows), t ~ U{0..T},
 // eps ~ N(0, I) from the state's streams, the loss (13.3), clipping, Adam at config's learning rate of

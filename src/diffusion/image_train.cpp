@@ -19,9 +19,13 @@ const int kEvalBatch = 64;
 enum EvalStream : uint64_t { kEvalT = 90, kEvalEps = 91, kSplit = 92 };
 }  // namespace
 
+const char* image_objective_name(ImageObjective o) { return o == ImageObjective::Flow ? "flow" : "eps"; }
+
 ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s)
     : config(c), schedule(std::move(s)), drop_rng(c.seed, kImageLabelDrop) {
     if (!(c.label_drop >= 0.0f && c.label_drop <= 1.0f)) fail("ImageTrainer: label_drop is not in [0, 1]");
+    if (c.objective == ImageObjective::Flow && (c.blur_T > 0 || c.unet.classes > 0))
+        fail("ImageTrainer: the flow objective is for unconditional noise models (no blur process, no classes)");
     Rng init(c.seed, kImageInit);
     model = ImageModel(arch, init, c.unet);
     start(model.params(), c.lr, c.ema_decay, c.seed, kImageIndex, kImageTimestep, kImageNoise);
@@ -50,20 +54,27 @@ float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& row
     }
     if (classes > 0) drop_labels(labels, config.label_drop, drop_rng);  // guidance.h
     std::vector<int> t(static_cast<size_t>(B));
-    const bool cold = config.blur_T > 0;
+    const bool cold = config.blur_T > 0, flow = config.objective == ImageObjective::Flow;
     if (cold && (data.c != 1 || data.h != blur.H || data.w != blur.W))
         fail("ImageTrainer: the blur process is for 1 x " + std::to_string(blur.H) + " x " + std::to_string(blur.W) +
              " images");
     Tensor xt = Tensor::zeros(x0.shape());
+    Tensor velocity;  // flow: the target eps - x_0
     if (cold) {
         cold_training_batch(xt.data(), t.data(), x0.data(), B, blur, t_rng);  // cold.h: the target is x_0
+    } else if (flow) {
+        // t ~ U{0..T}: s = t / T takes the values 0, 1/T, ..., 1 (flow.h says why s = 0 is among them)
+        t_rng.fill_randint(t.data(), B, 0, schedule.T);
+        eps_rng.fill_normal(eps.data(), eps.numel());
+        velocity = Tensor::zeros(x0.shape());
+        flow_path_rows(xt.data(), velocity.data(), x0.data(), eps.data(), t.data(), B, D, schedule.T);  // (13.1)-(13.2)
     } else {
         t_rng.fill_randint(t.data(), B, 1, schedule.T);
         eps_rng.fill_normal(eps.data(), eps.numel());
         q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), B, int(D), schedule);  // eq. (1.2), row b at t[b]
     }
     zero_grad(params);
-    Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end()), labels), cold ? x0 : eps);
+    Tensor loss = mse(model.forward(xt, std::vector<float>(t.begin(), t.end()), labels), cold ? x0 : flow ? velocity : eps);
     backward(loss);
     update(config.clip);
     return loss.item();
@@ -91,11 +102,11 @@ Tensor eval_images(const ImageSet& data, const std::vector<int>& rows, int begin
     return x0;
 }
 
-std::vector<int> eval_timesteps(uint64_t seed, int begin, int count, int T) {
+std::vector<int> eval_timesteps(uint64_t seed, int begin, int count, int T, int low = 1) {
     std::vector<int> t(static_cast<size_t>(count));
     Rng t_rng(seed, kEvalT);
     t_rng.counter = uint64_t(begin);
-    t_rng.fill_randint(t.data(), count, 1, T);
+    t_rng.fill_randint(t.data(), count, low, T);
     return t;
 }
 
@@ -117,6 +128,26 @@ double image_eval_loss(const ImageModel& model, const Schedule& s, const ImageSe
         Tensor xt = Tensor::zeros(x0.shape());
         q_sample_rows(xt.data(), x0.data(), eps.data(), t.data(), count, int(D), s);
         total += double(mse(model.forward(xt, std::vector<float>(t.begin(), t.end())), eps).item()) * count;
+    }
+    return total / n;
+}
+
+double image_flow_eval_loss(const ImageModel& model, int T, const ImageSet& data, const std::vector<int>& rows, int n,
+                            uint64_t seed) {
+    NoGrad no_grad;
+    const int64_t D = data.image_size();
+    double total = 0.0;
+    for (int begin = 0; begin < n; begin += kEvalBatch) {
+        const int count = std::min(kEvalBatch, n - begin);
+        const Tensor x0 = eval_images(data, rows, begin, count);
+        const std::vector<int> t = eval_timesteps(seed, begin, count, T, 0);
+        Tensor eps = Tensor::zeros(x0.shape());
+        Rng eps_rng(seed, kEvalEps);
+        eps_rng.counter = uint64_t(begin) * uint64_t(D);
+        eps_rng.fill_normal(eps.data(), eps.numel());
+        Tensor xs = Tensor::zeros(x0.shape()), v = Tensor::zeros(x0.shape());
+        flow_path_rows(xs.data(), v.data(), x0.data(), eps.data(), t.data(), count, D, T);
+        total += double(mse(model.forward(xs, std::vector<float>(t.begin(), t.end())), v).item()) * count;
     }
     return total / n;
 }
@@ -153,6 +184,27 @@ EpsFunction image_eps_function(const ImageModel& model) {
             std::copy(eps.data(), eps.data() + eps.numel(), eps_out + int64_t(begin) * 784);
         });
     };
+}
+
+VelocityFunction image_velocity_function(const ImageModel& model, int T) {
+    if (T < 1) fail("image_velocity_function: T must be at least 1, got " + std::to_string(T));
+    const EpsFunction net = image_eps_function(model);
+    return [net, T](float* v_out, const float* x, int rows, double s) {
+        const double st = s * T;
+        const int t = int(std::lround(st));
+        if (!(s >= 0.0 && s <= 1.0) || std::fabs(st - t) > 1e-6)
+            fail("image_velocity_function: s = " + fmt_g(s) + " is not on the network's grid t / " + std::to_string(T));
+        net(v_out, x, rows, t);
+    };
+}
+
+int image_flow_sample(float* x, int rows, const ImageModel& model, int T, int steps, FlowSolver solver,
+                      const std::function<void(int calls)>& progress) {
+    const int per_step = solver == FlowSolver::Heun ? 2 : 1;
+    return flow_solve(x, rows, 28 * 28, image_velocity_function(model, T), flow_grid(steps, T), solver,
+                      [&](int k, const float*) {
+                          if (k > 0 && progress) progress(k * per_step);
+                      });
 }
 
 void split_80_20(int n, uint64_t seed, std::vector<int>& train_rows, std::vector<int>& val_rows) {

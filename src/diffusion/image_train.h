@@ -12,6 +12,7 @@
 
 #include "core/optim.h"
 #include "diffusion/cold.h"
+#include "diffusion/flow.h"
 #include "diffusion/images.h"
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
@@ -19,6 +20,14 @@
 #include "nets/image_model.h"
 
 namespace ddpm {
+
+// What the network is trained to predict. Eps: the noise, Algorithm 1 of Ho et al. (2020). Flow: the
+// velocity of flow matching's straight path (Lipman et al. 2023; lesson 13, diffusion/flow.h): row b at
+// s = t[b] / T with t ~ U{0..T} (T = the schedule's T, whose betas are then not used),
+//   x_s = (1 - s) x_0 + s eps  (13.1),   target v = eps - x_0  (13.2),   loss mse(net(x_s, t), v)  (13.3),
+// the network's time input fed t = s T as flow.h feeds the toy MLP's.
+enum class ImageObjective { Eps, Flow };
+const char* image_objective_name(ImageObjective o);  // "eps", "flow"
 
 struct ImageTrainConfig {
     int batch = 128;
@@ -36,6 +45,8 @@ struct ImageTrainConfig {
     // unet.classes > 0: classifier-free guidance's training (Ho and Salimans 2022, Algorithm 1): each
     // image's label, replaced by "no label" with probability label_drop
     float label_drop = 0.1f;
+    // Flow: flow matching's velocity (unconditional noise models only: no blur_T, no classes)
+    ImageObjective objective = ImageObjective::Eps;
 };
 
 enum ImageTrainStream : uint64_t {
@@ -73,6 +84,23 @@ EpsFunction image_eps_function(const ImageModel& model);
 // as a (count, 1, 28, 28) tensor). Guidance (guidance.h) runs its two predictions through it.
 using ImageBatchFunction = std::function<void(int begin, int count, const Tensor& batch)>;
 void for_image_batches(const float* x_t, int rows, const ImageBatchFunction& f);
+
+// Flow matching on images (config.objective = Flow): the network as flow.h's VelocityFunction at
+// t = s T, s on the grid of T (fails otherwise), rows of one image each (rows, 784) in batches of 64,
+// no graph; the same bits for any thread count.
+VelocityFunction image_velocity_function(const ImageModel& model, int T);
+
+// Euler (13.6) or Heun (13.7) on d x / d s = v(x, s) from s = 1 to s = 0 in `steps` equal steps of s
+// (flow.h's flow_grid), on x (rows, 784), which holds x at s = 1 (noise) on entry and the images on
+// return (not clipped). Returns the network calls: steps for Euler, 2 steps for Heun. `progress`, when
+// given, is called with the calls made so far after each step.
+int image_flow_sample(float* x, int rows, const ImageModel& model, int T, int steps, FlowSolver solver,
+                      const std::function<void(int calls)>& progress = {});
+
+// The flow-matching loss (13.3) of `model` on n fixed triples (x_0 = data.image(rows[k % rows.size()]),
+// t in 0..T and eps drawn from Rng(seed, ...) as image_eval_loss draws them), without a graph.
+double image_flow_eval_loss(const ImageModel& model, int T, const ImageSet& data, const std::vector<int>& rows, int n,
+                            uint64_t seed);
 
 // 80/20: a seeded permutation of 0..n-1 cut into its first 80% (training) and the rest (validation).
 void split_80_20(int n, uint64_t seed, std::vector<int>& train_rows, std::vector<int>& val_rows);

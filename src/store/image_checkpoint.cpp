@@ -103,6 +103,8 @@ Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
     if (tr.config.blur_T > 0) add_blur_entries(c, tr.blur);
     else add_schedule_entries(c, tr.schedule);
     add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr);
+    // written for flow models only (as the CSV tool's model file does): a file without it is an eps model
+    if (tr.config.objective == ImageObjective::Flow) c.set_meta("model.objective", "flow");
     if (tr.model.classes() > 0) {
         c.set_meta("train.label_drop", fmt_exact(tr.config.label_drop));
         c.set_meta("rng.label_drop", std::to_string(tr.drop_rng.counter));
@@ -141,6 +143,13 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
         if (text.empty() || *end != '\0' || !(p >= 0.0 && p <= 1.0))
             fail(source + ": entry 'train.label_drop' is not a number in [0, 1]");
         tc.label_drop = float(p);
+    }
+    if (c.has_meta("model.objective")) {
+        const std::string o = c.get_meta("model.objective");
+        if (o == "flow") tc.objective = ImageObjective::Flow;
+        else if (o != "eps") fail(source + ": entry 'model.objective' is neither eps nor flow");
+        if (tc.objective == ImageObjective::Flow && (tc.blur_T > 0 || tc.unet.classes > 0))
+            fail(source + ": entry 'model.objective' is flow, but the file describes a blur process or classes");
     }
     ImageTrainer tr(arch, tc, s);
     if (tc.unet.classes > 0) tr.drop_rng.counter = uint64_t(count_entry(c, "rng.label_drop", source));
