@@ -4,7 +4,8 @@
 // whose checks fail in another task's stub is shown "blocked by" that task (tests/grading.h).
 // With DDPM_GRADES_TSV=FILE the table is also written as TSV (for `make check-student` and the
 // grader): points, earned, tests, passed per task and a last row "total"; the file is removed when
-// the run starts and written at its end through a temporary name.
+// the run starts and written at its end through a temporary name. With DDPM_TASKS_TSV=FILE the
+// tasks are listed with the tasks each needs first (tests/tasks.h), for the grader.
 // The last line is "tests: N passed, M failed" (test cases), for CI.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -129,6 +130,11 @@ bool report_grades() {
 int main(int argc, char** argv) {
     // A run that crashes leaves no grades file rather than the last run's, which would look current.
     if (const char* path = std::getenv("DDPM_GRADES_TSV")) std::remove(path);
+    if (const char* path = std::getenv("DDPM_TASKS_TSV")) {
+        ddpm::Table tsv({"task", "needs"});
+        for (const GradedTask& t : graded_tasks()) tsv.add_row({t.id, *t.needs ? t.needs : "-"});
+        tsv.save_tsv(path);
+    }
     doctest::Context context;
     context.applyCommandLine(argc, argv);
     int status = context.run();

@@ -259,6 +259,29 @@ TEST_CASE("source rules: every graded task's checks are in the test file its row
     CHECK(files_of.size() == graded_tasks().size());  // no graded check of a task that tasks.h lacks
 }
 
+TEST_CASE("source rules: each task's \"needs first\" in tests/tasks.h is the column of docs/student/README.md") {
+    // the student's table: | L01.3 the closed form ... | `src/...` | L01.1, L01.2 |
+    std::map<std::string, std::string> column;
+    std::ifstream in("docs/student/README.md");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("| L", 0) != 0) continue;
+        const size_t last = line.rfind('|'), before = line.rfind('|', last - 1);
+        REQUIRE(before != std::string::npos);
+        std::string needs = line.substr(before + 1, last - before - 1), words;
+        for (char c : needs)
+            if (c != ' ') words += c == ',' ? ' ' : c;
+        column[line.substr(2, 5)] = words == "-" ? "" : words;
+    }
+    REQUIRE(column.size() == graded_tasks().size());
+    for (const GradedTask& t : graded_tasks()) {
+        INFO(t.id);
+        CHECK(column[t.id] == t.needs);
+        // and each task it needs comes before it, so that the grader has scored it first
+        std::istringstream ids(t.needs);
+        for (std::string id; ids >> id;) CHECK(id < std::string(t.id));
+    }
+}
+
 TEST_CASE("source rules: the rule itself fails on a wrong include") {
     std::string target;
     CHECK(included_folder("#include \"core/tensor.h\"", &target) == "core");

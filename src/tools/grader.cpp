@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -178,13 +179,39 @@ std::vector<GradeRow> read_grades(const fs::path& path) {
 }
 
 // The tasks, their points and titles: the grade table of a run that matches no check.
-std::vector<GradeRow> list_tasks(const GradeOptions& options) {
+// The tasks, and for each the tasks it needs first (tests/tasks.h): the tasks whose code its checks
+// also run.
+std::vector<GradeRow> list_tasks(const GradeOptions& options, std::map<std::string, std::vector<std::string>>* needs) {
     const fs::path tsv = fs::absolute(options.tree / "build/grade-tasks.tsv");
+    const fs::path needs_tsv = fs::absolute(options.tree / "build/grade-needs.tsv");
     fs::remove(tsv);
+    fs::remove(needs_tsv);
     run_process({kTestProgram, "-tc=no check has this name"}, options.tree, options.tree / "build/grade-tasks.log",
-                {{"DDPM_GRADES_TSV", tsv.string()}}, options.timeout_seconds);
+                {{"DDPM_GRADES_TSV", tsv.string()}, {"DDPM_TASKS_TSV", needs_tsv.string()}}, options.timeout_seconds);
     if (!fs::exists(tsv)) throw std::runtime_error(tsv.string() + ": the test program wrote no task list");
+    std::ifstream in(needs_tsv);  // absent from a test program older than the list: no task needs another
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+        const size_t tab = line.find('\t');
+        if (tab == std::string::npos) continue;
+        std::istringstream ids(line.substr(tab + 1));
+        for (std::string id; ids >> id;)
+            if (id != "-") (*needs)[line.substr(0, tab)].push_back(id);
+    }
     return read_grades(tsv);
+}
+
+// A crash or a hang in a task's checks may come from another task's code that they run: the tasks
+// it needs first that have not scored (graded before it, in tasks.h's order).
+std::string blocked_note(const std::vector<std::string>& needs, const std::vector<TaskScore>& scored) {
+    std::string blockers;
+    for (const std::string& id : needs)
+        for (const TaskScore& s : scored)
+            if (s.id == id && s.score < s.max_score) blockers += (blockers.empty() ? "" : ",") + id;
+    if (blockers.empty()) return "";
+    return "; blocked by " + blockers + ": its checks also run the code of " + blockers +
+           ", which does not pass its own checks yet; solve that first";
 }
 
 double points_of(const GradeRow& row) {
@@ -199,7 +226,7 @@ std::string signal_name(int signal) {
 }
 
 // Runs the checks of one task alone and scores it.
-TaskScore score_task(const GradeOptions& options, const GradeRow& listed) {
+TaskScore score_task(const GradeOptions& options, const GradeRow& listed, const std::string& blocked) {
     TaskScore task{listed.task, listed.title, 0, points_of(listed), ""};
     const fs::path tsv = fs::absolute(options.tree / "build/grade-task.tsv");
     fs::remove(tsv);
@@ -208,11 +235,12 @@ TaskScore score_task(const GradeOptions& options, const GradeRow& listed) {
                                options.timeout_seconds);
     const std::string output = tail_of(run.output, 3000);
     if (run.timed_out) {
-        task.output = "its checks did not finish in " + std::to_string(options.timeout_seconds) + " s\n" + output;
+        task.output = "its checks did not finish in " + std::to_string(options.timeout_seconds) + " s" + blocked + "\n" +
+                      output;
         return task;
     }
     if (run.signal != 0) {
-        task.output = "its checks crashed: " + signal_name(run.signal) + "\n" + output;
+        task.output = "its checks crashed: " + signal_name(run.signal) + blocked + "\n" + output;
         return task;
     }
     GradeRow row;
@@ -248,10 +276,11 @@ GradeReport grade_submission(const GradeOptions& options) {
     std::map<std::string, std::string> not_compiled = splice_and_build(options, &report);
     report.build_seconds = seconds_since(start);
     start = std::chrono::steady_clock::now();
-    for (const GradeRow& listed : list_tasks(options)) {
+    std::map<std::string, std::vector<std::string>> needs;
+    for (const GradeRow& listed : list_tasks(options, &needs)) {
         auto failed = not_compiled.find(listed.task);
         if (failed == not_compiled.end()) {
-            report.tasks.push_back(score_task(options, listed));
+            report.tasks.push_back(score_task(options, listed, blocked_note(needs[listed.task], report.tasks)));
             continue;
         }
         report.tasks.push_back({listed.task, listed.title, 0, points_of(listed),

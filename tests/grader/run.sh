@@ -5,7 +5,8 @@
 #   untouched  the published tree: 0 points
 #   cheat      solved, and the two L02.1 tests made to return early: 15 points, the edit reported
 #   crash      solved, with a null-pointer write planted in L01.3's region: L01.3 scores 0 with
-#              the signal, the other five tasks keep their points
+#              the signal, the other five tasks keep their points, and L02.1, whose checks run
+#              L01.3's code, crashes "blocked by L01.3"
 #   broken     solved, with a line that does not compile in L00.3's region: L00.3 scores 0 with the
 #              compiler's error, the other five tasks keep their points
 #   hang       solved, with an endless loop in L00.3's region, graded with a 5 s limit per task:
@@ -80,6 +81,8 @@ grep -q 'tests/test_stats.cpp:[0-9]*: edited outside the solution regions' "$wor
 
 grade crash
 expect_task crash L01.3 0 "signal 11"
+# L02.1's checks run L01.3's code (tests/tasks.h: it needs L01.1 and L01.3 first): its crash is L01.3's
+expect_task crash L02.1 0 "crashed: signal 11.*blocked by L01.3"
 for task in L00.1 L00.2 L00.3 L01.1 L01.2; do expect_task crash $task "[1-9]"; done
 
 grade broken
