@@ -15,8 +15,7 @@
 
 namespace ddpm {
 
-int run_sample_flow(const SampleArgs& a, const ModelFile& mf) {
-    const int T = mf.trainer.schedule.T;
+std::string flow_sampler_and_steps(const SampleArgs& a, int T, int* steps) {
     const std::string sampler = a.sampler_given ? a.sampler : "euler";
     if (sampler != "euler" && sampler != "heun")
         fail("--sampler " + sampler + ": " + a.model + " is a flow model (ddpm train --objective flow); it samples "
@@ -24,8 +23,26 @@ int run_sample_flow(const SampleArgs& a, const ModelFile& mf) {
     if (a.sigma_max_given) fail("--sigma-max: " + a.model + " is a flow model; it starts at s = 1");
     if (a.spacing_given) fail("--spacing: " + a.model + " is a flow model; its K steps are equal steps in s");
     if (a.variance_given) fail("--variance: " + a.model + " is a flow model; its samplers add no noise");
-    const int steps = a.steps == 0 ? T : a.steps;
-    if (steps > T) fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(T) + " of " + a.model);
+    *steps = a.steps == 0 ? T : a.steps;
+    if (*steps > T) fail("--steps " + std::to_string(*steps) + ": more than the T = " + std::to_string(T) + " of " + a.model);
+    return sampler;
+}
+
+void print_column_moments(const ModelFile& mf, const Dataset& out, int dim) {
+    const std::vector<double> mean = column_means(out), std_dev = column_stds(out);
+    Table table({"column", "data_mean", "sample_mean", "data_std", "sample_std"});
+    for (int c = 0; c < dim; ++c) {
+        const std::string name = mf.norm.header.empty() ? std::to_string(c + 1) : mf.norm.header[size_t(c)];
+        table.add_row({name, fmt(mf.norm.mean[size_t(c)], 4), fmt(mean[size_t(c)], 4), fmt(mf.norm.std[size_t(c)], 4),
+                       fmt(std_dev[size_t(c)], 4)});
+    }
+    table.print("");
+}
+
+int run_sample_flow(const SampleArgs& a, const ModelFile& mf) {
+    const int T = mf.trainer.schedule.T;
+    int steps = 0;
+    const std::string sampler = flow_sampler_and_steps(a, T, &steps);
     {
         const EpsModelConfig& m = mf.trainer.model.config;
         check_sample_memory(a.n, m.dim, m.hidden, m.layers, m.residual, num_threads(), 7);
@@ -60,14 +77,7 @@ int run_sample_flow(const SampleArgs& a, const ModelFile& mf) {
                 "%d steps, seed %llu\n",
                 a.n, terminal_text(a.out, 1024).c_str(), terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step,
                 a.use_ema ? "EMA" : "raw", sampler.c_str(), calls, calls == 1 ? "" : "s", steps, (unsigned long long)a.seed);
-    const std::vector<double> mean = column_means(out), std_dev = column_stds(out);
-    Table table({"column", "data_mean", "sample_mean", "data_std", "sample_std"});
-    for (int c = 0; c < dim; ++c) {
-        const std::string name = mf.norm.header.empty() ? std::to_string(c + 1) : mf.norm.header[size_t(c)];
-        table.add_row({name, fmt(mf.norm.mean[size_t(c)], 4), fmt(mean[size_t(c)], 4), fmt(mf.norm.std[size_t(c)], 4),
-                       fmt(std_dev[size_t(c)], 4)});
-    }
-    table.print("");
+    print_column_moments(mf, out, dim);
     return 0;
 }
 

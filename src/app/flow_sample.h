@@ -11,4 +11,12 @@ namespace ddpm {
 // sampler or flag that does not apply to one is a one-line error naming the model file.
 int run_sample_flow(const SampleArgs& a, const ModelFile& mf);
 
+// What a flow model (rows or images) takes of `ddpm sample`'s flags: the sampler (euler, the
+// default, or heun) and the steps (at most T; 0 asks for T), each other sampler and --sigma-max,
+// --spacing, --variance refused in one line naming the model file. Returns the sampler's name.
+std::string flow_sampler_and_steps(const SampleArgs& a, int T, int* steps);
+
+// The summary table of a run on CSV rows: each column's mean and std in the data and in the samples.
+void print_column_moments(const ModelFile& mf, const Dataset& out, int dim);
+
 }  // namespace ddpm

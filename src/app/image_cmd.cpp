@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "app/commands.h"
+#include "app/flow_sample.h"
 #include "app/ode_sample.h"
 #include "app/runtime.h"
 #include "app/training_run.h"
@@ -404,16 +405,9 @@ int grid_columns(int n) {  // the grid is as square as it can be: the least cols
 // CSV flow model; every sampler or flag that does not apply is a one-line error naming the model file.
 int sample_flow_images(const SampleArgs& a, const SampleModel& sm, bool png) {
     const int T = sm.schedule.T;
-    const std::string sampler = a.sampler_given ? a.sampler : "euler";
-    if (sampler != "euler" && sampler != "heun")
-        fail("--sampler " + sampler + ": " + a.model + " is a flow model (ddpm train --objective flow); it samples "
-             "with --sampler euler or heun");
-    if (a.sigma_max_given) fail("--sigma-max: " + a.model + " is a flow model; it starts at s = 1");
-    if (a.spacing_given) fail("--spacing: " + a.model + " is a flow model; its K steps are equal steps in s");
-    if (a.variance_given) fail("--variance: " + a.model + " is a flow model; its samplers add no noise");
+    int steps = 0;
+    const std::string sampler = flow_sampler_and_steps(a, T, &steps);  // app/flow_sample.h
     if (a.label >= 0) fail("--class: " + a.model + " is a flow model, not class-conditional");
-    const int steps = a.steps == 0 ? T : a.steps;
-    if (steps > T) fail("--steps " + std::to_string(steps) + ": more than the T = " + std::to_string(T) + " of " + a.model);
     if (png && a.n > kMaxGridImages)
         fail("--n " + std::to_string(a.n) + ": a PNG grid holds at most " + std::to_string(kMaxGridImages) +
              " images (write an .idx file for more)");

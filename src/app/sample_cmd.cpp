@@ -148,14 +148,7 @@ int run_sample(const SampleArgs& a) {
     std::printf("wrote %d rows to %s: model %s at step %lld, %s weights, %s, %d steps, seed %llu\n", a.n,
                 terminal_text(a.out, 1024).c_str(), terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", how.c_str(),
                 steps, (unsigned long long)a.seed);
-    const std::vector<double> mean = column_means(out), std_dev = column_stds(out);
-    Table table({"column", "data_mean", "sample_mean", "data_std", "sample_std"});
-    for (int c = 0; c < dim; ++c) {
-        const std::string name = mf.norm.header.empty() ? std::to_string(c + 1) : mf.norm.header[size_t(c)];
-        table.add_row({name, fmt(mf.norm.mean[size_t(c)], 4), fmt(mean[size_t(c)], 4), fmt(mf.norm.std[size_t(c)], 4),
-                       fmt(std_dev[size_t(c)], 4)});
-    }
-    table.print("");
+    print_column_moments(mf, out, dim);
     return 0;
 }
 
