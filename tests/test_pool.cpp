@@ -2,6 +2,13 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <cstring>
 #include <stdexcept>
 
@@ -99,3 +106,49 @@ TEST_CASE("pool: DDPM_THREADS is validated") {
     ThreadsGuard guard;
     CHECK_THROWS_WITH(set_num_threads(0), "threads: expected 1 to 256, got 0");
 }
+
+#if defined(__linux__)
+namespace {
+
+namespace fs = std::filesystem;
+
+// The signals blocked in thread `tid` of this process, from /proc (its "SigBlk:" line, a hex mask
+// whose bit n - 1 is signal n).
+unsigned long long blocked_signals(const std::string& tid) {
+    std::ifstream in("/proc/self/task/" + tid + "/status");  // (a /proc file's size reads as 0)
+    const std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = status.find("SigBlk:");
+    REQUIRE(at != std::string::npos);
+    return std::stoull(status.substr(at + 7, status.find('\n', at) - at - 7), nullptr, 16);
+}
+
+}  // namespace
+
+TEST_CASE("pool: workers run with SIGINT, SIGTERM and SIGHUP blocked; the creating thread's mask is kept") {
+    ThreadsGuard guard;
+    const std::string self = std::to_string(gettid());
+    const unsigned long long before = blocked_signals(self);
+    const unsigned long long stop = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1)) | (1ull << (SIGHUP - 1));
+    const unsigned long long usr1 = 1ull << (SIGUSR1 - 1);
+    CHECK((before & (stop | usr1)) == 0);
+    set_num_threads(4);
+    CHECK(blocked_signals(self) == before);  // blocked only while the workers were created
+    // A worker not yet started shows the C library's mask of the moment of creation (everything
+    // blocked): wait until SIGUSR1 is unblocked, which means it runs with its own mask, then look.
+    int workers = 0;
+    for (const fs::directory_entry& e : fs::directory_iterator("/proc/self/task")) {
+        const std::string tid = e.path().filename().string();
+        if (tid == self) continue;
+        INFO("thread " << tid);
+        unsigned long long mask = blocked_signals(tid);
+        for (int i = 0; i < 5000 && (mask & usr1) != 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            mask = blocked_signals(tid);
+        }
+        CHECK((mask & usr1) == 0);
+        CHECK((mask & stop) == stop);
+        ++workers;
+    }
+    CHECK(workers == 3);
+}
+#endif

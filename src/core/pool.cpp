@@ -108,22 +108,41 @@ void run_chunks(Pool& p, uint64_t gen, bool from_front) {
 }
 
 // Workers never take SIGINT or SIGTERM: a program's handler then always runs on the thread that
-// is doing the program's own work (the tool's handlers remove the files it is writing, and must not
-// run beside code that is creating one). POSIX only; elsewhere nothing to do.
-void keep_stop_signals_off_this_thread() {
+// is doing the program's own work (the tool's handlers remove the files it is writing and print its
+// last line, and must not run beside code that is creating a file or printing). The creating thread
+// blocks them while it starts the workers, so that each worker is born with them blocked: a worker
+// that blocked them itself, once scheduled, left a window in which a signal sent to the process
+// could land on it (under load, after the main thread had printed its first line; the handler's line
+// and the main thread's then came out in either order). POSIX only; elsewhere nothing to do.
+class StopSignalsBlocked {
+ public:
+    StopSignalsBlocked() {
 #if defined(__unix__) || defined(__APPLE__)
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &stop, &saved_);
 #endif
-}
+    }
+    ~StopSignalsBlocked() {
+#if defined(__unix__) || defined(__APPLE__)
+        pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+#endif
+    }
+    StopSignalsBlocked(const StopSignalsBlocked&) = delete;
+    StopSignalsBlocked& operator=(const StopSignalsBlocked&) = delete;
+
+ private:
+#if defined(__unix__) || defined(__APPLE__)
+    sigset_t saved_;
+#endif
+};
 
 // `seen` is the generation at the worker's creation, read by the creating thread: a worker that
 // read it itself could start late, after the first job was published, and wait for it forever.
 void worker_loop(Pool& p, uint64_t seen) {
-    keep_stop_signals_off_this_thread();
     for (;;) {
         // Spin for a while (cheap wake-up during training), then sleep on the condition variable.
         uint64_t now = seen;
@@ -185,6 +204,7 @@ void set_num_threads(int n) {
     p.started = true;
     current_threads = n;
     const uint64_t generation = p.generation.load();
+    const StopSignalsBlocked born_blocked;  // the workers inherit this thread's mask; restored after
     for (int i = 1; i < n; ++i) p.workers.emplace_back(worker_loop, std::ref(p), generation);
 }
 
