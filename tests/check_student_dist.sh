@@ -32,10 +32,23 @@ answers=$(xargs awk '/^[ \t]*\/\/ BEGIN SOLUTION/ { inside = 1; next }
 regions=$(xargs grep -h '^[[:space:]]*// BEGIN SOLUTION' < "$work/sources" | wc -l)
 [ "$regions" -gt 0 ] || problem "no solution regions in the tarball"
 
+# a student's first make test: the graded checks alone, built at -O1 into build/quick/
+start=$(date +%s)
+make -C "$tree" test > "$work/quick.log" 2>&1 || true
+[ -f "$tree/build/grades.tsv" ] || { tail -n 20 "$work/quick.log" >&2; exit 1; }
+echo "check-student-dist: the first make test (graded checks, -O1) built and ran in $(( $(date +%s) - start )) s"
+mv "$tree/build/grades.tsv" "$work/grades-quick.tsv"
+"$tool" grades "$work/grades-quick.tsv" --expect fail || problem "a graded task passes in the student tarball's make test"
+
 start=$(date +%s)
 make -C "$tree" build-tests BUILD=build > "$work/build.log" 2>&1 || { tail -n 20 "$work/build.log" >&2; exit 1; }
-echo "check-student-dist: built in $(( $(date +%s) - start )) s"
+echo "check-student-dist: the whole test program (-O3) built in $(( $(date +%s) - start )) s"
 (cd "$tree" && DDPM_GRADES_TSV=grades.tsv build/tests/run_tests > ../tests.log 2>&1) || true
 "$tool" grades "$tree/grades.tsv" --expect fail || problem "a graded task passes in the student tarball"
+# the two programs give every task the same checks and the same verdicts
+cut -f1,3,4,5 "$work/grades-quick.tsv" > "$work/quick.cols"
+cut -f1,3,4,5 "$tree/grades.tsv" > "$work/full.cols"
+cmp -s "$work/quick.cols" "$work/full.cols" ||
+    problem "make test (-O1, graded checks alone) and the whole test program disagree: $(diff "$work/quick.cols" "$work/full.cols" | head -n 4)"
 [ "$problems" -eq 0 ] || { echo "check-student-dist: $problems problems ($work)" >&2; exit 1; }
 echo "check-student-dist: $tarball unpacks, holds $regions stubbed regions and no answers, builds, and every task fails"

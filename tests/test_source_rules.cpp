@@ -282,6 +282,41 @@ TEST_CASE("source rules: each task's \"needs first\" in tests/tasks.h is the col
     }
 }
 
+TEST_CASE("source rules: GitHub Classroom's workflow has one step per task of tests/tasks.h, worth its points") {
+    // docs/student/classroom.yml in the reference tree; .github/workflows/classroom.yml in a student tree
+    std::ifstream in(std::ifstream("docs/student/classroom.yml").good() ? "docs/student/classroom.yml"
+                                                                        : ".github/workflows/classroom.yml");
+    REQUIRE(in.good());
+    std::map<std::string, int> points;  // task -> max-score of the step whose command runs it
+    std::string task;
+    std::vector<std::string> runners;
+    for (std::string line; std::getline(in, line);) {
+        const size_t command = line.find("command: make test T=");
+        if (command != std::string::npos) task = line.substr(command + 21);
+        const size_t score = line.find("max-score: ");
+        if (score != std::string::npos && !task.empty()) {
+            points[task] = std::stoi(line.substr(score + 11));
+            task.clear();
+        }
+        const size_t listed = line.find("runners: ");
+        if (listed != std::string::npos) {
+            std::istringstream ids(line.substr(listed + 9));
+            for (std::string id; std::getline(ids, id, ',');) runners.push_back(id);
+        }
+    }
+    CHECK(points.size() == graded_tasks().size());
+    CHECK(runners.size() == graded_tasks().size());
+    for (size_t i = 0; i < graded_tasks().size() && i < runners.size(); ++i) {
+        const GradedTask& t = graded_tasks()[i];
+        INFO(t.id);
+        CHECK(points[t.id] == t.points);
+        std::string id = t.id;  // the step's id: "L03.2" -> "l03-2"
+        id[0] = 'l';
+        id[3] = '-';
+        CHECK(runners[i] == id);
+    }
+}
+
 TEST_CASE("source rules: the rule itself fails on a wrong include") {
     std::string target;
     CHECK(included_folder("#include \"core/tensor.h\"", &target) == "core");

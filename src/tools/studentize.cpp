@@ -466,13 +466,19 @@ void write_marker_file(const fs::path& dir, const fs::path&) {
 // The student's README.md and what stays behind: the reference tree keeps the student's README at
 // kStudentReadme; when it exists it becomes the tree's README.md, and the instructor's README.md
 // and docs/instructors.md stay out.
+// GitHub Classroom's workflow (one step per task) goes to .github/workflows/ when it exists.
 const char* const kStudentReadme = "docs/student/README.md";
+const char* const kClassroomWorkflow = "docs/student/classroom.yml";
 
 void apply_student_readme(const fs::path& src_root, const fs::path& staging) {
     if (!fs::is_regular_file(src_root / kStudentReadme)) return;
     fs::remove_all(staging / "docs/student");
     fs::remove(staging / "docs/instructors.md");
     write_text_file(staging / "README.md", read_text_file(src_root / kStudentReadme));
+    if (fs::is_regular_file(src_root / kClassroomWorkflow)) {
+        fs::create_directories(staging / ".github/workflows");
+        write_text_file(staging / ".github/workflows/classroom.yml", read_text_file(src_root / kClassroomWorkflow));
+    }
 }
 
 // Deletes a staging directory left by an interrupted run, if it is one of ours.
