@@ -3,7 +3,9 @@
 three seeds by the sliced-W1 ratio to its noise floor (`ddpm eval`), for any number of candidate
 settings of `ddpm train` and `ddpm sample`.
 
-    defaults_suite.py gen DIR                   write DIR/<set>_train.csv and DIR/<set>_held.csv
+    defaults_suite.py gen DIR [--chunks K]      write DIR/<set>_train.csv and DIR/<set>_held.csv (with
+                                                K > 1: K held-out files <set>_held.<k>.csv, and the
+                                                runs sample K x 4,000 rows, one chunk per file)
     defaults_suite.py run DIR CONFIG [CONFIG ...] [--seeds 0,1,2] [--sets A,B] [--jobs 2] [--threads 1]
                                                 train, sample and score; results are appended to
                                                 DIR/results.tsv, and a (config, set, seed) already
@@ -162,12 +164,30 @@ def write_csv(path, rows):
     os.replace(tmp, path)
 
 
-def gen(directory):
+def gen(directory, chunks=1):
+    """The training file (ROWS rows) and the held-out file of each set; with chunks = K > 1 the
+    held-out stream goes on to K x ROWS rows, written as K files <set>_held.<k>.csv of ROWS rows
+    (the first is the held-out file of chunks = 1, row for row)."""
     os.makedirs(directory, exist_ok=True)
     for k, fn in enumerate(SETS):
-        for part, seed in (("train", 1000 + k), ("held", 2000 + k)):
-            write_csv(os.path.join(directory, "%s_%s.csv" % (fn.__name__, part)), fn(random.Random(seed), ROWS))
-        print("wrote %s (%d + %d rows)" % (fn.__name__, ROWS, ROWS))
+        write_csv(os.path.join(directory, "%s_train.csv" % fn.__name__), fn(random.Random(1000 + k), ROWS))
+        held = fn(random.Random(2000 + k), ROWS * chunks)
+        if chunks == 1:
+            write_csv(os.path.join(directory, "%s_held.csv" % fn.__name__), held)
+        else:
+            for c in range(chunks):
+                write_csv(os.path.join(directory, "%s_held.%d.csv" % (fn.__name__, c)), held[c * ROWS:(c + 1) * ROWS])
+        print("wrote %s (%d + %d rows)" % (fn.__name__, ROWS, ROWS * chunks))
+    with open(os.path.join(directory, "protocol"), "w") as f:
+        f.write("chunks %d\n" % chunks)
+
+
+def chunks_of(directory):
+    """K of the directory's protocol (1: the first protocol, one held-out file of ROWS rows)."""
+    path = os.path.join(directory, "protocol")
+    if not os.path.exists(path):
+        return 1
+    return int(open(path).read().split()[1])
 
 
 # ---- the candidate settings ------------------------------------------------------------------------
@@ -208,6 +228,19 @@ CONFIGS = {
                                 "--T", "500"], []),
     "s8k_cos250_decay_lr2e-3": (["--steps", "8000", "--lr", "2e-3", "--lr-decay", "cosine", "--schedule", "cosine",
                                  "--T", "250"], []),
+    # round 4 (issue 38, under the second arithmetic rule): one change at a time from "after"
+    "a_s40k": (["--steps", "40000"], []),
+    "a_s60k": (["--steps", "60000"], []),
+    "a_b1024": (["--batch", "1024"], []),
+    "a_ema9995": (["--ema", "0.9995"], []),
+    "a_decay": (["--lr-decay", "cosine"], []),
+    "a_h128": (["--hidden", "128"], []),
+    "a_res": (["--residual"], []),
+    "a_var_beta": ([], ["--variance", "beta"]),
+    "a_dpm50": ([], ["--sampler", "dpmpp2m", "--steps", "50"]),
+    "a_heun50": ([], ["--sampler", "heun", "--steps", "50"]),
+    "a_euler200": ([], ["--sampler", "euler", "--steps", "200"]),
+    "a_flow": (["--objective", "flow"], []),
 }
 
 # The controlled experiment: tests/bench/recipe_torch.py, our recipe (the "before" defaults) in
@@ -219,6 +252,10 @@ TORCH_CONFIGS = {
     "torch_typical": ["--no-clip", "--t-from-0", "--no-ema-warmup", "--fresh-init"],
 }
 TORCH_PYTHON = "/usr/bin/python3"
+
+# Not a model: fresh rows of the set's generator, scored like samples. Its ratios are the protocol's
+# own noise, what a perfect sampler scores.
+PERFECT = "perfect"
 
 
 # ---- running ---------------------------------------------------------------------------------------
@@ -241,7 +278,15 @@ def run_one(directory, config, name, seed, threads):
         if os.path.exists(leftover):
             os.remove(leftover)
     t0 = time.time()
-    if config in TORCH_CONFIGS:
+    if config == PERFECT:
+        # fresh rows of the set's own generator (a stream no file uses): what a perfect model scores
+        fn = [f for f in SETS if f.__name__ == name][0]
+        write_csv(out, fn(random.Random(9000 + seed), sample_rows(directory)))
+        open(model, "w").close()
+        t1 = t2 = time.time()
+    elif config in TORCH_CONFIGS:
+        if chunks_of(directory) != 1:
+            raise RuntimeError("recipe_torch.py writes 8,000 rows: the torch configs need a suite made without --chunks")
         subprocess.run([TORCH_PYTHON, os.path.join(HERE, "recipe_torch.py"), os.path.join(directory, name + "_train.csv"),
                         out, "--seed", str(seed), "--threads", str(threads)] + TORCH_CONFIGS[config],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -259,26 +304,51 @@ def run_tool(directory, name, seed, threads, model, out, train_flags, sample_fla
                     "--seed", str(seed), "--threads", str(threads)] + train_flags,
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t1 = time.time()
-    subprocess.run([DDPM, "sample", "--model", model, "--out", out, "--n", str(ROWS), "--seed", str(seed),
+    subprocess.run([DDPM, "sample", "--model", model, "--out", out, "--n", str(sample_rows(directory)), "--seed", str(seed),
                     "--threads", str(threads)] + sample_flags,
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return t1, time.time()
 
 
-def score(directory, config, name, seed, threads, model, out, t0, t1, t2):
-    ev = subprocess.run([DDPM, "eval", "--samples", out, "--data", os.path.join(directory, name + "_held.csv"),
-                         "--seed", "0", "--threads", str(threads)],
+def sample_rows(directory):
+    """ROWS for the first protocol (ddpm eval uses the first ROWS / 2 of them); K x ROWS / 2 with K chunks."""
+    k = chunks_of(directory)
+    return ROWS if k == 1 else k * ROWS // 2
+
+
+def swd_value_and_floor(samples, held, threads):
+    """sliced W1 of ddpm eval --seed 0: (samples to the reference half of held, floor half to reference half)."""
+    ev = subprocess.run([DDPM, "eval", "--samples", samples, "--data", held, "--seed", "0", "--threads", str(threads)],
                         check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
-    ratio = None
     for line in ev.splitlines():
         p = line.split()
         if p and p[0] == "sliced_w1":
-            ratio = float(p[3])
-    if ratio is None:
-        raise RuntimeError("no sliced_w1 line in ddpm eval's output for %s %s %d" % (config, name, seed))
+            return float(p[1]), float(p[2])
+    raise RuntimeError("no sliced_w1 line in ddpm eval's output for %s against %s" % (samples, held))
+
+
+def score(directory, config, name, seed, threads, model, out, t0, t1, t2):
+    """The ratio: with one held-out file, ddpm eval's value / floor; with K chunks, the sum of the K
+    chunks' values over the sum of their floors (sample rows c x ROWS / 2 ... against held chunk c),
+    so that the ratio's own noise falls as 1 / sqrt(K) (docs/defaults.md, issue 38)."""
+    k = chunks_of(directory)
+    if k == 1:
+        value, floor = swd_value_and_floor(out, os.path.join(directory, name + "_held.csv"), threads)
+    else:
+        with open(out) as f:
+            lines = f.read().splitlines()
+        header, rows, half = lines[0], lines[1:], ROWS // 2
+        value = floor = 0.0
+        for c in range(k):
+            part = out + ".%d.csv" % c
+            with open(part, "w") as f:
+                f.write("\n".join([header] + rows[c * half:(c + 1) * half]) + "\n")
+            v, fl = swd_value_and_floor(part, os.path.join(directory, "%s_held.%d.csv" % (name, c)), threads)
+            value, floor = value + v, floor + fl
+            os.remove(part)
     for leftover in (model, out):
         os.remove(leftover)
-    return ratio, t1 - t0, t2 - t1
+    return value / floor, t1 - t0, t2 - t1
 
 
 def run(directory, configs, seeds, jobs, threads, sets=None):
@@ -329,9 +399,10 @@ def main(argv):
             print("%-22s train %s; sample %s" % (name, " ".join(tf) or "(defaults)", " ".join(sf) or "(defaults)"))
         for name, switches in TORCH_CONFIGS.items():
             print("%-22s recipe_torch.py %s" % (name, " ".join(switches) or "(our recipe)"))
+        print("%-22s fresh rows of the set's own generator: the protocol's noise" % PERFECT)
         return 0
-    if len(argv) == 3 and argv[1] == "gen":
-        gen(argv[2])
+    if len(argv) in (3, 5) and argv[1] == "gen" and (len(argv) == 3 or argv[3] == "--chunks"):
+        gen(argv[2], int(argv[4]) if len(argv) == 5 else 1)
         return 0
     if len(argv) >= 4 and argv[1] in ("run", "table"):
         directory, rest = argv[2], argv[3:]
@@ -353,7 +424,7 @@ def main(argv):
                     threads = int(rest[i + 1])
                 i += 2
             else:
-                if rest[i] not in CONFIGS and rest[i] not in TORCH_CONFIGS:
+                if rest[i] not in CONFIGS and rest[i] not in TORCH_CONFIGS and rest[i] != PERFECT:
                     sys.stderr.write("defaults_suite.py: unknown config '%s' (defaults_suite.py configs lists them)\n"
                                      % rest[i])
                     return 2
