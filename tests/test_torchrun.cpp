@@ -30,10 +30,13 @@
 #include "app/normalise.h"
 #include "core/io.h"
 #include "core/rng.h"
+#include "diffusion/image_train.h"
 #include "diffusion/images.h"
 #include "diffusion/schedule.h"
 #include "store/checkpoint.h"
 #include "store/csv.h"
+#include "lessonkit/mnist.h"
+#include "store/image_checkpoint.h"
 #include "store/image_files.h"
 #include "store/png.h"
 #include "store/safetensors.h"
@@ -295,4 +298,54 @@ TEST_CASE("train.py: the course's schedules, CSV normalisation and PNG pixels; x
         CHECK(lines_of(err) == 1);
         CHECK(err.find("train.py --init continues this one") != std::string::npos);
     }
+}
+
+TEST_CASE("lessons: --unet FILE reads a U-Net from a lessons' model file or a training state (its EMA weights), "
+          "and refuses models that do not predict eps") {
+    TempDir tmp("lesson_unet");
+    ImageTrainConfig tc;
+    tc.unet.c0 = tc.unet.c1 = tc.unet.c2 = 16;
+    tc.batch = 2;
+    ImageTrainer tr(ImageArch::UNet, tc, cosine_schedule(50));
+    ImageSet data;
+    data.n = 4;
+    data.h = data.w = 28;
+    data.x.assign(size_t(4) * 784, 0.0f);
+    Rng(3, 1).fill_normal(data.x.data(), int64_t(data.x.size()));
+    const std::vector<int> rows = {0, 1, 2, 3};
+    for (int i = 0; i < 3; ++i) tr.train_step(data, rows);
+    // the training state (what ddpm train writes and ddpm import makes): the EMA weights and the schedule
+    Checkpoint state = image_trainer_checkpoint(tr);
+    state.set_meta("tool.steps_total", "3");
+    save_checkpoint(tmp / "state.ckpt", state);
+    Schedule s;
+    std::string step;
+    const ImageModel from_state = load_eps_image_model(tmp / "state.ckpt", s, step);
+    const ImageModel ema = tr.ema_model();
+    const Params a = from_state.params(), b = ema.params(), raw = tr.model.params();
+    REQUIRE(a.size() == b.size());
+    bool same = true, differs_from_raw = false;
+    for (size_t k = 0; k < a.size(); ++k) {
+        same = same && testing_helpers::max_abs_diff(a[k].tensor.data(), b[k].tensor.data(), a[k].tensor.numel()) == 0.0;
+        differs_from_raw = differs_from_raw ||
+                           testing_helpers::max_abs_diff(a[k].tensor.data(), raw[k].tensor.data(), a[k].tensor.numel()) > 0.0;
+    }
+    CHECK(same);
+    CHECK(differs_from_raw);
+    CHECK(step == "3");
+    CHECK(s.name == tr.schedule.name);
+    CHECK(s.beta == tr.schedule.beta);
+    // one set of weights, as data/models/ ships them
+    save_checkpoint(tmp / "weights.ckpt", image_model_checkpoint(ema, tr.schedule));
+    Schedule s2;
+    const ImageModel from_weights = load_eps_image_model(tmp / "weights.ckpt", s2, step);
+    CHECK(step == "?");
+    CHECK(testing_helpers::max_abs_diff(from_weights.params()[3].tensor.data(), b[3].tensor.data(), b[3].tensor.numel()) == 0.0);
+    // a model of another target is refused in one line naming the file
+    Checkpoint v = state;
+    v.set_meta("model.objective", "v");
+    save_checkpoint(tmp / "v.ckpt", v);
+    CHECK_THROWS_WITH(load_eps_image_model(tmp / "v.ckpt", s, step),
+                      (tmp / "v.ckpt" + ": a model that predicts v; the lessons' samplers take one that predicts eps").c_str());
+    CHECK_THROWS_WITH(load_eps_image_model(tmp / "none.ckpt", s, step), (tmp / "none.ckpt" + ": not found").c_str());
 }

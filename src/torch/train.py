@@ -52,8 +52,17 @@ IMAGE_SIDE = 28  # what the course's image networks and its classifier take
 STREAM_KEYS = ("rng.index", "rng.t", "rng.eps", "rng.label_drop")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the course's errors: one line, exit status 2, printed by rank 0 alone."""
+
+    def error(self, message):
+        if os.environ.get("RANK", "0") == "0":
+            print("train.py: %s (try --help)" % message, file=sys.stderr)
+        sys.exit(2)
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="train.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train a course network with PyTorch (one process, or many under torchrun with DDP) and write "
                     "a file that `ddpm import` turns into a course checkpoint.",
@@ -226,7 +235,7 @@ class World:
 def read_data(args, fixed):
     """(tensor of the training examples, labels or None, normalisation (mean, std, header) or None).
     CSV rows are standardised with `fixed` (mean, std) when given (--init, --resume), else their own."""
-    images = os.path.isdir(args.data) or not args.data.lower().endswith(".csv")
+    images = os.path.isdir(args.data) or looks_like_idx(args.data)
     if images:
         x = load_images(args.data)
         if x.shape[2] != IMAGE_SIDE or x.shape[3] != IMAGE_SIDE:
@@ -242,6 +251,19 @@ def read_data(args, fixed):
     else:
         mean, std = fit_normalisation(rows)
     return standardise(rows, mean, std), None, (mean, std, header)
+
+
+def looks_like_idx(path):
+    """An IDX3 ubyte file starts with 0x00 0x00 0x08 0x03; anything else is read as CSV (as the tool
+    tells them apart: by their bytes, not their names)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise DataError("%s: cannot be read (%s)" % (path, e.strerror or e))
+    if head.startswith(b"\x89PN"):
+        raise DataError("%s: a single PNG file; --data takes a folder of PNG files or an IDX3 file" % path)
+    return head == b"\x00\x00\x08\x03"
 
 
 def step_generator(seed, step):
