@@ -119,8 +119,10 @@ RUN_KEYS = ("arch", "block", "channels", "classes", "label_drop", "hidden", "lay
 def settings_of(args, images, init_meta):
     """The run's settings: the flags given, else the --init file's, else the course's defaults."""
     s = {k: getattr(args, k) for k in RUN_KEYS}
+    s["emb_dim"], s["zero_head"] = 32, True  # not flags: the course's; an --init file's own below
     if init_meta is not None:
         arch = describe_arch(init_meta)
+        s["emb_dim"], s["zero_head"] = arch.get("emb_dim", 32), arch.get("zero_head", True)
         for k, v in (("arch", arch["arch"]), ("block", arch.get("block")), ("classes", arch.get("classes")),
                      ("channels", ",".join(str(c) for c in arch["channels"]) if "channels" in arch else None),
                      ("hidden", arch.get("hidden")), ("layers", arch.get("layers")), ("residual", arch.get("residual")),
@@ -186,7 +188,8 @@ def check_settings(s, images, labels_given):
 
 def arch_kwargs(s, columns):
     return {"arch": s["arch"], "channels": tuple(int(c) for c in s["channels"].split(",")), "block": s["block"],
-            "zero_head": True, "classes": s["classes"], "dim": columns, "emb_dim": 32, "hidden": s["hidden"],
+            "zero_head": s.get("zero_head", True), "classes": s["classes"], "dim": columns, "emb_dim": s.get("emb_dim", 32),
+            "hidden": s["hidden"],
             "layers": s["layers"], "residual": bool(s["residual"]), "act": s["act"]}
 
 

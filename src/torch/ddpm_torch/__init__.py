@@ -15,10 +15,10 @@ from .schedules import (OBJECTIVES, Schedule, cosine_schedule, ddpm_step, eps_fr
                         make_schedule, min_snr_weight, q_sample, schedule_from_metadata, sigmoid_schedule,
                         timestep_embedding, training_target)
 
-__all__ = ["ConvNeXtBlock2d", "EpsMLP", "ImageCNN", "ResBlock2d", "SelfAttention2d", "UNet", "arch_metadata", "build_model", "course_metadata", "describe_arch", "load_twin", "objective_of",
-           "save_course_file", "bytes_to_unit", "fit_normalisation", "load_csv", "load_images",
-           "load_labels", "load_png_folder", "read_idx", "standardise", "DataError", "load_safetensors",
-           "safetensors_bytes", "save_safetensors", "write_atomic", "OBJECTIVES", "Schedule",
-           "cosine_schedule", "ddpm_step", "eps_from_prediction", "linear_schedule", "make_schedule",
-           "min_snr_weight", "q_sample", "schedule_from_metadata", "sigmoid_schedule", "timestep_embedding",
-           "training_target"]
+__all__ = ["ConvNeXtBlock2d", "EpsMLP", "ImageCNN", "ResBlock2d", "SelfAttention2d", "UNet", "arch_metadata",
+           "build_model", "course_metadata", "describe_arch", "load_twin", "objective_of", "save_course_file",
+           "bytes_to_unit", "fit_normalisation", "load_csv", "load_images", "load_labels", "load_png_folder",
+           "read_idx", "standardise", "DataError", "load_safetensors", "safetensors_bytes", "save_safetensors",
+           "write_atomic", "OBJECTIVES", "Schedule", "cosine_schedule", "ddpm_step", "eps_from_prediction",
+           "linear_schedule", "make_schedule", "min_snr_weight", "q_sample", "schedule_from_metadata",
+           "sigmoid_schedule", "timestep_embedding", "training_target"]
