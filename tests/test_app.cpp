@@ -656,10 +656,10 @@ TEST_CASE("app: train --objective flow records the objective, samples with euler
     CHECK(load_model_file(eps_model).objective == "eps");
     {  // a damaged entry is one line naming the file
         Checkpoint c = load_checkpoint(model);
-        c.set_meta("model.objective", "x0");
+        c.set_meta("model.objective", "score");
         save_checkpoint(tmp / "bad.ckpt", c);
         const std::string bad = tmp / "bad.ckpt";
-        CHECK_THROWS_WITH(load_model_file(bad), (bad + ": model.objective 'x0' is neither eps nor flow").c_str());
+        CHECK_THROWS_WITH(load_model_file(bad), (bad + ": model.objective 'score' is not eps, flow, x0 or v").c_str());
     }
     auto sample = [&](const std::string& out, std::vector<std::string> extra) {
         std::vector<std::string> args = {"sample", "--model", model, "--out", tmp / out, "--n", "400", "--seed", "4"};

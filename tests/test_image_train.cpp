@@ -183,8 +183,18 @@ TEST_CASE("image trainer, flow objective: the file records it, resumes with the 
     CHECK_FALSE(ce.has_meta("model.objective"));
     CHECK(image_trainer_from_checkpoint(ce, "e").config.objective == ImageObjective::Eps);
     Checkpoint bad = c;
-    bad.set_meta("model.objective", "x0");
-    CHECK_THROWS_WITH(image_trainer_from_checkpoint(bad, "b.ckpt"), "b.ckpt: entry 'model.objective' is neither eps nor flow");
+    bad.set_meta("model.objective", "score");
+    CHECK_THROWS_WITH(image_trainer_from_checkpoint(bad, "b.ckpt"),
+                      "b.ckpt: entry 'model.objective' is 'score', not eps, flow, x0 or v");
+    // lesson 11's x0 and v (models of src/torch/train.py): read and written back, sampled, never trained here
+    for (const char* target : {"x0", "v"}) {
+        Checkpoint other = ce;
+        other.set_meta("model.objective", target);
+        ImageTrainer read = image_trainer_from_checkpoint(other, "o.ckpt");
+        CHECK(std::string(image_objective_name(read.config.objective)) == target);
+        CHECK(image_trainer_checkpoint(read).get_meta("model.objective") == target);
+        CHECK_THROWS_WITH(read.train_step(data, rows), doctest::Contains("sampled here, not trained"));
+    }
     ImageTrainConfig cold = tiny_flow_config();
     cold.blur_T = 10;
     CHECK_THROWS_WITH(ImageTrainer(ImageArch::UNet, cold, cosine_schedule(50)), doctest::Contains("flow objective"));

@@ -238,6 +238,8 @@ void make_fake_root(const fs::path& root) {
     write_file(root / ".ci/run", "make test\n");
     write_file(root / "tests/bench/bench.cpp", "int main() {}\n");
     write_file(root / "tests/bench/torch_twins.py", "alpha_bar = torch.cumprod(alpha, 0)\n");
+    write_file(root / "src/torch/ddpm_torch/schedules.py", "alpha_bar = torch.cumprod(alpha, 0)\n");
+    write_file(root / "src/torch/train.py", "loss.backward()\n");
     write_file(root / "tests/mutations.txt", "L01.2\tf.cpp\treturn 1;\treturn 2;\n");
 }
 
@@ -281,6 +283,7 @@ TEST_CASE("tools: the student tree replaces regions and copies only the course")
     // what holds answers stays behind: the PyTorch twins, the mutations of make check-tasks, the CI
     CHECK(fs::exists(dst / "tests/bench/bench.cpp"));
     CHECK_FALSE(fs::exists(dst / "tests/bench/torch_twins.py"));
+    CHECK_FALSE(fs::exists(dst / "src/torch"));
     CHECK_FALSE(fs::exists(dst / "tests/mutations.txt"));
     CHECK_FALSE(fs::exists(dst / ".ci"));
     CHECK(read_text_file(dst / ".gitignore") == "/build/\n/out/\n/data/mnist/\n*.tmp\n");

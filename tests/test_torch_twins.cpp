@@ -4,8 +4,9 @@
 // eps_theta at two timesteps and a few DDPM steps with our noise. Each must agree with ours within
 // 1e-5 relative (the largest difference over the largest value of the tensor); the figures are
 // printed. Networks: toy MLPs trained by `ddpm train` (plain and residual), the CNN and the U-Nets
-// (residual at lesson 09's widths, ConvNeXt small), and lesson 09's trained U-Net where
-// data/models/mnist_unet.ckpt is shipped. Without torch: "skipped: no torch".
+// (residual at lesson 09's widths, ConvNeXt small, lesson 11's class-conditional one with its labels),
+// and lesson 09's trained U-Net where data/models/mnist_unet.ckpt is shipped. The twins are the modules
+// of the package src/torch/ddpm_torch. Without torch: "skipped: no torch".
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "core/io.h"
 #include "store/image_checkpoint.h"
 #include "store/safetensors.h"
+#include "diffusion/guidance.h"
 #include "diffusion/image_train.h"
 #include "diffusion/sampler.h"
 #include "ddpm_run.h"
@@ -51,7 +53,8 @@ double relative(const std::vector<float>& ours, const torch_parity::Block& their
 // Runs the twin on `file` with rows x (n, dim) at the timesteps `ts`, and `steps` DDPM steps from x_T
 // with noise of Rng(9, ...); compares with `eps_fn`, which is our network.
 void check_twin(const std::string& label, const std::string& py, const TempDir& tmp, const std::string& file,
-                const EpsFunction& eps_fn, const Schedule& s, int n, int dim, int steps) {
+                const EpsFunction& eps_fn, const Schedule& s, int n, int dim, int steps,
+                const std::vector<int>& labels = {}) {
     const size_t size = size_t(n) * size_t(dim);
     std::vector<float> x(size), x_T(size), z(size_t(steps) * size);
     Rng(9, 1).fill_normal(x.data(), int64_t(size));
@@ -64,6 +67,10 @@ void check_twin(const std::string& label, const std::string& py, const TempDir& 
         torch_parity::write_block(in, "t", 1, int(ts.size()), ts.data());
         torch_parity::write_block(in, "x_T", n, dim, x_T.data());
         torch_parity::write_block(in, "z", steps, n * dim, z.data());
+        if (!labels.empty()) {  // a conditional U-Net: one class per row (-1 for none)
+            const std::vector<float> y(labels.begin(), labels.end());
+            torch_parity::write_block(in, "labels", 1, int(y.size()), y.data());
+        }
     }
     const std::string cmd = py + " " + kScript + " check " + file + " " + tmp / "in.txt" + " " + tmp / "out.txt";
     REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, cmd << " failed");
@@ -135,7 +142,7 @@ TEST_CASE("twins: toy MLPs of ddpm train, exported, run in PyTorch as ours (plai
     }
 }
 
-TEST_CASE("twins: the CNN and the U-Nets (residual and ConvNeXt) exported, run in PyTorch as ours") {
+TEST_CASE("twins: the CNN and the U-Nets (residual, ConvNeXt, class-conditional) exported, run in PyTorch as ours") {
     const std::string py = torch_or_skip();
     if (py.empty()) return;
     TempDir tmp("twins_images");
@@ -161,6 +168,20 @@ TEST_CASE("twins: the CNN and the U-Nets (residual and ConvNeXt) exported, run i
         const std::string file = tmp / "img.safetensors";
         write_file_atomic(file, serialize_safetensors(export_weights(image_model_checkpoint(model, s), true, "img.ckpt")));
         check_twin(net.label, py, tmp, file, image_eps_function(model), s, 2, 28 * 28, 3);
+    }
+    {  // lesson 11's class-conditional U-Net: a label table of random rows (it starts at zero), rows
+       // asked for a class and for none; the twin takes the same labels
+        UNetConfig cond = residual;
+        cond.c0 = cond.c1 = cond.c2 = 16;
+        cond.classes = 10;
+        Rng rng(12, 0);
+        ImageModel model(ImageArch::UNet, rng, cond);
+        Rng(12, 1).fill_normal(model.unet.label.data(), model.unet.label.numel());
+        const std::vector<int> labels = {7, -1};
+        const std::string file = tmp / "cond.safetensors";
+        write_file_atomic(file, serialize_safetensors(export_weights(image_model_checkpoint(model, s), true, "cond.ckpt")));
+        check_twin("U-Net (residual, 16-16-16, 10 classes)", py, tmp, file, guided_eps_function(model, labels, 0.0f), s, 2,
+                   28 * 28, 3, labels);
     }
     // lesson 09's trained U-Net, where it is shipped: exported by the tool itself
     const std::string shipped = "data/models/mnist_unet.ckpt";

@@ -22,6 +22,9 @@ namespace {
 enum Stream : uint64_t { kSampleStart = 1, kSampleNoise = 2, kEvalTriples = 3, kShippedStart = 4, kShippedNoise = 5 };
 const char* kShipped = "data/models/mnist_unet.ckpt";
 
+// "the shipped U-Net", or with --unet FILE the one of that file, as the tables name it
+std::string unet_name(const LessonArgs& args) { return args.unet.empty() ? "the shipped U-Net" : "the U-Net of " + args.unet; }
+
 std::string shape_text(const Shape& s) {
     std::string out;
     for (int i = 1; i < s.ndim; ++i) out += (i > 1 ? "x" : "") + std::to_string(s[i]);
@@ -172,10 +175,10 @@ void compare_with_cnn(const LessonArgs& args, const ImageSet& train, const Image
         if (times) std::fprintf(times, "%s: %d steps of batch 64 in %.1f s (%.0f images/s, %d threads)\n",
                                 run.name.c_str(), run.steps, run.seconds, run.steps * 64 / run.seconds, args.threads);
     }
-    if (shipped) score("U-Net, shipped", *shipped, shipped_schedule, shipped_note, "-");
+    if (shipped) score(args.unet.empty() ? "U-Net, shipped" : "U-Net, --unet", *shipped, shipped_schedule, shipped_note, "-");
     if (times) std::fclose(times);
     table.print("Table 9.2: the U-Net and [003]'s CNN trained for the same wall time (the CNN takes 2.3x the steps), "
-                "and the shipped U-Net: test loss (L_simple, 1024 fixed test triples), Frechet distance of " +
+                "and " + unet_name(args) + ": test loss (L_simple, 1024 fixed test triples), Frechet distance of " +
                 std::to_string(n) + " samples (DDIM, " + std::to_string(ddim_steps) +
                 " steps) with its floor, and the classifier's mean top-class probability");
     table.save_tsv(args.out("cnn_vs_unet.tsv"));
@@ -233,7 +236,7 @@ void samplers_and_digits(const LessonArgs& args, const ImageSet& test,
         finish(x, "ddim", steps, clock.seconds());
     }
     if (times) std::fclose(times);
-    table.print("Table 9.3: the shipped U-Net from one fixed x_T (" + std::to_string(n) +
+    table.print("Table 9.3: " + unet_name(args) + " from one fixed x_T (" + std::to_string(n) +
                 " images): DDPM (1000 steps, beta-tilde, x_0 clipped) and DDIM (eta 0); Frechet distance with its "
                 "floor, the classifier's mean top-class probability and the rarest class's share");
     table.save_tsv(args.out("samplers.tsv"));
@@ -260,7 +263,7 @@ void samplers_and_digits(const LessonArgs& args, const ImageSet& test,
     for (int label : test.labels) test_count[size_t(label)] += 1;
     for (int k = 0; k < 10; ++k)
         hist.add_row({std::to_string(k), std::to_string(d.per_class[size_t(k)]), fmt(double(test_count[size_t(k)]) / test.n, 3)});
-    hist.print("Table 9.4: what the classifier reads in 100 DDIM-50 digits of the shipped U-Net (mean top-class "
+    hist.print("Table 9.4: what the classifier reads in 100 DDIM-50 digits of " + unet_name(args) + " (mean top-class "
                "probability " + fmt(d.mean_confidence, 3) + "), beside each digit's share of the test set");
     hist.save_tsv(args.out("digit_histogram.tsv"));
     plot::Figure fig(1, 1, 480, 320);
@@ -287,15 +290,18 @@ int lesson(int argc, char** argv) {
     }
     const ImageSet test = load_mnist("test"), train = load_mnist("train");
     const MnistClassifier judge = load_scorer(test);
-    if (!std::filesystem::exists(kShipped))
+    // --unet FILE: a U-Net trained elsewhere (ddpm train, or src/torch/train.py through ddpm import) in
+    // the place of the shipped one, for the tables below (docs/next-steps.md, "Past one machine")
+    const std::string unet_file = args.unet.empty() ? kShipped : args.unet;
+    if (args.unet.empty() && !std::filesystem::exists(kShipped))
         fail(std::string(kShipped) + ": missing; it is tracked in git (git checkout it), or retrain it with make "
              "unet-checkpoint (hours)");
-    const Checkpoint shipped_file = load_checkpoint(kShipped);
     Schedule s;
-    const ImageModel shipped = image_model_from_checkpoint(shipped_file, kShipped, s);
-    const std::string note = shipped_file.has_meta("train.step") ? shipped_file.get_meta("train.step") : "?";
-    std::fprintf(stderr, "  %s: %s U-Net, %s schedule, %s training steps\n", kShipped, unet_block_name(shipped.unet.config.block),
-                 s.name.c_str(), note.c_str());
+    std::string note;
+    const ImageModel shipped = load_eps_image_model(unet_file, s, note);
+    if (shipped.arch != ImageArch::UNet) fail(unet_file + ": a " + arch_name(shipped.arch) + ", not a U-Net");
+    std::fprintf(stderr, "  %s: %s U-Net, %s schedule, %s training steps\n", unet_file.c_str(),
+                 unet_block_name(shipped.unet.config.block), s.name.c_str(), note.c_str());
     compare_with_cnn(args, train, test, judge, &shipped, s, note);
     samplers_and_digits(args, test, judge, shipped, s);
     std::fprintf(stderr, "[09_unet] done in %.1f s\n", clock.seconds());

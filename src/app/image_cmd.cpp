@@ -27,6 +27,7 @@
 #include "store/image_files.h"
 #include "diffusion/image_metrics.h"
 #include "diffusion/image_train.h"
+#include "diffusion/objectives.h"
 #include "diffusion/sampler.h"
 #include "store/settings.h"
 
@@ -189,6 +190,7 @@ struct SampleModel {
     Schedule schedule;
     std::string weights;  // "step 2000, EMA weights", or "weights only" for a model of the lessons
     bool flow = false;    // a model of ddpm train --objective flow (entry model.objective = flow)
+    Target target = Target::Eps;  // x0 or v: a model of src/torch/train.py, converted to eps at every call
 };
 
 // A model of the tool (the whole trainer) or the weights of a lesson's model (image_model_checkpoint,
@@ -216,6 +218,9 @@ SampleModel parse_sample_model(const std::string& bytes, const std::string& path
         SampleModel m{use_ema ? mf.trainer.ema_model() : mf.trainer.model, mf.trainer.schedule,
                       "step " + std::to_string(mf.trainer.step) + ", " + (use_ema ? "EMA" : "raw") + " weights",
                       mf.trainer.config.objective == ImageObjective::Flow};
+        if (!m.flow && !parse_target(image_objective_name(mf.trainer.config.objective), m.target))
+            fail(path + ": entry 'model.objective' is not one the samplers take");
+        if (m.target != Target::Eps) m.weights += std::string(", predicts ") + target_name(m.target);
         return m;
     });
 }
@@ -321,8 +326,11 @@ int run_train_images(const TrainArgs& a, StopSignals& stop, const std::string* d
     auto resumed = [&]() {
         FileId id;
         ImageModelFile m = parse_image_model_file(read_input(a.model, kMaxInputBytes, &id), a.model);
-        check_resume_flags(a, m.trainer);
         const std::string objective = image_objective_name(m.trainer.config.objective);
+        if (objective == "x0" || objective == "v")
+            fail("--resume: " + a.model + " predicts " + objective + " (lesson 11's target, a model of src/torch/train.py); "
+                 "ddpm train continues eps and flow models, train.py --init continues this one");
+        check_resume_flags(a, m.trainer);
         must_agree(a, "--objective", a.objective, objective, a.objective, objective);
         if (a.given.count("--steps")) m.steps_total = a.steps;
         if (m.trainer.step > m.steps_total)
@@ -506,10 +514,13 @@ int run_sample_images(const SampleArgs& a, const std::string& model_bytes, const
         fail("--class " + std::to_string(a.label) + ": " + a.model + " knows classes 0-" +
              std::to_string(model.classes() - 1));
     // every image asked for --class (or, without it, no label: a conditional model's unconditional half)
-    const EpsFunction eps_fn = model.classes() > 0
-                                   ? guided_eps_function(model, std::vector<int>(static_cast<size_t>(a.n), a.label),
-                                                         float(a.guidance))
-                                   : image_eps_function(model);
+    // an x0 or v model (lesson 11) predicts its target; guidance mixes the two predictions with weights
+    // that sum to 1, and eps is affine in the prediction at a given x_t, so converting after guidance is exact
+    const EpsFunction eps_fn = eps_from_target_function(
+        model.classes() > 0
+            ? guided_eps_function(model, std::vector<int>(static_cast<size_t>(a.n), a.label), float(a.guidance))
+            : image_eps_function(model),
+        sm.target, s, D);
     SampleOptions options;
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;

@@ -34,8 +34,9 @@ ModelFile read_model_file(const std::string& bytes, const std::string& path) {
     std::string objective = "eps";
     if (c.has_meta("model.objective")) {
         objective = c.get_meta("model.objective");
-        if (objective != "eps" && objective != "flow")
-            fail(path + ": model.objective '" + shown(objective) + "' is neither eps nor flow");
+        // x0 and v: lesson 11's targets, in models of src/torch/train.py (sampled here, not trained)
+        if (objective != "eps" && objective != "flow" && objective != "x0" && objective != "v")
+            fail(path + ": model.objective '" + shown(objective) + "' is not eps, flow, x0 or v");
     }
     ModelFile mf{std::move(norm), trainer_from_checkpoint(c, path), steps_total, objective};
     if (mf.trainer.model.config.dim != mf.norm.columns())

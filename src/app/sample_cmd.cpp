@@ -17,6 +17,7 @@
 #include "core/rng.h"
 #include "store/csv.h"
 #include "diffusion/ddim.h"
+#include "diffusion/objectives.h"
 #include "store/settings.h"
 #include "diffusion/sampler.h"
 
@@ -94,12 +95,17 @@ int run_sample(const SampleArgs& a) {
 
     const EpsModel model = a.use_ema ? mf.trainer.ema_model() : mf.trainer.model;
     const int dim = model.config.dim;
+    // an x0 or v model (lesson 11, from src/torch/train.py): its prediction turned into eps at every call
+    Target target = Target::Eps;
+    if (!parse_target(mf.objective, target)) fail(a.model + ": model.objective '" + mf.objective + "' is not one the samplers take");
+    const EpsFunction eps_fn = eps_from_target_function(model_eps_function(model), target, s, dim);
     SampleOptions options;
     options.variance = a.variance == "beta" ? Variance::Beta : Variance::BetaTilde;
     options.seed = a.seed;
     const std::string sampler = ode ? a.sampler + " (" + a.spacing + " spacing)" : a.sampler;
-    std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights), %s, %d steps, %d thread%s\n", a.n,
-                 terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw", sampler.c_str(), steps,
+    std::fprintf(stderr, "ddpm sample: %d rows from %s (step %lld, %s weights%s), %s, %d steps, %d thread%s\n", a.n,
+                 terminal_text(a.model, 1024).c_str(), (long long)mf.trainer.step, a.use_ema ? "EMA" : "raw",
+                 target == Target::Eps ? "" : (std::string(", predicts ") + target_name(target)).c_str(), sampler.c_str(), steps,
                  num_threads(), num_threads() == 1 ? "" : "s");
 
     // x_T ~ N(0, I) in standardised units, (n, dim)
@@ -120,7 +126,7 @@ int run_sample(const SampleArgs& a) {
     if (ode) {
         const OdeSolver solver = ode_solver_of(a.sampler);
         const int total = ode_calls_of(solver, steps);
-        calls = run_ode_sampler(z.data(), a.n, dim, s, model_eps_function(model), solver, timesteps, [&](int done_calls) {
+        calls = run_ode_sampler(z.data(), a.n, dim, s, eps_fn, solver, timesteps, [&](int done_calls) {
             if (done_calls < total && progress.due()) {
                 const double rate = done_calls / progress.seconds();
                 std::fprintf(stderr, "  network call %d of %d  %.0f calls/s  ETA %s\n", done_calls, total, rate,
@@ -128,9 +134,9 @@ int run_sample(const SampleArgs& a) {
             }
         });
     } else if (ddim) {
-        ddim_sample(z.data(), a.n, dim, s, model_eps_function(model), tau, float(a.eta), a.seed, report);
+        ddim_sample(z.data(), a.n, dim, s, eps_fn, tau, float(a.eta), a.seed, report);
     } else {
-        ddpm_sample(z.data(), a.n, dim, s, model_eps_function(model), options, report);
+        ddpm_sample(z.data(), a.n, dim, s, eps_fn, options, report);
     }
 
     Dataset out;

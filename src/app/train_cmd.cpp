@@ -71,6 +71,9 @@ ModelFile resumed_model(const TrainArgs& a, const Dataset& data, std::vector<std
     if (mf.norm.columns() != data.dim)
         fail("model " + a.model + " has " + std::to_string(mf.norm.columns()) + " columns, " + a.data + " has " +
              std::to_string(data.dim));
+    if (mf.objective == "x0" || mf.objective == "v")
+        fail("--resume: " + a.model + " predicts " + mf.objective + " (lesson 11's target, a model of src/torch/train.py); "
+             "ddpm train continues eps and flow models, train.py --init continues this one");
     check_resume_flags(a, mf.trainer);
     must_agree(a, "--objective", a.objective, mf.objective, a.objective, mf.objective);
     if (a.given.count("--steps")) mf.steps_total = a.steps;

@@ -19,7 +19,15 @@ const int kEvalBatch = 64;
 enum EvalStream : uint64_t { kEvalT = 90, kEvalEps = 91, kSplit = 92 };
 }  // namespace
 
-const char* image_objective_name(ImageObjective o) { return o == ImageObjective::Flow ? "flow" : "eps"; }
+const char* image_objective_name(ImageObjective o) {
+    switch (o) {
+        case ImageObjective::Eps: return "eps";
+        case ImageObjective::Flow: return "flow";
+        case ImageObjective::X0: return "x0";
+        case ImageObjective::V: return "v";
+    }
+    return "?";
+}
 
 ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s)
     : config(c), schedule(std::move(s)), drop_rng(c.seed, kImageLabelDrop) {
@@ -34,6 +42,9 @@ ImageTrainer::ImageTrainer(ImageArch arch, const ImageTrainConfig& c, Schedule s
 
 float ImageTrainer::train_step(const ImageSet& data, const std::vector<int>& rows) {
     if (rows.empty()) fail("ImageTrainer: no training rows");
+    if (config.objective == ImageObjective::X0 || config.objective == ImageObjective::V)
+        fail(std::string("ImageTrainer: the ") + image_objective_name(config.objective) +
+             " objective is sampled here, not trained (src/torch/train.py trains it)");
     const int B = config.batch;
     const int64_t D = data.image_size();
     Tensor x0 = Tensor::zeros(Shape{B, data.c, data.h, data.w});

@@ -25,9 +25,11 @@ namespace ddpm {
 // velocity of flow matching's straight path (Lipman et al. 2023; lesson 13, diffusion/flow.h): row b at
 // s = t[b] / T with t ~ U{0..T} (T = the schedule's T, whose betas are then not used),
 //   x_s = (1 - s) x_0 + s eps  (13.1),   target v = eps - x_0  (13.2),   loss mse(net(x_s, t), v)  (13.3),
-// the network's time input fed t = s T as flow.h feeds the toy MLP's.
-enum class ImageObjective { Eps, Flow };
-const char* image_objective_name(ImageObjective o);  // "eps", "flow"
+// the network's time input fed t = s T as flow.h feeds the toy MLP's. X0 and V: lesson 11's other
+// targets (objectives.h), which the tool samples (converted to eps at every call) but does not train:
+// they come from src/torch/train.py through `ddpm import`, and train_step refuses them.
+enum class ImageObjective { Eps, Flow, X0, V };
+const char* image_objective_name(ImageObjective o);  // "eps", "flow", "x0", "v"
 
 struct ImageTrainConfig {
     int batch = 128;

@@ -52,6 +52,25 @@ void eps_from_prediction(float* eps, const float* x_t, const float* pred, int64_
     }
 }
 
+EpsFunction eps_from_target_function(EpsFunction predict, Target target, const Schedule& s, int dim) {
+    if (target == Target::Eps) return predict;
+    return [predict = std::move(predict), target, &s, dim](float* eps_out, const float* x_t, int rows, int t) {
+        if (t < 1 || t > s.T) fail("eps_from_target_function: t = " + std::to_string(t) + " outside 1..T");
+        std::vector<float> pred(size_t(rows) * size_t(dim));
+        predict(pred.data(), x_t, rows, t);
+        eps_from_prediction(eps_out, x_t, pred.data(), int64_t(rows) * dim, target, s.alpha_bar[size_t(t)]);
+    };
+}
+
+bool parse_target(const std::string& name, Target& out) {
+    for (Target t : {Target::Eps, Target::X0, Target::V})
+        if (name == target_name(t)) {
+            out = t;
+            return true;
+        }
+    return false;
+}
+
 namespace {
 
 EpsModel make_objective_model(const EpsModelConfig& c, const ObjectiveConfig& o, uint64_t seed) {

@@ -45,6 +45,13 @@ double min_snr_weight(Target target, double snr, double gamma);
 //   eps = pred;   eps = (x_t - sqrt(ab) x0_hat) / sqrt(1 - ab);   eps = sqrt(1 - ab) x_t + sqrt(ab) v_hat.
 void eps_from_prediction(float* eps, const float* x_t, const float* pred, int64_t n, Target target, double alpha_bar);
 
+// A network that predicts `target`, as the EpsFunction of its noise: each call converts the prediction
+// at t with eps_from_prediction (alpha_bar = s.alpha_bar[t]), so that every sampler of the tool runs a
+// model of x_0 or v as it runs one of eps. Keeps a reference to s, which must outlive it.
+EpsFunction eps_from_target_function(EpsFunction predict, Target target, const Schedule& s, int dim);
+// "eps", "x0" or "v" (a checkpoint's model.objective) into `out`; false for anything else.
+bool parse_target(const std::string& name, Target& out);
+
 // params, adam, ema, step and the three streams are TrainerState's (trainer_state.h).
 struct ObjectiveTrainer : TrainerState {
     ObjectiveConfig objective;

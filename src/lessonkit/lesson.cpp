@@ -25,8 +25,9 @@ LessonArgs parse_lesson_args(int argc, char** argv, const std::string& name) {
         else if (flag == "--full") args.full = true;
         else if (flag == "--seed") args.seed = uint64_t(parse_int(value(), 0, INT64_MAX, "--seed"));
         else if (flag == "--images") args.images = int(parse_int(value(), 16, 3333, "--images"));
+        else if (flag == "--unet") args.unet = value();
         else if (flag == "--help" || flag == "-h") {
-            std::printf("usage: %s [--threads N] [--out DIR] [--full] [--seed S] [--images N]\n", argv[0]);
+            std::printf("usage: %s [--threads N] [--out DIR] [--full] [--seed S] [--images N] [--unet FILE]\n", argv[0]);
             std::exit(0);
         } else fail("unknown flag '" + flag + "' (try --help)");
     }

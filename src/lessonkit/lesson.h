@@ -22,6 +22,8 @@ struct LessonArgs {
     uint64_t seed = 0;
     int images = 0;         // --images N: how many test images a lesson's sample tables use (0: the
                             // mode's own count); lesson 10 reads it
+    std::string unet;       // --unet FILE: lesson 09's U-Net in place of data/models/mnist_unet.ckpt (a model
+                            // of the lessons, of ddpm train, or of ddpm import); lesson 09 reads it
 
     std::string out(const std::string& file) const { return out_dir + "/" + file; }
 };

@@ -101,4 +101,19 @@ DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int
     return d;
 }
 
+ImageModel load_eps_image_model(const std::string& path, Schedule& schedule, std::string& step) {
+    if (!std::filesystem::exists(path)) fail(path + ": not found");
+    const Checkpoint c = load_checkpoint(path);
+    if (c.has_meta("blur.T")) fail(path + ": a cold-diffusion model (lesson 10's blur), not a noise-diffusion model");
+    step = c.has_meta("train.step") ? c.get_meta("train.step") : "?";
+    if (c.tensors.empty() || !c.find_tensor("ema." + c.tensors.front().first))
+        return image_model_from_checkpoint(c, path, schedule);  // one set of weights
+    const ImageTrainer tr = image_trainer_from_checkpoint(c, path);
+    if (tr.config.objective != ImageObjective::Eps)
+        fail(path + ": a model that predicts " + image_objective_name(tr.config.objective) +
+             "; the lessons' samplers take one that predicts eps");
+    schedule = tr.schedule;
+    return tr.ema_model();
+}
+
 }  // namespace ddpm

@@ -7,6 +7,8 @@
 
 #include "diffusion/classifier.h"
 #include "diffusion/images.h"
+#include "diffusion/schedule.h"
+#include "nets/image_model.h"
 
 namespace ddpm {
 
@@ -47,5 +49,12 @@ struct DigitScore {
     Frechet fd;
 };
 DigitScore score_digits(const MnistClassifier& scorer, const float* samples, int n, const ImageSet& test);
+
+// A noise-diffusion image model that predicts eps, and its schedule, from either kind of file: one set of
+// weights, as data/models/ ships them, or the whole training state of `ddpm train` (and of `ddpm import`
+// of a file of src/torch/train.py), whose EMA weights are taken. `step` receives the file's train.step
+// ("?" without one). Cold diffusion (a blur process) and models of another target (x0, v, flow) are
+// refused in one line naming the file: the lessons' samplers feed eps.
+ImageModel load_eps_image_model(const std::string& path, Schedule& schedule, std::string& step);
 
 }  // namespace ddpm

@@ -103,8 +103,8 @@ Checkpoint image_trainer_checkpoint(const ImageTrainer& tr) {
     if (tr.config.blur_T > 0) add_blur_entries(c, tr.blur);
     else add_schedule_entries(c, tr.schedule);
     add_trainer_entries(c, tr.config.batch, tr.config.lr, tr.config.ema_decay, tr.config.clip, tr.config.seed, tr);
-    // written for flow models only (as the CSV tool's model file does): a file without it is an eps model
-    if (tr.config.objective == ImageObjective::Flow) c.set_meta("model.objective", "flow");
+    // written for other models than eps only (as the CSV tool's model file does): a file without it is an eps model
+    if (tr.config.objective != ImageObjective::Eps) c.set_meta("model.objective", image_objective_name(tr.config.objective));
     if (tr.model.classes() > 0) {
         c.set_meta("train.label_drop", fmt_exact(tr.config.label_drop));
         c.set_meta("rng.label_drop", std::to_string(tr.drop_rng.counter));
@@ -147,9 +147,13 @@ ImageTrainer image_trainer_from_checkpoint(const Checkpoint& c, const std::strin
     if (c.has_meta("model.objective")) {
         const std::string o = c.get_meta("model.objective");
         if (o == "flow") tc.objective = ImageObjective::Flow;
-        else if (o != "eps") fail(source + ": entry 'model.objective' is neither eps nor flow");
+        else if (o == "x0") tc.objective = ImageObjective::X0;  // lesson 11's targets, from src/torch/train.py
+        else if (o == "v") tc.objective = ImageObjective::V;
+        else if (o != "eps") fail(source + ": entry 'model.objective' is '" + shown(o) + "', not eps, flow, x0 or v");
         if (tc.objective == ImageObjective::Flow && (tc.blur_T > 0 || tc.unet.classes > 0))
             fail(source + ": entry 'model.objective' is flow, but the file describes a blur process or classes");
+        if (tc.objective != ImageObjective::Eps && tc.objective != ImageObjective::Flow && tc.blur_T > 0)
+            fail(source + ": entry 'model.objective' is " + o + ", but the file describes a blur process");
     }
     ImageTrainer tr(arch, tc, s);
     if (tc.unet.classes > 0) tr.drop_rng.counter = uint64_t(count_entry(c, "rng.label_drop", source));

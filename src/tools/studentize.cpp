@@ -313,11 +313,13 @@ namespace {
 const char* const kCopiedEntries[] = {"lessons", "src", "data", "tests", "docs", "Makefile", "README.md"};
 
 // What stays behind although it lies in a copied directory, because it holds the answers: the
-// PyTorch twins of tests/bench/ (the schedule, the DDPM step, both U-Net blocks, the training loop)
-// and make check-tasks' mutations (pieces of the reference code). The CI script (.ci/) is not copied.
+// PyTorch twins of tests/bench/ and the package src/torch/ (the schedules, the DDPM step, both U-Net
+// blocks, the training loop), and make check-tasks' mutations (pieces of the reference code). The CI
+// script (.ci/) is not copied.
 bool holds_answers(const fs::path& relative) {
     const std::string path = relative.generic_string();
     if (path == "tests/mutations.txt") return true;
+    if (path == "src/torch" || path.compare(0, 10, "src/torch/") == 0) return true;
     return relative.parent_path().generic_string() == "tests/bench" && relative.extension() == ".py";
 }
 

@@ -17,6 +17,7 @@ Text format of IN/OUT: blocks "name rows cols" followed by rows*cols numbers, on
 another; weights are stored (in, out) as in src/core/nn.h, so torch's Linear.weight is their transpose.
 """
 import math
+import os
 import resource
 import statistics
 import sys
@@ -24,38 +25,28 @@ import time
 
 import torch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "torch"))
+from ddpm_torch import EpsMLP, linear_schedule as course_linear_schedule, timestep_embedding  # noqa: E402
+
 HIDDEN, EMB, DIM, T = 128, 32, 2, 1000
 
 
-def embedding(t, dim=EMB, max_period=10000.0):
-    """Sinusoidal embedding of timesteps t (float64, shape (B,)) as in src/core/kernels.cpp: computed in
-    double precision, then rounded to float."""
-    half = dim // 2
-    i = torch.arange(half, dtype=torch.float64)
-    w = torch.exp(-math.log(max_period) * i / half)
-    angle = t.to(torch.float64)[:, None] * w[None, :]
-    return torch.cat([torch.sin(angle), torch.cos(angle)], dim=1).to(torch.float32)
+def embedding(t, dim=EMB):
+    """Sinusoidal embedding of timesteps t (shape (B,)) as src/core/kernels.cpp computes it (the package's;
+    tests/bench/recipe_torch.py imports it from here)."""
+    return timestep_embedding(t, dim)
 
 
 def make_model():
-    return torch.nn.Sequential(
-        torch.nn.Linear(DIM + EMB, HIDDEN), torch.nn.GELU(),
-        torch.nn.Linear(HIDDEN, HIDDEN), torch.nn.GELU(),
-        torch.nn.Linear(HIDDEN, HIDDEN), torch.nn.GELU(),
-        torch.nn.Linear(HIDDEN, DIM))
+    """The toy eps-model of src/nets/eps_mlp.h (plain, 3 hidden layers of 128, GELU), the package's."""
+    return EpsMLP(DIM, EMB, HIDDEN, 3)
 
 
 def linear_schedule():
-    """beta_t = beta_1 + (beta_T - beta_1) (t - 1) / (T - 1) for t = 1..T, in double as src/diffusion/schedule.cpp
-    forms them; index t = 0 is the data (beta_0 = 0)."""
-    t = torch.arange(1, T + 1, dtype=torch.float64)
-    beta = 1e-4 + (0.02 - 1e-4) * (t - 1) / (T - 1)
-    beta = torch.cat([torch.zeros(1, dtype=torch.float64), beta])
-    alpha = 1.0 - beta
-    alpha_bar = torch.cumprod(alpha, 0)
-    beta_tilde = torch.zeros_like(beta)
-    beta_tilde[1:] = (1.0 - alpha_bar[:-1]) / (1.0 - alpha_bar[1:]) * beta[1:]
-    return beta, alpha, alpha_bar, beta_tilde
+    """beta_0..beta_T (beta_0 = 0), alpha, alpha_bar and beta_tilde of the course's linear schedule,
+    T = 1000, in double (the package's; tests/bench/recipe_torch.py imports it from here)."""
+    s = course_linear_schedule(T)
+    return s.beta, s.alpha, s.alpha_bar, s.beta_tilde
 
 
 def eight_gaussians(n, gen):
@@ -88,7 +79,7 @@ def bench(threads, blocks, block_steps):
         t = torch.randint(1, T + 1, (batch,), generator=gen)
         eps = torch.randn(batch, DIM, generator=gen)
         x_t = sqrt_ab[t, None] * x0 + sqrt_1m_ab[t, None] * eps
-        pred = model(torch.cat([x_t, embedding(t)], 1))
+        pred = model(x_t, t)
         loss = torch.mean((pred - eps) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -120,7 +111,7 @@ def bench(threads, blocks, block_steps):
             start = time.perf_counter()
             for t in range(T, T - steps, -1):
                 tt = torch.full((rows,), float(t), dtype=torch.float64)
-                eps = model(torch.cat([x, embedding(tt)], 1))
+                eps = model(x, tt)
                 coef = float((1.0 - alpha[t]) / (1.0 - alpha_bar[t]).sqrt())
                 mu = (x - coef * eps) / float(alpha[t].sqrt())
                 x = mu + float(beta_tilde[t].sqrt()) * torch.randn(rows, DIM, generator=gen)
@@ -148,7 +139,6 @@ def write_blocks(path, blocks):
             tensor = tensor.detach().to(torch.float32).reshape(tensor.shape[0], -1)
             f.write("%s %d %d\n" % (name, tensor.shape[0], tensor.shape[1]))
             f.write(" ".join("%.9g" % v for v in tensor.flatten().tolist()) + "\n")
-    import os
     os.replace(path + ".tmp", path)
 
 
@@ -156,7 +146,7 @@ def parity(in_path, out_path):
     torch.set_num_threads(1)
     b = read_blocks(in_path)
     model = make_model()
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    linears = list(model.mlp)
     with torch.no_grad():
         for k, lin in enumerate(linears):
             lin.weight.copy_(b["mlp.%d.weight" % k].t())
@@ -168,7 +158,7 @@ def parity(in_path, out_path):
     signal = ab.sqrt().to(torch.float32)[:, None]
     noise = (1.0 - ab).sqrt().to(torch.float32)[:, None]
     x_t = signal * x0 + noise * eps
-    pred = model(torch.cat([x_t, embedding(t)], 1))
+    pred = model(x_t, t)
     loss = torch.mean((pred - eps) ** 2)
     loss.backward()
     out = [("loss", loss.reshape(1, 1))]
